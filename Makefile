@@ -1,0 +1,40 @@
+# The front door. Every target bootstraps its own virtual environment from pyproject.toml.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format build deploy bench token clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (Python 3.11+)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+# sam build needs Python 3.13 on PATH (see README): PYENV_VERSION=3.13.0 make build
+build: $(STAMP)
+	$(BIN)/python -m infra.requirements --check
+	sam build --template-file template.yaml
+
+deploy: build
+	sam deploy --guided
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache

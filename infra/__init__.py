@@ -1,0 +1,1 @@
+"""Infrastructure helpers: building local/test AWS resources from ``template.yaml``."""

@@ -1,0 +1,1 @@
+"""The invoicing package shared by every Lambda (shipped as the SAM layer)."""

@@ -1,0 +1,81 @@
+"""Validated settings, one model per function, read from the environment on first use.
+
+Resource names come from environment variables the template sets; a missing one fails loudly
+with the names of everything that is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from invoicing.domain.invoice import Supplier
+from invoicing.domain.numbering import validate_prefix
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is incomplete or invalid."""
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class CoreSettings(_Settings):
+    invoices_table: str = Field(min_length=1)
+    event_bus_name: str = Field(min_length=1)
+    render_queue_url: str = Field(min_length=1)
+
+
+class InvoiceSettings(CoreSettings):
+    """What the invoice model needs wherever invoices change."""
+
+    invoice_number_prefix: str = "INV"
+    supplier_json: Supplier
+    account_id_claim: str = "account_id"
+    payment_terms_days: int = Field(default=15, ge=0, le=365)
+    reminder_days_past_due: tuple[int, ...] = (3, 7)
+    grace_period_days: int = Field(default=7, ge=0)
+    razorpay_secret_name: str = Field(min_length=1)
+    cursor_secret_name: str = Field(min_length=1)
+
+    @field_validator("invoice_number_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return validate_prefix(value)
+
+    @field_validator("supplier_json", mode="before")
+    @classmethod
+    def _supplier(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("reminder_days_past_due", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.split(",") if part.strip())
+        return value
+
+
+S = TypeVar("S", bound=_Settings)
+
+
+def load(model: type[S], environ: dict[str, str] | None = None) -> S:
+    env = os.environ if environ is None else environ
+    values = {name: env[name.upper()] for name in model.model_fields if name.upper() in env}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise ConfigurationError(f"{model.__name__} is not configured: {problems}") from None
+
+
+@cache
+def invoice_settings() -> InvoiceSettings:
+    return load(InvoiceSettings)

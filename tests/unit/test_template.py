@@ -1,0 +1,404 @@
+"""template.yaml: lint-clean, the API contract's routes, exact IAM, logs, runtime, queues, tables."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.data import AdditionalSpecs
+from cfnlint.helpers import load_resource
+
+from infra.cfn import REPO_ROOT, TEMPLATE_PATH, load_template
+
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+
+# Every route of docs/api.md (customer, operator and webhook tables) plus the API docs routes.
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/invoices"): "InvoiceApiFunction",
+    ("GET", "/invoices/summary"): "InvoiceApiFunction",
+    ("GET", "/invoices/export.csv"): "InvoiceApiFunction",
+    ("GET", "/invoices/{id}"): "InvoiceApiFunction",
+    ("GET", "/invoices/{id}/pdf"): "InvoiceApiFunction",
+    ("POST", "/invoices/downloads"): "InvoiceApiFunction",
+    ("GET", "/invoices/downloads/{id}"): "InvoiceApiFunction",
+    ("POST", "/invoices/{id}/pay"): "InvoiceApiFunction",
+    ("POST", "/invoices/{id}/disputes"): "InvoiceApiFunction",
+    ("POST", "/invoices"): "InvoiceApiFunction",
+    ("PATCH", "/invoices/{id}"): "InvoiceApiFunction",
+    ("POST", "/invoices/{id}/issue"): "InvoiceApiFunction",
+    ("POST", "/invoices/{id}/cancel"): "InvoiceApiFunction",
+    ("DELETE", "/invoices/{id}"): "InvoiceApiFunction",
+    ("GET", "/openapi.json"): "InvoiceApiFunction",
+    ("GET", "/swagger"): "InvoiceApiFunction",
+    ("POST", "/webhooks/razorpay"): "RazorpayWebhookFunction",
+}
+PUBLIC_ROUTES = {("POST", "/webhooks/razorpay"), ("GET", "/openapi.json"), ("GET", "/swagger")}
+
+FUNCTIONS = {
+    "InvoiceApiFunction": "invoice_api",
+    "RazorpayWebhookFunction": "razorpay_webhook",
+    "OverdueSweepFunction": "overdue_sweep",
+    "PdfRendererFunction": "pdf_renderer",
+}
+
+# The exact grants per function: (function, resource as written in the template) -> actions.
+# A change here must be deliberate: least privilege is part of the design.
+INVOICES = {"Fn::GetAtt": ["InvoicesTable", "Arn"]}
+EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
+    "InvoiceApiFunction": {
+        str(INVOICES): {
+            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+        },
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
+        str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject"},
+        str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
+        str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
+        str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
+        str({"Ref": "CursorSigningSecret"}): {"secretsmanager:GetSecretValue"},
+    },
+    "RazorpayWebhookFunction": {
+        str(INVOICES): {
+            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
+        },
+        str({"Fn::GetAtt": ["IdempotencyTable", "Arn"]}): {
+            "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+        },
+        str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
+        str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
+        str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
+    },
+    "OverdueSweepFunction": {
+        str(INVOICES): {
+            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem",
+        },
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/SweepIndex"}): {"dynamodb:Query"},
+        str({"Fn::GetAtt": ["SweepQueue", "Arn"]}): {"sqs:SendMessage"},
+        str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
+        str({"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}): {
+            "ses:SendEmail", "ses:SendRawEmail",
+        },
+        str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
+    },
+    "PdfRendererFunction": {
+        str(INVOICES): {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject", "s3:PutObject"},
+    },
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def resources_of(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {lid: res for lid, res in template["Resources"].items() if res["Type"] == resource_type}
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        lid: res["Properties"] for lid, res in resources_of(template, "AWS::Serverless::Function").items()
+    }
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    return [statement for policy in function.get("Policies", []) for statement in policy["Statement"]]
+
+
+def http_api_events(template: dict[str, Any]) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+    routes: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    for logical_id, function in functions(template).items():
+        for event in function.get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                key = (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+                assert key not in routes, f"route {key} declared twice"
+                routes[key] = (logical_id, event["Properties"])
+    return routes
+
+
+def test_template_is_cfn_lint_clean() -> None:
+    # When
+    result = subprocess.run(
+        [str(CFN_LINT), "--format", "parseable", "--", str(TEMPLATE_PATH)],
+        capture_output=True, text=True, check=False, cwd=REPO_ROOT,
+    )  # fmt: skip
+
+    # Then
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_sections_come_in_house_order() -> None:
+    text = TEMPLATE_PATH.read_text(encoding="utf-8")
+    sections = ["\nParameters:", "\nGlobals:", "\nResources:", "\nOutputs:"]
+    assert [text.index(section) for section in sections] == sorted(text.index(s) for s in sections)
+    banners = ["# TABLES", "# STORAGE & QUEUES", "# EVENTS", "# SECRETS", "# FUNCTIONS", "# API", "# LOGS"]
+    positions = [text.index(f"  {banner}\n") for banner in banners]
+    assert positions == sorted(positions)
+
+
+def test_every_documented_route_is_an_http_api_event_of_its_function(template: dict[str, Any]) -> None:
+    routes = http_api_events(template)
+
+    assert set(routes) == set(ROUTES)
+    for route, (function, properties) in routes.items():
+        assert function == ROUTES[route], route
+        assert properties["ApiId"] == {"Ref": "InvoiceHttpApi"}, route
+
+
+def test_only_webhook_and_api_docs_routes_skip_the_jwt_authorizer(template: dict[str, Any]) -> None:
+    for route, (_, properties) in http_api_events(template).items():
+        authorizer = properties.get("Auth", {}).get("Authorizer")
+        if route in PUBLIC_ROUTES:
+            assert authorizer == "NONE", route
+        else:
+            assert authorizer is None, f"{route} must use the default JWT authorizer"
+
+
+def test_http_api_requires_a_jwt_by_default(template: dict[str, Any]) -> None:
+    auth = template["Resources"]["InvoiceHttpApi"]["Properties"]["Auth"]
+
+    assert auth["DefaultAuthorizer"] == "JwtAuthorizer"
+    authorizer = auth["Authorizers"]["JwtAuthorizer"]
+    assert authorizer["IdentitySource"] == "$request.header.Authorization"
+    assert authorizer["JwtConfiguration"] == {
+        "issuer": {"Ref": "JwtIssuer"},
+        "audience": [{"Ref": "JwtAudience"}],
+    }
+
+
+def test_functions_grant_exactly_the_actions_they_use(template: dict[str, Any]) -> None:
+    for logical_id, function in functions(template).items():
+        grants: dict[str, set[str]] = {}
+        for statement in statements(function):
+            assert statement["Effect"] == "Allow"
+            for resource in as_list(statement["Resource"]):
+                grants.setdefault(str(resource), set()).update(as_list(statement["Action"]))
+        assert grants == EXPECTED_GRANTS[logical_id], logical_id
+
+
+def test_no_policy_grants_scan_or_wildcard_actions(template: dict[str, Any]) -> None:
+    for logical_id, function in functions(template).items():
+        for policy in function.get("Policies", []):
+            assert isinstance(policy, dict) and "Statement" in policy, f"{logical_id}: inline statements only"
+        for statement in statements(function):
+            for action in as_list(statement["Action"]):
+                assert action != "dynamodb:Scan", logical_id
+                assert "*" not in action, f"{logical_id}: {action}"
+            assert "*" not in as_list(statement["Resource"]), logical_id
+
+    # Resource policies may only use a wildcard action to deny (e.g. TLS-only on the bucket).
+    for logical_id, resource in template["Resources"].items():
+        document = resource.get("Properties", {}).get("PolicyDocument")
+        for statement in (document or {}).get("Statement", []):
+            wildcard = any("*" in action for action in as_list(statement.get("Action", [])))
+            assert not wildcard or statement["Effect"] == "Deny", logical_id
+
+
+def test_every_policy_action_is_a_real_iam_action(template: dict[str, Any]) -> None:
+    # cfn-lint does not check the inline policies of SAM functions; use its IAM action catalogue.
+    catalogue = load_resource(AdditionalSpecs, "Policies.json")
+    for logical_id, function in functions(template).items():
+        for statement in statements(function):
+            for action in as_list(statement["Action"]):
+                service, _, name = action.lower().partition(":")
+                assert name in catalogue[service]["Actions"], f"{logical_id}: {action} is not an IAM action"
+
+
+def test_pdf_bucket_is_private_encrypted_and_tls_only(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    bucket = resources["PdfBucket"]["Properties"]
+
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireExports"]["Prefix"] == "exports/"
+    assert rules["ExpireExports"]["ExpirationInDays"] == 7
+    assert rules["AbortIncompleteMultipartUploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 1
+    }
+    (statement,) = resources["PdfBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_every_function_has_its_own_log_group_with_retention(template: dict[str, Any]) -> None:
+    log_groups = resources_of(template, "AWS::Logs::LogGroup")
+    used: set[str] = set()
+    for logical_id, function in functions(template).items():
+        log_group_id = function["LoggingConfig"]["LogGroup"]["Ref"]
+        assert log_group_id not in used, logical_id
+        used.add(log_group_id)
+        log_group = log_groups[log_group_id]["Properties"]
+        assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/" + function["FunctionName"]["Fn::Sub"]}
+
+
+def test_functions_run_python_3_13_on_arm64_with_the_shared_layer(template: dict[str, Any]) -> None:
+    function_globals = template["Globals"]["Function"]
+
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Tracing"] == "Active"
+    assert function_globals["LoggingConfig"]["LogFormat"] == "JSON"
+    assert function_globals["Layers"] == [{"Ref": "SharedLayer"}]
+    for logical_id, function in functions(template).items():
+        assert function.get("Runtime", "python3.13") == "python3.13", logical_id
+        assert function.get("Architectures", ["arm64"]) == ["arm64"], logical_id
+        assert function["Handler"] == "handler.lambda_handler", logical_id
+        assert function["CodeUri"] == f"functions/{FUNCTIONS[logical_id]}/", logical_id
+        assert (REPO_ROOT / function["CodeUri"]).is_dir(), logical_id
+        assert function["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"], logical_id
+    assert set(functions(template)) == set(FUNCTIONS)
+
+    layer = template["Resources"]["SharedLayer"]
+    assert layer["Properties"]["ContentUri"] == "shared/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+def test_shared_environment_names_every_resource(template: dict[str, Any]) -> None:
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+
+    assert {name: value for name, value in variables.items() if isinstance(value, dict)} == {
+        "INVOICES_TABLE": {"Ref": "InvoicesTable"},
+        "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
+        "PDF_BUCKET": {"Ref": "PdfBucket"},
+        "RENDER_QUEUE_URL": {"Ref": "RenderQueue"},
+        "SWEEP_QUEUE_URL": {"Ref": "SweepQueue"},
+        "EVENT_BUS_NAME": {"Ref": "InvoicingEventBus"},
+        "RAZORPAY_SECRET_NAME": {"Ref": "RazorpaySecret"},
+        "CURSOR_SECRET_NAME": {"Ref": "CursorSigningSecret"},
+        "INVOICE_NUMBER_PREFIX": {"Ref": "InvoiceNumberPrefix"},
+        "SUPPLIER_JSON": {"Ref": "SupplierJson"},
+        "ACCOUNT_ID_CLAIM": {"Ref": "AccountIdClaim"},
+        "REMINDER_DAYS_PAST_DUE": {"Ref": "ReminderDaysPastDue"},
+        "GRACE_PERIOD_DAYS": {"Ref": "GracePeriodDays"},
+        "PAYMENT_TERMS_DAYS": {"Ref": "PaymentTermsDays"},
+        "SES_SENDER": {"Ref": "SesSender"},
+    }
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Invoicing"
+
+
+def test_queues_outlast_their_consumers_and_redrive_to_a_dead_letter_queue(template: dict[str, Any]) -> None:
+    queues = resources_of(template, "AWS::SQS::Queue")
+    timeout = template["Globals"]["Function"]["Timeout"]
+    consumers = {
+        event["Properties"]["Queue"]["Fn::GetAtt"][0]: (logical_id, function.get("Timeout", timeout), event)
+        for logical_id, function in functions(template).items()
+        for event in function.get("Events", {}).values()
+        if event["Type"] == "SQS"
+    }
+
+    assert set(consumers) == {"RenderQueue", "SweepQueue"}
+    for queue_id, (function_id, function_timeout, event) in consumers.items():
+        queue = queues[queue_id]["Properties"]
+        assert queue["VisibilityTimeout"] >= 6 * function_timeout, queue_id
+        assert queue["SqsManagedSseEnabled"] is True
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
+        dead_letter_id = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert queues[dead_letter_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], function_id
+
+
+def test_sweep_runs_daily_in_india_time(template: dict[str, Any]) -> None:
+    events = functions(template)["OverdueSweepFunction"]["Events"]
+    (schedule,) = [event["Properties"] for event in events.values() if event["Type"] == "ScheduleV2"]
+
+    assert schedule["ScheduleExpression"] == "cron(0 6 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "Asia/Kolkata"
+
+
+def test_tables_have_the_designed_keys_and_indexes(template: dict[str, Any]) -> None:
+    invoices = template["Resources"]["InvoicesTable"]["Properties"]
+    idempotency = template["Resources"]["IdempotencyTable"]["Properties"]
+
+    assert invoices["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    indexes = {index["IndexName"]: index for index in invoices["GlobalSecondaryIndexes"]}
+    assert [key["AttributeName"] for key in indexes["ListIndex"]["KeySchema"]] == ["gsi1pk", "gsi1sk"]
+    assert [key["AttributeName"] for key in indexes["SweepIndex"]["KeySchema"]] == ["sweep_pk", "sweep_sk"]
+    assert {index["Projection"]["ProjectionType"] for index in indexes.values()} == {"ALL"}
+    assert idempotency["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    for table in (invoices, idempotency):
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["SSESpecification"] == {"SSEEnabled": True}
+        assert {d["AttributeType"] for d in table["AttributeDefinitions"]} == {"S"}
+
+
+def test_load_template_turns_every_short_tag_into_its_long_form(tmp_path: Path) -> None:
+    # Given
+    path = tmp_path / "tags.yaml"
+    path.write_text(
+        "\n".join(
+            [
+                "Ref: !Ref Stage",
+                "GetAttDotted: !GetAtt Queue.Arn",
+                "GetAttNested: !GetAtt Db.Endpoint.Address",
+                "GetAttList: !GetAtt [Queue, Arn]",
+                "Sub: !Sub 'x-${Stage}'",
+                "SubList: !Sub ['${A}', {A: !Ref Stage}]",
+                "Join: !Join ['-', [a, b]]",
+                "If: !If [IsProd, 1, 2]",
+                "Equals: !Equals [!Ref Stage, prod]",
+                "Not: !Not [!Condition IsProd]",
+                "And: !And [!Condition A, !Condition B]",
+                "Or: !Or [!Condition A, !Condition B]",
+                "Select: !Select [0, !GetAZs '']",
+                "Split: !Split [',', 'a,b']",
+                "FindInMap: !FindInMap [M, K, V]",
+                "ImportValue: !ImportValue shared-vpc",
+                "Base64: !Base64 hello",
+                "Cidr: !Cidr ['10.0.0.0/16', 2, 8]",
+            ]
+        ),
+        encoding="utf-8",
+    )
+
+    # When
+    parsed = load_template(path)
+
+    # Then
+    assert parsed == {
+        "Ref": {"Ref": "Stage"},
+        "GetAttDotted": {"Fn::GetAtt": ["Queue", "Arn"]},
+        "GetAttNested": {"Fn::GetAtt": ["Db", "Endpoint.Address"]},
+        "GetAttList": {"Fn::GetAtt": ["Queue", "Arn"]},
+        "Sub": {"Fn::Sub": "x-${Stage}"},
+        "SubList": {"Fn::Sub": ["${A}", {"A": {"Ref": "Stage"}}]},
+        "Join": {"Fn::Join": ["-", ["a", "b"]]},
+        "If": {"Fn::If": ["IsProd", 1, 2]},
+        "Equals": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]},
+        "Not": {"Fn::Not": [{"Condition": "IsProd"}]},
+        "And": {"Fn::And": [{"Condition": "A"}, {"Condition": "B"}]},
+        "Or": {"Fn::Or": [{"Condition": "A"}, {"Condition": "B"}]},
+        "Select": {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
+        "Split": {"Fn::Split": [",", "a,b"]},
+        "FindInMap": {"Fn::FindInMap": ["M", "K", "V"]},
+        "ImportValue": {"Fn::ImportValue": "shared-vpc"},
+        "Base64": {"Fn::Base64": "hello"},
+        "Cidr": {"Fn::Cidr": ["10.0.0.0/16", 2, 8]},
+    }
+
+
+def test_load_template_hands_each_caller_its_own_copy() -> None:
+    first = load_template()
+    first["Resources"].clear()
+
+    assert load_template()["Resources"]
