@@ -1,0 +1,41 @@
+"""Secrets from AWS Secrets Manager through Powertools Parameters (cached in the warm Lambda)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools.utilities import parameters
+
+from invoicing.adapters.aws import client
+
+SECRET_MAX_AGE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class RazorpayCredentials:
+    key_id: str
+    key_secret: str
+    webhook_secret: str
+    previous_webhook_secret: str | None = None
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"RazorpayCredentials(key_id={self.key_id!r}, ...)"
+
+
+def _provider() -> parameters.SecretsProvider:
+    return parameters.SecretsProvider(boto3_client=client("secretsmanager"))
+
+
+def razorpay_credentials(secret_name: str) -> RazorpayCredentials:
+    value = _provider().get(secret_name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    return RazorpayCredentials(
+        key_id=value.get("key_id", ""),
+        key_secret=value.get("key_secret", ""),
+        webhook_secret=value.get("webhook_secret", ""),
+        previous_webhook_secret=value.get("previous_webhook_secret") or None,
+    )
+
+
+def signing_key(secret_name: str) -> bytes:
+    value = _provider().get(secret_name, max_age=SECRET_MAX_AGE_SECONDS)
+    return str(value).encode()
