@@ -346,3 +346,26 @@ def test_sweep_index_holds_only_invoices_with_something_left_to_do(repository, s
 
     assert found == [open_invoice.id]
     assert early == []
+
+
+# ------------------------------------------------------------- provider pointer
+
+
+def test_a_razorpay_invoice_id_leads_back_to_our_invoice(repository):
+    stored = repository.create(draft())
+    linked = repository.link_provider_invoice(stored, stored.attach_payment_link("inv_RzpAbc123", NOW))
+
+    assert repository.find_by_provider_invoice("inv_RzpAbc123") == linked
+    with pytest.raises(NotFoundError):
+        repository.find_by_provider_invoice("inv_RzpUnknown")
+
+
+def test_a_stale_link_writes_neither_the_invoice_nor_the_pointer(repository):
+    stored = repository.create(draft())
+    repository.save(stored, stored.revise({"notes": "edited"}, NOW))
+
+    with pytest.raises(ConflictError):
+        repository.link_provider_invoice(stored, stored.attach_payment_link("inv_RzpStale", NOW))
+
+    with pytest.raises(NotFoundError):
+        repository.find_by_provider_invoice("inv_RzpStale")

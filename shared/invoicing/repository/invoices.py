@@ -113,6 +113,15 @@ class InvoiceRepository:
         item = response.get("Item")
         return records.item_to_summary(records.deserialize(item) if item else None)
 
+    def find_by_provider_invoice(self, razorpay_invoice_id: str) -> Invoice:
+        """Our invoice for a Razorpay invoice id: the pointer's ``GetItem``, then the invoice's."""
+        response = self._call(
+            "get_item", Key=records.serialize(records.provider_pointer_key(razorpay_invoice_id))
+        )
+        if "Item" not in response:
+            raise NotFoundError(f"No invoice is collected by Razorpay invoice {razorpay_invoice_id}.")
+        return self.get(records.deserialize(response["Item"])["invoice_id"])
+
     def next_sequence(self, series: str) -> int:
         response = self._call(
             "get_item", Key=records.serialize(records.counter_key(series)), ConsistentRead=True
@@ -278,6 +287,34 @@ class InvoiceRepository:
             self._transact(txn)
         except _Cancelled as cancelled:
             raise (_stale(before) if cancelled.failed(0) else cancelled.as_conflict()) from None
+        return after
+
+    def link_provider_invoice(self, before: Invoice, after: Invoice) -> Invoice:
+        """Store ``after`` (which names its Razorpay invoice) and the pointer back, in one transaction."""
+        self._check_successor(before, after)
+        assert after.razorpay_invoice_id is not None
+        txn = _Transaction()
+        txn.add("Put", **self._guarded_put(before, after))
+        txn.add(
+            "Put",
+            TableName=self._table,
+            Item=records.serialize(
+                {
+                    **records.provider_pointer_key(after.razorpay_invoice_id),
+                    "entity": "provider_pointer",
+                    "invoice_id": after.id,
+                    "account_id": after.account_id,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk) OR invoice_id = :id",
+            ExpressionAttributeValues=records.serialize({":id": after.id}),
+        )
+        try:
+            self._transact(txn)
+        except _Cancelled as cancelled:
+            if cancelled.failed(0):
+                raise _stale(before) from None
+            raise cancelled.as_conflict() from None
         return after
 
     def issue(self, before: Invoice, after: Invoice, *, series: str, sequence: int) -> Invoice:

@@ -8,6 +8,8 @@ One table (``InvoicesTable``), keys ``pk``/``sk``:
   transaction as the invoice.
 - number counter: ``SERIES#{prefix}/{fy}`` / ``COUNTER``; ``last`` = the last number handed out.
 - number marker: ``SERIES#{prefix}/{fy}`` / ``NUMBER#{seq:09d}``; which invoice holds that number.
+- provider pointer: ``PROVIDER#razorpay#{razorpay_invoice_id}`` / ``POINTER``; which invoice (and
+  account) a Razorpay invoice collects for, so a webhook naming only Razorpay's id finds ours.
 - create idempotency: ``IDEMPOTENCY#{account}#{key}`` / ``IDEMPOTENCY``; request hash and invoice
   id, expiring through the table's TTL (``expires_at``).
 
@@ -60,6 +62,10 @@ def counter_key(series: str) -> dict[str, Any]:
 
 def marker_key(series: str, sequence: int) -> dict[str, Any]:
     return {"pk": f"SERIES#{series}", "sk": f"NUMBER#{sequence:09d}"}
+
+
+def provider_pointer_key(razorpay_invoice_id: str) -> dict[str, Any]:
+    return {"pk": f"PROVIDER#razorpay#{razorpay_invoice_id}", "sk": "POINTER"}
 
 
 def idempotency_key(account_id: str, key: str) -> dict[str, Any]:

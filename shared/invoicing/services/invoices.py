@@ -124,7 +124,8 @@ class InvoiceService:
         invoice.check_issuable(now)
         if self.payments is not None and invoice.razorpay_invoice_id is None:
             provider = self.payments.create_draft(invoice)
-            invoice = self.repository.save(invoice, invoice.attach_payment_link(provider.provider_id, now))
+            linked = invoice.attach_payment_link(provider.provider_id, now)
+            invoice = self.repository.link_provider_invoice(invoice, linked)
         today = ist_date(now)
         fy = financial_year(today)
         series = series_key(self.policy.prefix, fy)
