@@ -111,7 +111,10 @@ def issued(
     grace_period_days: int = 7,
     **draft_overrides: Any,
 ) -> Invoice:
-    """``invoice`` (or a fresh ``draft(**draft_overrides)``) issued at ``now``; ``today`` = IST date of now."""
+    """``invoice`` (or a fresh ``draft(**draft_overrides)``) issued at ``now``.
+
+    ``today`` defaults to the IST date of ``now``.
+    """
     if invoice is None:
         invoice = draft(**draft_overrides)
     elif draft_overrides:

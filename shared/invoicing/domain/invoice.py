@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from invoicing.domain import gst
 from invoicing.domain.errors import DomainValidationError, DuplicateError, InvalidTransitionError
@@ -154,8 +154,8 @@ class LineItem(_Frozen):
     resource_type: ResourceType
     resource_name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=500)
-    usage_start: datetime
-    usage_end: datetime
+    usage_start: AwareDatetime
+    usage_end: AwareDatetime
     quantity: Decimal
     unit: str = Field(min_length=1, max_length=32)
     unit_rate: Decimal
@@ -178,8 +178,6 @@ class LineItem(_Frozen):
 
     @model_validator(mode="after")
     def _usage_ordered(self) -> LineItem:
-        if self.usage_start.tzinfo is None or self.usage_end.tzinfo is None:
-            raise ValueError("usage_start and usage_end must carry a time zone (use Z for UTC)")
         if self.usage_start > self.usage_end:
             raise ValueError("usage_start must be on or before usage_end")
         return self
@@ -189,7 +187,7 @@ class Payment(_Frozen):
     id: str = Field(min_length=1)
     amount: int = Field(gt=0)
     method: str = Field(min_length=1)
-    paid_at: datetime
+    paid_at: AwareDatetime
     currency: str = "INR"
 
 
@@ -199,7 +197,7 @@ class Dispute(_Frozen):
     status: Literal["open", "resolved"] = "open"
     reason: str = Field(min_length=10, max_length=2000)
     expected_correction: str | None = Field(default=None, max_length=2000)
-    created_at: datetime
+    created_at: AwareDatetime
 
 
 class Invoice(_Frozen):
@@ -226,7 +224,7 @@ class Invoice(_Frozen):
     payments: tuple[Payment, ...] = ()
     partial_payment: bool = False
     payment_terms_days: int = Field(default=15, ge=0, le=365)
-    expire_by: datetime | None = None
+    expire_by: AwareDatetime | None = None
     payment_url: str | None = None
     razorpay_invoice_id: str | None = None
     disputes: tuple[Dispute, ...] = ()
@@ -234,13 +232,13 @@ class Invoice(_Frozen):
     reminder_days: tuple[int, ...] = ()
     grace_period_days: int | None = None
     reminders_sent: tuple[int, ...] = ()
-    suspension_requested_at: datetime | None = None
-    issued_at: datetime | None = None
-    paid_at: datetime | None = None
-    cancelled_at: datetime | None = None
-    expired_at: datetime | None = None
-    created_at: datetime
-    updated_at: datetime
+    suspension_requested_at: AwareDatetime | None = None
+    issued_at: AwareDatetime | None = None
+    paid_at: AwareDatetime | None = None
+    cancelled_at: AwareDatetime | None = None
+    expired_at: AwareDatetime | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
     notes: str | None = None
     terms: str | None = None
 
@@ -302,6 +300,7 @@ class Invoice(_Frozen):
         notes: str | None = None,
         terms: str | None = None,
     ) -> Invoice:
+        _check_expire_by(expire_by, now)
         fields = {
             "customer": customer,
             "billing_period": billing_period,
@@ -350,6 +349,11 @@ class Invoice(_Frozen):
     def check_issuable(self, now: datetime) -> None:
         """Refuse early (before any call to the payment provider) what ``issue`` would refuse."""
         self._require("issue", {InvoiceStatus.DRAFT})
+        if self.amount <= 0:
+            raise DomainValidationError(
+                "An invoice must have something to collect; its amount is 0.",
+                [{"loc": ["line_items"], "msg": "the invoice total must be greater than 0"}],
+            )
         if self.expire_by is not None and self.expire_by <= now:
             raise DomainValidationError(
                 "expire_by is in the past; change it before issuing.",
@@ -438,6 +442,10 @@ class Invoice(_Frozen):
         self._require("send a reminder for", {InvoiceStatus.OVERDUE})
         if day in self.reminders_sent:
             raise DuplicateError(f"Reminder for day {day} was already sent for invoice {self.id}.")
+        if self.disputed:
+            raise InvalidTransitionError(
+                "send a reminder for", self.status, "Reminders are paused while a dispute is open."
+            )
         return self._evolve(now, reminders_sent=tuple(sorted((*self.reminders_sent, day))))
 
     def request_suspension(self, now: datetime) -> Invoice:
@@ -510,6 +518,11 @@ def _priced(supplier: Supplier, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_expire_by(value: datetime | None, now: datetime) -> None:
+    if value is not None and value.tzinfo is None:
+        raise DomainValidationError(
+            "expire_by must carry a time zone (use Z for UTC).",
+            [{"loc": ["expire_by"], "msg": "must be a timestamp with a time zone"}],
+        )
     if value is not None and value <= now:
         raise DomainValidationError(
             "expire_by must be in the future.", [{"loc": ["expire_by"], "msg": "must be in the future"}]

@@ -109,7 +109,9 @@ def invoice_to_item(invoice: Invoice) -> dict[str, Any]:
     return item
 
 
-_STORAGE_ONLY = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", "search_text", "sweep_pk", "sweep_sk"})
+_STORAGE_ONLY = frozenset(
+    {"pk", "sk", "entity", "gsi1pk", "gsi1sk", "search_text", "sweep_pk", "sweep_sk", "pdf_version"}
+)
 
 
 def item_to_invoice(item: dict[str, Any]) -> Invoice:

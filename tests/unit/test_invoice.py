@@ -1,0 +1,810 @@
+"""The invoice entity: line and GST arithmetic, validation, the status machine and the sweep date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from invoicing.domain.errors import DomainValidationError, DuplicateError, InvalidTransitionError
+from invoicing.domain.invoice import (
+    DRAFT_FIELDS,
+    FINAL_FIELDS,
+    FINAL_STATUSES,
+    MAX_LINES,
+    OPEN_FIELDS,
+    BillingPeriod,
+    Invoice,
+    InvoiceStatus,
+)
+from tests.unit.factories import (
+    NOW,
+    address,
+    billing_period,
+    customer,
+    dispute,
+    draft,
+    issued,
+    line,
+    payment,
+    supplier,
+)
+
+LATER = NOW + timedelta(hours=1)
+LONG_AFTER_DUE = date(2027, 3, 1)
+OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OVERDUE)
+
+
+def in_status(status: InvoiceStatus) -> Invoice:
+    """An invoice (106200 paise, partial payments allowed) in ``status``, reached the legal way."""
+    if status is InvoiceStatus.DRAFT:
+        return draft(partial_payment=True)
+    invoice = issued(partial_payment=True)
+    match status:
+        case InvoiceStatus.ISSUED:
+            return invoice
+        case InvoiceStatus.PARTIALLY_PAID:
+            return invoice.apply_payment(payment(100, "pay_part"), NOW)
+        case InvoiceStatus.OVERDUE:
+            return invoice.mark_overdue(invoice.due_date + timedelta(days=1), NOW)
+        case InvoiceStatus.PAID:
+            return invoice.apply_payment(payment(invoice.amount, "pay_all"), NOW)
+        case InvoiceStatus.EXPIRED:
+            return invoice.expire(NOW)
+        case InvoiceStatus.CANCELLED:
+            return invoice.cancel(NOW)
+    raise AssertionError(status)
+
+
+def overdue(**draft_overrides: Any) -> Invoice:
+    invoice = issued(**draft_overrides)
+    return invoice.mark_overdue(invoice.due_date + timedelta(days=1), NOW)
+
+
+def overdue_with(
+    *, expire_by: datetime | None = None, reminder_days: tuple[int, ...] = (3, 7), grace_period_days: int = 7
+) -> Invoice:
+    invoice = issued(expire_by=expire_by, reminder_days=reminder_days, grace_period_days=grace_period_days)
+    return invoice.mark_overdue(invoice.due_date + timedelta(days=1), NOW)
+
+
+# ------------------------------------------------------------------------------- line amounts
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit_rate", "paise"),
+    [
+        ("720", "1.25", 90000),
+        ("0.5", "720", 36000),
+        ("10000", "0.123456", 123456),
+        ("1", "0.005", 1),  # exactly half a paisa rounds up
+        ("5", "0.005", 3),  # 2.5 paise rounds up, not to even
+        ("1", "0.015", 2),  # 1.5 paise
+        ("0.5", "0.013900", 1),  # 0.695 paise
+        ("3", "0.004999", 1),  # 1.4997 paise
+        ("0.001", "0.004", 0),  # 0.0004 paise
+        ("1", "0", 0),
+    ],
+)
+def test_line_amount_is_quantity_times_rate_in_paise_rounded_half_up(quantity, unit_rate, paise):
+    assert line(quantity=quantity, unit_rate=unit_rate).amount == paise
+
+
+def test_line_amount_is_computed_even_when_one_is_supplied():
+    assert line(quantity="2", unit_rate="3", amount=1).amount == 600
+
+
+def test_line_keeps_quantity_and_rate_as_exact_decimals():
+    item = line(quantity="0.500", unit_rate="0.013900")
+    assert (str(item.quantity), str(item.unit_rate)) == ("0.500", "0.013900")
+
+
+@pytest.mark.parametrize("quantity", ["0", "0.000", "-1", "+1", "0.0000001", "1e3", "1,000", " 1", "abc"])
+def test_quantity_that_is_not_a_positive_plain_decimal_is_refused(quantity):
+    with pytest.raises(ValidationError):
+        line(quantity=quantity)
+
+
+def test_quantity_given_as_a_float_is_refused():
+    with pytest.raises(ValidationError):
+        line(quantity=0.5)
+
+
+@pytest.mark.parametrize("unit_rate", ["-0.01", "-1", "0.1234567", "1e2"])
+def test_negative_or_malformed_unit_rate_is_refused(unit_rate):
+    with pytest.raises(ValidationError):
+        line(unit_rate=unit_rate)
+
+
+def test_usage_start_after_usage_end_is_refused():
+    with pytest.raises(ValidationError, match="usage_start must be on or before usage_end"):
+        line(usage_start=datetime(2026, 9, 2, tzinfo=UTC), usage_end=datetime(2026, 9, 1, tzinfo=UTC))
+
+
+def test_usage_may_start_and_end_at_the_same_instant():
+    instant = datetime(2026, 9, 1, tzinfo=UTC)
+    assert line(usage_start=instant, usage_end=instant).usage_start == instant
+
+
+def test_usage_without_a_time_zone_is_refused():
+    with pytest.raises(ValidationError, match="timezone info"):
+        line(usage_start=datetime(2026, 9, 1), usage_end=datetime(2026, 9, 2))
+
+
+def test_billing_period_start_after_end_is_refused():
+    with pytest.raises(ValidationError, match=r"billing_period\.start"):
+        BillingPeriod(start=date(2026, 9, 2), end=date(2026, 9, 1))
+
+
+def test_billing_period_of_a_single_day_is_accepted():
+    assert billing_period(date(2026, 9, 1), date(2026, 9, 1)).start == date(2026, 9, 1)
+
+
+# ----------------------------------------------------------------------------- invoice totals
+
+
+def test_taxable_amount_is_the_sum_of_the_line_amounts():
+    invoice = draft(
+        line_items=[line(), line(quantity="0.5", unit_rate="0.013900"), line(quantity="3", unit_rate="100")]
+    )
+    assert invoice.taxable_amount == 90000 + 1 + 30000 == sum(item.amount for item in invoice.line_items)
+
+
+def test_intra_state_supply_charges_cgst_and_sgst_of_9_percent_each():
+    invoice = draft(customer=customer(intra_state=True))
+
+    assert invoice.place_of_supply == "27"
+    assert (invoice.tax.cgst, invoice.tax.sgst, invoice.tax.igst) == (8100, 8100, 0)
+    assert invoice.tax.rate == "18"
+    assert invoice.tax_amount == 16200
+    assert invoice.amount == 90000 + 16200
+
+
+def test_inter_state_supply_charges_igst_of_18_percent():
+    invoice = draft(customer=customer(intra_state=False))
+
+    assert invoice.place_of_supply == "24"
+    assert (invoice.tax.cgst, invoice.tax.sgst, invoice.tax.igst) == (0, 0, 16200)
+    assert invoice.amount == 90000 + 16200
+
+
+def test_each_tax_component_rounds_half_up_to_the_paisa():
+    # 9 % of 50 paise is 4.5 paise; 18 % of 25 paise is 4.5 paise.
+    intra = draft(line_items=[line(quantity="1", unit_rate="0.5")])
+    inter = draft(line_items=[line(quantity="1", unit_rate="0.25")], customer=customer(intra_state=False))
+
+    assert (intra.tax.cgst, intra.tax.sgst, intra.tax.igst, intra.amount) == (5, 5, 0, 60)
+    assert (inter.tax.cgst, inter.tax.sgst, inter.tax.igst, inter.amount) == (0, 0, 5, 30)
+
+
+def test_place_of_supply_comes_from_the_customer_gstin():
+    assert draft(customer=customer(intra_state=False)).place_of_supply == "24"
+
+
+@pytest.mark.parametrize(("state_code", "intra"), [("27", True), ("29", False), ("07", False)])
+def test_place_of_supply_without_a_gstin_is_the_customer_state_code(state_code, intra):
+    invoice = draft(customer=customer(gstin=None, state_code=state_code))
+
+    assert invoice.place_of_supply == state_code
+    assert (invoice.tax.cgst > 0, invoice.tax.igst > 0) == (intra, not intra)
+
+
+def test_empty_gstin_counts_as_no_gstin():
+    assert customer(gstin="", state_code="29").gstin is None
+
+
+def test_customer_whose_state_code_disagrees_with_its_gstin_is_refused():
+    with pytest.raises(ValidationError, match="does not match the GSTIN"):
+        customer(intra_state=True, state_code="29")
+
+
+def test_customer_with_an_invalid_gstin_is_refused():
+    with pytest.raises(ValidationError):
+        customer(gstin="27AAPFU0939F1ZW", state_code="27")
+
+
+def test_supplier_whose_state_code_disagrees_with_its_gstin_is_refused():
+    with pytest.raises(ValidationError):
+        supplier(state_code="29")
+
+
+def test_an_invoice_without_lines_is_refused():
+    with pytest.raises(DomainValidationError, match="1 to 50 line items"):
+        draft(line_items=[])
+
+
+def test_an_invoice_with_51_lines_is_refused():
+    with pytest.raises(DomainValidationError, match="got 51"):
+        draft(line_items=[line()] * (MAX_LINES + 1))
+
+
+def test_an_invoice_with_50_lines_is_accepted():
+    invoice = draft(line_items=[line()] * MAX_LINES)
+    assert invoice.taxable_amount == 50 * 90000
+
+
+def test_a_new_draft_has_version_1_and_no_number_date_or_payments():
+    invoice = draft()
+
+    assert invoice.status is InvoiceStatus.DRAFT
+    assert invoice.version == 1
+    assert invoice.id.startswith("inv_") and len(invoice.id) == 18
+    assert (invoice.invoice_number, invoice.date, invoice.due_date, invoice.issued_at) == (None,) * 4
+    assert (invoice.amount_paid, invoice.amount_due, invoice.payments) == (0, invoice.amount, ())
+    assert invoice.created_at == invoice.updated_at == NOW
+    assert invoice.next_sweep_on is None
+
+
+# ------------------------------------------------------------------- status machine: the matrix
+
+
+def _pay_in_full(invoice: Invoice) -> Invoice:
+    return invoice.apply_payment(payment(invoice.amount_due or 1, "pay_new"), LATER)
+
+
+ACTIONS: dict[str, Callable[[Invoice], Invoice | None]] = {
+    "issue": lambda inv: inv.issue(invoice_number="INV/2627/000002", today=LATER.date(), now=LATER),
+    "apply_payment": _pay_in_full,
+    "mark_overdue": lambda inv: inv.mark_overdue(LONG_AFTER_DUE, LATER),
+    "cancel": lambda inv: inv.cancel(LATER),
+    "expire": lambda inv: inv.expire(LATER),
+    "open_dispute": lambda inv: inv.open_dispute(dispute(invoice_id=inv.id), LATER),
+    "ensure_deletable": lambda inv: inv.ensure_deletable(),
+    "revise": lambda inv: inv.revise({"terms": "Net 30"}, LATER),
+}
+
+S = InvoiceStatus
+# api.md, Status: action → {status it is legal in: status it leads to}.
+LEGAL: dict[str, dict[InvoiceStatus, InvoiceStatus | None]] = {
+    "issue": {S.DRAFT: S.ISSUED},
+    "apply_payment": {S.ISSUED: S.PAID, S.PARTIALLY_PAID: S.PAID, S.OVERDUE: S.PAID},
+    "mark_overdue": {S.ISSUED: S.OVERDUE, S.PARTIALLY_PAID: S.OVERDUE},
+    "cancel": {S.ISSUED: S.CANCELLED, S.OVERDUE: S.CANCELLED},
+    "expire": {S.ISSUED: S.EXPIRED, S.PARTIALLY_PAID: S.EXPIRED, S.OVERDUE: S.EXPIRED},
+    "open_dispute": {S.ISSUED: S.ISSUED, S.PARTIALLY_PAID: S.PARTIALLY_PAID, S.OVERDUE: S.OVERDUE},
+    "ensure_deletable": {S.DRAFT: None},
+    # terms may change until the invoice is final (only notes may change then)
+    "revise": {
+        S.DRAFT: S.DRAFT,
+        S.ISSUED: S.ISSUED,
+        S.PARTIALLY_PAID: S.PARTIALLY_PAID,
+        S.OVERDUE: S.OVERDUE,
+    },
+}
+PAIRS = [(status, action) for status in InvoiceStatus for action in ACTIONS]
+LEGAL_PAIRS = [(s, a) for s, a in PAIRS if s in LEGAL[a]]
+ILLEGAL_PAIRS = [(s, a) for s, a in PAIRS if s not in LEGAL[a]]
+
+
+def test_the_matrix_covers_every_status_and_action():
+    assert len(LEGAL_PAIRS) + len(ILLEGAL_PAIRS) == len(InvoiceStatus) * len(ACTIONS) == 56
+    assert len(LEGAL_PAIRS) == 19
+
+
+@pytest.mark.parametrize(("status", "action"), LEGAL_PAIRS, ids=[f"{s}-{a}" for s, a in LEGAL_PAIRS])
+def test_legal_transition_moves_the_status_and_bumps_the_version_by_one(status, action):
+    before = in_status(status)
+
+    after = ACTIONS[action](before)
+
+    if action == "ensure_deletable":
+        assert after is None
+        return
+    assert after.status is LEGAL[action][status]
+    assert after.version == before.version + 1
+    assert after.updated_at == LATER > before.updated_at
+    assert after.created_at == before.created_at
+    assert after.id == before.id
+
+
+@pytest.mark.parametrize(("status", "action"), ILLEGAL_PAIRS, ids=[f"{s}-{a}" for s, a in ILLEGAL_PAIRS])
+def test_illegal_transition_is_refused_naming_the_status(status, action):
+    before = in_status(status)
+
+    with pytest.raises(InvalidTransitionError) as refused:
+        ACTIONS[action](before)
+
+    assert f"'{status}'" in str(refused.value)
+    assert refused.value.status == status
+
+
+def test_paid_invoice_cannot_be_cancelled():
+    with pytest.raises(InvalidTransitionError, match="'paid'"):
+        in_status(InvoiceStatus.PAID).cancel(LATER)
+
+
+@pytest.mark.parametrize("status", sorted(FINAL_STATUSES))
+def test_final_status_accepts_no_further_status_change(status):
+    invoice = in_status(status)
+    for action in ("issue", "apply_payment", "mark_overdue", "cancel", "expire", "open_dispute"):
+        with pytest.raises(InvalidTransitionError):
+            ACTIONS[action](invoice)
+    assert invoice.is_final
+
+
+# ---------------------------------------------------------------------------------------- issue
+
+
+def test_issue_sets_number_date_due_date_and_issued_at():
+    invoice = draft(payment_terms_days=30)
+
+    result = invoice.issue(
+        invoice_number="INV/2627/000042",
+        today=date(2026, 10, 1),
+        now=NOW,
+        reminder_days=(7, 3, 7),
+        grace_period_days=10,
+        razorpay_invoice_id="inv_Rzp1",
+        payment_url="https://rzp.io/i/x",
+    )
+
+    assert result.status is InvoiceStatus.ISSUED
+    assert result.invoice_number == "INV/2627/000042"
+    assert result.date == date(2026, 10, 1)
+    assert result.due_date == date(2026, 10, 31)
+    assert result.issued_at == NOW
+    assert (result.reminder_days, result.grace_period_days) == ((3, 7), 10)
+    assert (result.razorpay_invoice_id, result.payment_url) == ("inv_Rzp1", "https://rzp.io/i/x")
+    assert result.version == invoice.version + 1
+    assert (result.amount, result.amount_due) == (invoice.amount, invoice.amount)
+
+
+def test_issue_with_zero_payment_terms_is_due_the_same_day():
+    result = issued(payment_terms_days=0)
+    assert result.due_date == result.date == date(2026, 10, 1)
+
+
+@pytest.mark.parametrize("expire_by", [NOW - timedelta(seconds=1), NOW])
+def test_issuing_with_expire_by_in_the_past_is_refused(expire_by):
+    invoice = draft(expire_by=expire_by, now=NOW - timedelta(days=1))  # valid when drafted
+
+    with pytest.raises(DomainValidationError, match="expire_by"):
+        invoice.check_issuable(NOW)
+    with pytest.raises(DomainValidationError, match="expire_by"):
+        issued(invoice)
+
+
+def test_expire_by_without_a_time_zone_is_refused():
+    with pytest.raises((ValidationError, DomainValidationError)):
+        draft(expire_by=datetime(2026, 12, 1))
+
+
+def test_revising_expire_by_to_a_naive_timestamp_is_a_validation_error():
+    with pytest.raises(DomainValidationError, match="time zone"):
+        draft().revise({"expire_by": datetime(2026, 12, 1)}, NOW)
+
+
+def test_a_draft_cannot_be_created_already_expired():
+    with pytest.raises(DomainValidationError, match="future"):
+        draft(expire_by=NOW - timedelta(seconds=1))
+
+
+def test_issuing_with_expire_by_in_the_future_is_accepted():
+    assert issued(expire_by=NOW + timedelta(days=30)).expire_by == NOW + timedelta(days=30)
+
+
+def test_attach_payment_link_only_on_a_draft():
+    linked = draft().attach_payment_link("inv_Rzp1", LATER)
+    assert (linked.razorpay_invoice_id, linked.version, linked.status) == ("inv_Rzp1", 2, InvoiceStatus.DRAFT)
+    with pytest.raises(InvalidTransitionError, match="'issued'"):
+        issued().attach_payment_link("inv_Rzp2", LATER)
+
+
+# ------------------------------------------------------------------------------------- payments
+
+
+def test_full_payment_makes_an_issued_invoice_paid():
+    invoice = issued()
+
+    paid = invoice.apply_payment(payment(invoice.amount, paid_at=LATER), LATER)
+
+    assert paid.status is InvoiceStatus.PAID
+    assert (paid.amount_paid, paid.amount_due) == (invoice.amount, 0)
+    assert paid.paid_at == LATER
+    assert paid.payment_url is None
+    assert [p.id for p in paid.payments] == ["pay_1"]
+
+
+def test_partial_payment_is_refused_unless_partial_payment_is_enabled():
+    invoice = issued(partial_payment=False)
+
+    with pytest.raises(DomainValidationError, match="does not allow partial payments"):
+        invoice.apply_payment(payment(100), LATER)
+
+
+def test_partial_payment_makes_an_issued_invoice_partially_paid():
+    invoice = issued(partial_payment=True)
+
+    part = invoice.apply_payment(payment(100), LATER)
+
+    assert part.status is InvoiceStatus.PARTIALLY_PAID
+    assert (part.amount_paid, part.amount_due) == (100, invoice.amount - 100)
+    assert part.paid_at is None
+    assert part.payment_url == invoice.payment_url
+
+
+def test_payments_that_add_up_to_the_amount_make_it_paid():
+    invoice = issued(partial_payment=True)
+
+    part = invoice.apply_payment(payment(100, "pay_1"), LATER)
+    rest = part.apply_payment(payment(part.amount_due, "pay_2", paid_at=LATER), LATER)
+
+    assert rest.status is InvoiceStatus.PAID
+    assert rest.amount_paid == invoice.amount
+    assert rest.paid_at == LATER
+    assert rest.version == invoice.version + 2
+
+
+def test_partial_payment_on_an_overdue_invoice_keeps_it_overdue():
+    invoice = overdue(partial_payment=True)
+
+    part = invoice.apply_payment(payment(100), LATER)
+
+    assert part.status is InvoiceStatus.OVERDUE
+    assert part.amount_due == invoice.amount - 100
+
+
+def test_partial_payment_on_an_overdue_invoice_without_partial_payment_is_refused():
+    with pytest.raises(DomainValidationError):
+        overdue(partial_payment=False).apply_payment(payment(100), LATER)
+
+
+def test_payment_completing_an_overdue_invoice_makes_it_paid():
+    invoice = overdue(partial_payment=True).apply_payment(payment(100, "pay_1"), LATER)
+
+    paid = invoice.apply_payment(payment(invoice.amount_due, "pay_2"), LATER)
+
+    assert paid.status is InvoiceStatus.PAID
+    assert paid.amount_due == 0
+
+
+@pytest.mark.parametrize("status", OPEN_STATUSES)
+def test_overpayment_is_refused(status):
+    invoice = in_status(status)
+
+    with pytest.raises(DomainValidationError, match="exceeds"):
+        invoice.apply_payment(payment(invoice.amount_due + 1, "pay_over"), LATER)
+
+
+def test_payment_in_another_currency_is_refused():
+    invoice = issued()
+
+    with pytest.raises(DomainValidationError, match="USD"):
+        invoice.apply_payment(payment(invoice.amount, currency="USD"), LATER)
+
+
+@pytest.mark.parametrize("amount", [0, -1])
+def test_payment_of_nothing_or_less_is_refused(amount):
+    with pytest.raises(ValidationError):
+        payment(amount)
+
+
+def test_a_payment_recorded_twice_raises_duplicate():
+    invoice = issued(partial_payment=True).apply_payment(payment(100, "pay_1"), LATER)
+
+    with pytest.raises(DuplicateError, match="pay_1"):
+        invoice.apply_payment(payment(100, "pay_1"), LATER)
+
+
+def test_replaying_the_completing_payment_on_a_paid_invoice_raises_duplicate_not_invalid_state():
+    invoice = issued()
+    paid = invoice.apply_payment(payment(invoice.amount, "pay_1"), LATER)
+
+    with pytest.raises(DuplicateError):
+        paid.apply_payment(payment(invoice.amount, "pay_1"), LATER)
+
+
+# --------------------------------------------------------------------------- cancel and expire
+
+
+def test_cancel_clears_the_payment_link_and_stamps_cancelled_at():
+    cancelled = issued().cancel(LATER)
+
+    assert cancelled.status is InvoiceStatus.CANCELLED
+    assert (cancelled.cancelled_at, cancelled.payment_url) == (LATER, None)
+
+
+def test_cancel_is_refused_once_a_payment_was_received():
+    invoice = overdue(partial_payment=True).apply_payment(payment(100), LATER)
+
+    with pytest.raises(InvalidTransitionError, match="payments have been received"):
+        invoice.cancel(LATER)
+
+
+def test_partially_paid_invoice_cannot_be_cancelled():
+    with pytest.raises(InvalidTransitionError, match="'partially_paid'"):
+        in_status(InvoiceStatus.PARTIALLY_PAID).cancel(LATER)
+
+
+def test_expire_keeps_what_was_paid_and_clears_the_payment_link():
+    expired = in_status(InvoiceStatus.PARTIALLY_PAID).expire(LATER)
+
+    assert expired.status is InvoiceStatus.EXPIRED
+    assert (expired.expired_at, expired.payment_url, expired.amount_paid) == (LATER, None, 100)
+
+
+@pytest.mark.parametrize("status", [InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID])
+def test_mark_overdue_is_refused_on_or_before_the_due_date(status):
+    invoice = in_status(status)
+
+    for today in (invoice.due_date, invoice.due_date - timedelta(days=1)):
+        with pytest.raises(InvalidTransitionError, match="not past its due date"):
+            invoice.mark_overdue(today, LATER)
+
+
+def test_an_invoice_with_nothing_to_collect_cannot_be_issued():
+    # A zero invoice could never be paid, so it would go overdue for a balance of 0.
+    with pytest.raises(DomainValidationError, match="something to collect"):
+        issued(line_items=[line(unit_rate="0")])
+
+
+def test_reminders_pause_while_a_dispute_is_open():
+    invoice = issued()
+    overdue = invoice.mark_overdue(invoice.due_date + timedelta(days=1), LATER)
+    disputed = overdue.open_dispute(dispute(invoice_id=invoice.id), LATER)
+
+    with pytest.raises(InvalidTransitionError, match="dispute"):
+        disputed.record_reminder(3, LATER)
+
+
+# --------------------------------------------------------------------------------------- revise
+
+
+DRAFT_CHANGES: dict[str, Any] = {
+    "customer": customer(intra_state=False),
+    "billing_period": BillingPeriod(start=date(2026, 8, 1), end=date(2026, 8, 31)),
+    "line_items": (line(quantity="2", unit_rate="10"),),
+    "description": "Compute, August",
+    "payment_terms_days": 30,
+    "partial_payment": True,
+    "expire_by": NOW + timedelta(days=60),
+    "notes": "Thank you",
+    "terms": "Net 30",
+}
+
+
+def test_draft_changes_cover_every_draft_field():
+    assert set(DRAFT_CHANGES) == DRAFT_FIELDS
+
+
+@pytest.mark.parametrize("field", sorted(DRAFT_FIELDS))
+def test_a_draft_accepts_a_change_to_any_create_field(field):
+    before = draft()
+
+    after = before.revise({field: DRAFT_CHANGES[field]}, LATER)
+
+    assert getattr(after, field) == DRAFT_CHANGES[field]
+    assert (after.status, after.version, after.updated_at) == (InvoiceStatus.DRAFT, 2, LATER)
+
+
+def test_revising_a_drafts_lines_recomputes_the_totals():
+    before = draft()
+
+    after = before.revise({"line_items": [line(quantity="2", unit_rate="10"), line(quantity="1")]}, LATER)
+
+    assert after.taxable_amount == 2000 + 125
+    assert (after.tax.cgst, after.tax.sgst) == (191, 191)  # 9 % of 2125 = 191.25
+    assert after.amount == 2125 + 382
+
+
+def test_revising_a_drafts_customer_recomputes_place_of_supply_and_tax():
+    after = draft().revise({"customer": customer(intra_state=False)}, LATER)
+
+    assert after.place_of_supply == "24"
+    assert (after.tax.cgst, after.tax.sgst, after.tax.igst) == (0, 0, 16200)
+
+
+def test_revising_a_draft_to_no_lines_or_to_51_lines_is_refused():
+    invoice = draft()
+    for lines in ([], [line()] * (MAX_LINES + 1)):
+        with pytest.raises(DomainValidationError):
+            invoice.revise({"line_items": lines}, LATER)
+
+
+@pytest.mark.parametrize("field", ["amount", "status", "account_id", "invoice_number", "amount_paid"])
+def test_a_draft_refuses_changes_to_computed_or_system_fields(field):
+    with pytest.raises(InvalidTransitionError, match=field):
+        draft().revise({field: 1}, LATER)
+
+
+OPEN_CHANGES = {name: DRAFT_CHANGES[name] for name in sorted(OPEN_FIELDS)}
+
+
+@pytest.mark.parametrize("status", OPEN_STATUSES)
+@pytest.mark.parametrize("field", sorted(OPEN_FIELDS))
+def test_an_open_invoice_accepts_notes_terms_expire_by_and_partial_payment(status, field):
+    before = in_status(status)
+
+    after = before.revise({field: OPEN_CHANGES[field]}, LATER)
+
+    assert getattr(after, field) == OPEN_CHANGES[field]
+    assert after.status is status
+    assert after.version == before.version + 1
+    assert (after.amount, after.amount_paid) == (before.amount, before.amount_paid)
+
+
+@pytest.mark.parametrize("status", OPEN_STATUSES)
+@pytest.mark.parametrize("field", sorted(DRAFT_FIELDS - OPEN_FIELDS))
+def test_an_open_invoice_refuses_other_changes_naming_the_status(status, field):
+    with pytest.raises(InvalidTransitionError, match=f"{field}.*'{status}'"):
+        in_status(status).revise({field: DRAFT_CHANGES[field]}, LATER)
+
+
+@pytest.mark.parametrize("status", sorted(FINAL_STATUSES))
+def test_a_final_invoice_accepts_only_notes(status):
+    before = in_status(status)
+
+    after = before.revise({"notes": "Settled"}, LATER)
+
+    assert (after.notes, after.status, after.version) == ("Settled", status, before.version + 1)
+    for field in sorted(DRAFT_FIELDS - FINAL_FIELDS):
+        with pytest.raises(InvalidTransitionError, match=f"'{status}'"):
+            before.revise({field: DRAFT_CHANGES[field]}, LATER)
+
+
+@pytest.mark.parametrize("status", [InvoiceStatus.DRAFT, *OPEN_STATUSES])
+def test_revising_expire_by_into_the_past_is_refused(status):
+    with pytest.raises(DomainValidationError, match="expire_by"):
+        in_status(status).revise({"expire_by": LATER - timedelta(seconds=1)}, LATER)
+
+
+def test_revising_a_change_that_is_refused_leaves_the_invoice_as_it_was():
+    invoice = issued()
+    with pytest.raises(InvalidTransitionError):
+        invoice.revise({"notes": "ok", "line_items": [line()]}, LATER)
+    assert (invoice.notes, invoice.version) == (None, 2)
+
+
+# ---------------------------------------------------------------------- disputes and the sweep
+
+
+def test_open_dispute_marks_the_invoice_disputed():
+    invoice = issued()
+
+    disputed = invoice.open_dispute(dispute(invoice_id=invoice.id), LATER)
+
+    assert disputed.disputed and not invoice.disputed
+    assert disputed.status is invoice.status
+
+
+def test_a_resolved_dispute_does_not_make_the_invoice_disputed():
+    invoice = issued().open_dispute(dispute(status="resolved"), LATER)
+    assert not invoice.disputed
+
+
+def test_record_reminder_twice_raises_duplicate():
+    invoice = overdue().record_reminder(3, LATER)
+
+    assert invoice.reminders_sent == (3,)
+    with pytest.raises(DuplicateError, match="day 3"):
+        invoice.record_reminder(3, LATER)
+
+
+def test_reminders_are_kept_sorted():
+    invoice = overdue().record_reminder(7, LATER).record_reminder(3, LATER)
+    assert invoice.reminders_sent == (3, 7)
+
+
+@pytest.mark.parametrize("status", [s for s in InvoiceStatus if s is not InvoiceStatus.OVERDUE])
+def test_reminders_and_suspension_need_an_overdue_invoice(status):
+    invoice = in_status(status)
+    with pytest.raises(InvalidTransitionError, match=f"'{status}'"):
+        invoice.record_reminder(3, LATER)
+    with pytest.raises(InvalidTransitionError, match=f"'{status}'"):
+        invoice.request_suspension(LATER)
+
+
+def test_request_suspension_twice_raises_duplicate():
+    invoice = overdue().request_suspension(LATER)
+
+    assert invoice.suspension_requested_at == LATER
+    with pytest.raises(DuplicateError):
+        invoice.request_suspension(LATER + timedelta(days=1))
+
+
+def test_request_suspension_is_refused_while_a_dispute_is_open():
+    invoice = overdue()
+    invoice = invoice.open_dispute(dispute(invoice_id=invoice.id), LATER)
+
+    with pytest.raises(InvalidTransitionError, match="dispute"):
+        invoice.request_suspension(LATER)
+
+
+# ------------------------------------------------------------------------------- next_sweep_on
+
+
+def test_draft_needs_no_sweep():
+    assert draft(expire_by=NOW + timedelta(days=3)).next_sweep_on is None
+
+
+@pytest.mark.parametrize("status", [InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID])
+def test_pending_invoice_is_swept_the_day_after_its_due_date(status):
+    invoice = in_status(status)
+    assert invoice.due_date == date(2026, 10, 16)
+    assert invoice.next_sweep_on == date(2026, 10, 17)
+
+
+@pytest.mark.parametrize(
+    ("expire_by", "sweep_on"),
+    [
+        # 23:59 IST on 5 October is still the 5th in India: swept on the 6th
+        (datetime(2026, 10, 5, 18, 29, tzinfo=UTC), date(2026, 10, 6)),
+        # 00:00 IST on 6 October: swept on the 7th, although it is still the 5th in UTC
+        (datetime(2026, 10, 5, 18, 30, tzinfo=UTC), date(2026, 10, 7)),
+        # expiring after the due date: the due date wins
+        (datetime(2026, 10, 20, tzinfo=UTC), date(2026, 10, 17)),
+        # expiring on the due date (IST): both give the 17th
+        (datetime(2026, 10, 16, 12, tzinfo=UTC), date(2026, 10, 17)),
+    ],
+)
+def test_pending_invoice_is_swept_the_day_after_expire_by_when_that_is_earlier(expire_by, sweep_on):
+    assert issued(expire_by=expire_by).next_sweep_on == sweep_on
+
+
+def test_overdue_invoice_is_swept_on_each_unsent_reminder_day_and_the_grace_day():
+    # Given reminders 3 and 10 days after the due date and a 7-day grace period
+    invoice = overdue_with(reminder_days=(3, 10), grace_period_days=7)
+    due = invoice.due_date
+
+    # Then the sweep wakes on day 3, then day 7 (grace), then day 10, then never
+    assert invoice.next_sweep_on == due + timedelta(days=3)
+    invoice = invoice.record_reminder(3, LATER)
+    assert invoice.next_sweep_on == due + timedelta(days=7)
+    invoice = invoice.request_suspension(LATER)
+    assert invoice.next_sweep_on == due + timedelta(days=10)
+    invoice = invoice.record_reminder(10, LATER)
+    assert invoice.next_sweep_on is None
+
+
+def test_overdue_invoice_is_swept_on_expiry_when_that_comes_first():
+    expire_by = datetime(2026, 10, 17, 12, tzinfo=UTC)
+    invoice = overdue_with(expire_by=expire_by, reminder_days=(3, 7), grace_period_days=7)
+    assert invoice.next_sweep_on == date(2026, 10, 18)
+
+
+def test_overdue_invoice_with_everything_done_is_swept_only_for_expiry():
+    expire_by = datetime(2026, 12, 31, 12, tzinfo=UTC)
+    invoice = overdue_with(expire_by=expire_by, reminder_days=(3,), grace_period_days=7)
+    invoice = invoice.record_reminder(3, LATER).request_suspension(LATER)
+    assert invoice.next_sweep_on == date(2027, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("expire_by", "sweep_on"),
+    [(None, None), (datetime(2026, 12, 31, 12, tzinfo=UTC), date(2027, 1, 1))],
+)
+def test_disputed_overdue_invoice_is_swept_only_for_expiry(expire_by, sweep_on):
+    invoice = overdue_with(expire_by=expire_by, reminder_days=(3, 7), grace_period_days=7)
+
+    disputed = invoice.open_dispute(dispute(invoice_id=invoice.id), LATER)
+
+    assert disputed.next_sweep_on == sweep_on
+
+
+def test_disputed_pending_invoice_is_still_swept_after_its_due_date():
+    invoice = issued()
+    disputed = invoice.open_dispute(dispute(invoice_id=invoice.id), LATER)
+    assert disputed.next_sweep_on == invoice.due_date + timedelta(days=1)
+
+
+@pytest.mark.parametrize("status", sorted(FINAL_STATUSES))
+def test_final_invoice_is_never_swept_again(status):
+    assert in_status(status).next_sweep_on is None
+
+
+def test_final_invoice_with_an_expiry_is_never_swept_again():
+    invoice = issued(expire_by=NOW + timedelta(days=3)).expire(LATER)
+    assert invoice.next_sweep_on is None
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def test_factories_build_an_invoice_that_round_trips_through_its_dump():
+    invoice = in_status(InvoiceStatus.PARTIALLY_PAID).open_dispute(dispute(), LATER)
+    assert Invoice.model_validate(invoice.model_dump()) == invoice
+    assert Invoice.model_validate_json(invoice.model_dump_json()) == invoice
+    assert address().country == "IN"
