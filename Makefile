@@ -28,13 +28,23 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# SAM CLI lives in its own tool environment: its pins must not touch the project's.
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_CLI_VERSION := 1.170.0
+
+$(SAM):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
+
 # sam build needs Python 3.13 on PATH (see README): PYENV_VERSION=3.13.0 make build
-build: $(STAMP)
+build: $(STAMP) $(SAM)
 	$(BIN)/python -m infra.requirements --check
-	sam build --template-file template.yaml
+	@python3.13 --version >/dev/null 2>&1 || { echo "sam build needs python3.13 on PATH, e.g. PYENV_VERSION=3.13.0 make build (see README)"; exit 1; }
+	SAM_CLI_TELEMETRY=0 $(SAM) build --template-file template.yaml
 
 deploy: build
-	sam deploy --guided
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
