@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from invoicing.domain.errors import DomainValidationError
 from invoicing.domain.invoice import Supplier
 from invoicing.domain.numbering import validate_prefix
 
@@ -46,7 +47,10 @@ class InvoiceSettings(CoreSettings):
     @field_validator("invoice_number_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        return validate_prefix(value)
+        try:
+            return validate_prefix(value)
+        except DomainValidationError as exc:
+            raise ValueError(exc.message) from None
 
     @field_validator("supplier_json", mode="before")
     @classmethod
