@@ -74,7 +74,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     },
     "OverdueSweepFunction": {
         str(INVOICES): {
-            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem",
+            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/SweepIndex"}): {"dynamodb:Query"},
         str({"Fn::GetAtt": ["SweepQueue", "Arn"]}): {"sqs:SendMessage"},
