@@ -43,6 +43,9 @@ class InvoiceSettings(CoreSettings):
     grace_period_days: int = Field(default=7, ge=0)
     razorpay_secret_name: str = Field(min_length=1)
     cursor_secret_name: str = Field(min_length=1)
+    # Only the local stack sets RAZORPAY_BASE_URL (its Razorpay stand-in); deployed, the SDK's default.
+    razorpay_base_url: str | None = None
+    razorpay_timeout_seconds: float = Field(default=8.0, gt=0, le=25)
 
     @field_validator("invoice_number_prefix")
     @classmethod

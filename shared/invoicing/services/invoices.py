@@ -6,7 +6,8 @@ the side effects (events, renders) after the commit. They never decide which mov
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -84,6 +85,16 @@ class InvoiceService:
             ListQuery(**{**query.__dict__, "account_id": account, "include_drafts": caller.is_operator})
         )
 
+    def export(self, caller: Caller, query: ListQuery, *, page_size: int = 100) -> Iterator[Invoice]:
+        """Every invoice the list would show, page after page (one Query each), newest first."""
+        query = replace(query, limit=page_size, cursor=None)
+        while True:
+            page = self.list(caller, query)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            query = replace(query, cursor=page.next_cursor)
+
     def summary(self, caller: Caller, account_id: str | None) -> AccountSummary:
         return self.repository.summary(caller.account_for_listing(account_id))
 
@@ -101,8 +112,18 @@ class InvoiceService:
         return self.repository.create(draft, claim)
 
     def revise(self, invoice_id: str, changes: dict[str, Any], now: datetime) -> Invoice:
+        """PATCH. Once issued, what Razorpay collects by (partial payments, expiry) changes there
+        first: a Razorpay failure leaves ours unchanged, and a retry converges."""
         before = self.repository.get(invoice_id)
-        after = self.repository.save(before, before.revise(changes, now))
+        after = before.revise(changes, now)
+        if (
+            self.payments is not None
+            and before.razorpay_invoice_id
+            and before.status in PAYABLE_STATUSES
+            and any(getattr(before, name) != getattr(after, name) for name in _COLLECTED)
+        ):
+            self.payments.update(before.razorpay_invoice_id, after)
+        after = self.repository.save(before, after)
         self._after_commit(before, after, event=None)
         return after
 
@@ -118,7 +139,9 @@ class InvoiceService:
         transaction advances the counter, writes the number marker, issues our invoice and moves
         the summary. If another issue took the number meanwhile, the loop takes the next one and
         Razorpay's receipt follows. A failure before (3) leaves our invoice a draft and no number
-        used; Razorpay's invoice is reused by the retry.
+        used; Razorpay's invoice is reused by the retry. Should Razorpay's invoice no longer match
+        (the draft was edited after a failed attempt) the provider replaces it; the replacement is
+        linked to our draft (id and pointer) before (3), so a webhook about it always finds ours.
         """
         invoice = self.repository.get(invoice_id)
         invoice.check_issuable(now)
@@ -129,20 +152,28 @@ class InvoiceService:
         today = ist_date(now)
         fy = financial_year(today)
         series = series_key(self.policy.prefix, fy)
-        for _ in range(ISSUE_ATTEMPTS):
-            sequence = self.repository.next_sequence(series)
-            issued = invoice.issue(
+
+        def issued_as(draft: Invoice, sequence: int, payment_url: str | None = None) -> Invoice:
+            return draft.issue(
                 invoice_number=format_invoice_number(self.policy.prefix, fy, sequence),
                 today=today,
                 now=now,
                 reminder_days=self.policy.reminder_days,
                 grace_period_days=self.policy.grace_period_days,
-                razorpay_invoice_id=invoice.razorpay_invoice_id,
+                razorpay_invoice_id=draft.razorpay_invoice_id,
+                payment_url=payment_url,
             )
+
+        for _ in range(ISSUE_ATTEMPTS):
+            sequence = self.repository.next_sequence(series)
+            issued = issued_as(invoice, sequence)
             if self.payments is not None:
                 assert invoice.razorpay_invoice_id is not None
                 published = self.payments.publish(invoice.razorpay_invoice_id, issued)
-                issued = issued.model_copy(update={"payment_url": published.payment_url})
+                if published.provider_id != invoice.razorpay_invoice_id:
+                    replaced = invoice.attach_payment_link(published.provider_id, now)
+                    invoice = self.repository.link_provider_invoice(invoice, replaced)
+                issued = issued_as(invoice, sequence, published.payment_url)
             try:
                 after = self.repository.issue(invoice, issued, series=series, sequence=sequence)
             except SequenceTakenError:
@@ -193,6 +224,9 @@ class InvoiceService:
         ):
             self.renders.enqueue(after)
 
+
+# What Razorpay collects by, among the fields an issued invoice may still change.
+_COLLECTED = ("partial_payment", "expire_by")
 
 _PRINTED = ("status", "amount_paid", "notes", "terms", "expire_by", "invoice_number", "payment_url")
 

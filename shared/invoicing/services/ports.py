@@ -28,6 +28,9 @@ class PaymentProvider(Protocol):
     def publish(self, provider_id: str, invoice: Invoice) -> ProviderInvoice:
         """Make the provider invoice match ``invoice`` (receipt = its number) and issue it."""
 
+    def update(self, provider_id: str, invoice: Invoice) -> ProviderInvoice:
+        """Carry edits allowed after issue (partial_payment, expire_by) to the issued provider invoice."""
+
     def cancel(self, provider_id: str) -> None:
         """Cancel it at the provider; already cancelled is fine."""
 

@@ -1,0 +1,1 @@
+"""Request and response contracts of the HTTP API (api.md), kept apart from the domain entity."""

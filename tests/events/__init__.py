@@ -1,0 +1,1 @@
+"""Builders of real Lambda events, shaped as AWS sends them."""
