@@ -14,6 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
 
+# The whole service on loopback until Ctrl-C (docs/local.md). Honours PORT, AWS_PORT, DEMO_DATA,
+# RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET.
+run: $(STAMP)
+	$(BIN)/python -m infra.local
+
+# A bearer token for the local stack (decoded, never verified, locally): make token [ACCOUNT=acc_x] [ADMIN=1]
+ACCOUNT ?= acc_demo
+token: $(STAMP)
+	@$(BIN)/python -m infra.local.tokens --account "$(ACCOUNT)" $(if $(filter 1 true yes,$(ADMIN)),--admin)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

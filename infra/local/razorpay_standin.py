@@ -1,0 +1,765 @@
+"""A stand-in for the slice of Razorpay the service uses: invoices, their hosted page, their webhooks.
+
+:class:`RazorpayStandIn` is transport-free: ``handle(method, path, headers, body)`` answers one REST
+call (``path`` relative to the SDK's ``base_url``, e.g. ``/v1/invoices/inv_…/issue``) the way
+Razorpay's API does — Basic auth with the key id and secret, JSON entities shaped like Razorpay's,
+errors as ``{"error": {"code": "BAD_REQUEST_ERROR", "description": ...}}``. The local stack serves it
+over HTTP; ``tests/support/razorpay.py`` routes the real SDK to it through ``responses``.
+
+:meth:`RazorpayStandIn.pay` is what a customer paying on the hosted page does: it records a captured
+payment and returns the webhooks Razorpay would send (``payment.captured``, then ``invoice.paid`` or
+``invoice.partially_paid``), each with its exact raw body signed (hex HMAC-SHA256 with the webhook
+secret, ``X-Razorpay-Signature``) and a unique ``X-Razorpay-Event-Id``. Delivering them is the
+caller's business.
+
+Supported: ``POST /v1/invoices`` (``draft: "1"`` keeps it a draft), ``GET /v1/invoices``,
+``GET|PATCH|DELETE /v1/invoices/{id}``, ``POST /v1/invoices/{id}/issue``,
+``POST /v1/invoices/{id}/cancel``. State is in memory, guarded by one lock. Deliberate simplifications:
+line items carry their own ``amount`` (no ``item_id``, no tax fields), and ``expire_by`` is not
+checked against the clock (so demo data can be back-dated).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import hmac
+import html
+import json
+import secrets
+import string
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+PAYMENT_METHODS = ("upi", "card", "netbanking", "wallet")
+METHOD_LABELS = {"upi": "UPI", "card": "Card", "netbanking": "Net banking", "wallet": "Wallet"}
+ISSUED_EDITABLE = frozenset({"receipt", "expire_by", "notes", "partial_payment", "terms"})
+CREATE_FIELDS = frozenset(
+    {
+        "type", "description", "draft", "customer_id", "customer", "line_items", "expire_by",
+        "sms_notify", "email_notify", "partial_payment", "first_payment_min_amount", "currency",
+        "receipt", "notes", "terms", "comment", "date", "supply_state_code", "billing_start",
+        "billing_end", "view_less", "group_taxes_discounts", "invoice_number", "callback_url",
+        "callback_method", "reminder_enable",
+    }
+)  # fmt: skip
+LINE_ITEM_FIELDS = frozenset(
+    {"name", "description", "amount", "currency", "quantity", "unit", "hsn_code", "sac_code"}
+)
+PAYABLE = frozenset({"issued", "partially_paid"})
+_ALNUM = string.ascii_letters + string.digits
+
+
+def new_id(prefix: str) -> str:
+    """Razorpay-style id: ``prefix_`` + 14 alphanumerics."""
+    return f"{prefix}_" + "".join(secrets.choice(_ALNUM) for _ in range(14))
+
+
+def format_inr(paise: int) -> str:
+    """``₹1,23,456.70`` — Indian digit grouping."""
+    rupees, rest = divmod(abs(paise), 100)
+    digits = str(rupees)
+    head, groups = digits[:-3], [digits[-3:]]
+    while head:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    return f"{'-' if paise < 0 else ''}₹{','.join(groups)}.{rest:02d}"
+
+
+def sign(body: bytes, secret: str) -> str:
+    """Razorpay's webhook signature: hex HMAC-SHA256 of the exact raw body."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class RazorpayError(Exception):
+    """An API error, answered as Razorpay does."""
+
+    def __init__(self, description: str, *, status: int = 400, field: str | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.field = field
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": "BAD_REQUEST_ERROR",
+                "description": self.description,
+                "source": "NA" if self.status == 401 else "business",
+                "step": "NA" if self.status == 401 else "payment_initiation",
+                "reason": "NA" if self.status == 401 else "input_validation_failed",
+                "metadata": {},
+                "field": self.field,
+            }
+        }
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One webhook, ready to POST: the exact raw body and the headers Razorpay sends with it."""
+
+    event: str
+    event_id: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "1", "true", "True")
+
+
+class RazorpayStandIn:
+    """In-memory Razorpay invoices behind Razorpay's REST shapes."""
+
+    def __init__(
+        self,
+        *,
+        key_id: str,
+        key_secret: str,
+        webhook_secret: str,
+        hosted_base_url: str = "https://rzp.io",
+        account_id: str = "acc_LocalStandIn01",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.key_id = key_id
+        self._key_secret = key_secret
+        self._webhook_secret = webhook_secret
+        self.hosted_base_url = hosted_base_url.rstrip("/")
+        self.account_id = account_id
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._invoices: dict[str, dict[str, Any]] = {}
+        self._orders: dict[str, dict[str, Any]] = {}
+        self._payments: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------------------------ HTTP
+    def handle(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes | str | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Answer one REST call; ``path`` is relative to the SDK's ``base_url`` (``/v1/...``)."""
+        try:
+            status, payload = self._dispatch(method.upper(), path, headers, body)
+        except RazorpayError as error:
+            status, payload = error.status, error.body()
+        return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+
+    def _dispatch(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes | str | None
+    ) -> tuple[int, Any]:
+        self._authenticate(headers)
+        url = urlsplit(path)
+        parts = [p for p in url.path.split("/") if p]
+        if parts[:2] != ["v1", "invoices"] or len(parts) > 4:
+            raise RazorpayError("The requested URL was not found on the server.", status=404)
+        data = self._json(body) if method in ("POST", "PATCH") else {}
+        with self._lock:
+            if len(parts) == 2 and method == "POST":
+                return 200, self.create_invoice(data)
+            if len(parts) == 2 and method == "GET":
+                return 200, self.list_invoices({k: v[-1] for k, v in parse_qs(url.query).items()})
+            if len(parts) == 3 and method == "GET":
+                return 200, self.fetch_invoice(parts[2])
+            if len(parts) == 3 and method == "PATCH":
+                return 200, self.edit_invoice(parts[2], data)
+            if len(parts) == 3 and method == "DELETE":
+                self.delete_invoice(parts[2])
+                return 200, []
+            if len(parts) == 4 and method == "POST" and parts[3] == "issue":
+                return 200, self.issue_invoice(parts[2])
+            if len(parts) == 4 and method == "POST" and parts[3] == "cancel":
+                return 200, self.cancel_invoice(parts[2])
+        raise RazorpayError("The requested URL was not found on the server.", status=404)
+
+    def _authenticate(self, headers: Mapping[str, str]) -> None:
+        value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        if not value.lower().startswith("basic "):
+            raise RazorpayError("Please provide your api key for authentication purposes.", status=401)
+        try:
+            key_id, _, key_secret = base64.b64decode(value[6:].strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise RazorpayError("The api key provided is invalid", status=401) from None
+        if not (
+            hmac.compare_digest(key_id, self.key_id) and hmac.compare_digest(key_secret, self._key_secret)
+        ):
+            raise RazorpayError("The api key provided is invalid", status=401)
+
+    @staticmethod
+    def _json(body: bytes | str | None) -> dict[str, Any]:
+        if not body:
+            return {}
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise RazorpayError("The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise RazorpayError("The request body must be a JSON object.")
+        return data
+
+    # ------------------------------------------------------------------------------ invoices
+    def create_invoice(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(data) - CREATE_FIELDS)
+        if unknown:
+            raise RazorpayError(f"{', '.join(unknown)} is/are not required and should not be sent")
+        if data.get("type") != "invoice":
+            raise RazorpayError("The type field is required and must be invoice.", field="type")
+        if data.get("currency", "INR") != "INR":
+            raise RazorpayError("Currency is not supported by the local stand-in.", field="currency")
+        if data.get("customer_id") and not data.get("customer"):
+            raise RazorpayError("customer_id is not supported by the local stand-in; send customer.")
+        now = self._now()
+        invoice_id = new_id("inv")
+        invoice: dict[str, Any] = {
+            "id": invoice_id,
+            "entity": "invoice",
+            "receipt": None,
+            "invoice_number": None,
+            "customer_id": None,
+            "customer_details": None,
+            "order_id": None,
+            "line_items": [],
+            "payment_id": None,
+            "status": "draft",
+            "expire_by": None,
+            "issued_at": None,
+            "paid_at": None,
+            "cancelled_at": None,
+            "expired_at": None,
+            "sms_status": None,
+            "email_status": None,
+            "date": None,
+            "terms": None,
+            "partial_payment": False,
+            "gross_amount": 0,
+            "tax_amount": 0,
+            "taxable_amount": 0,
+            "amount": 0,
+            "amount_paid": 0,
+            "amount_due": 0,
+            "first_payment_min_amount": None,
+            "currency": "INR",
+            "currency_symbol": "₹",
+            "description": None,
+            "notes": [],
+            "comment": None,
+            "short_url": None,
+            "view_less": True,
+            "billing_start": None,
+            "billing_end": None,
+            "type": "invoice",
+            "group_taxes_discounts": False,
+            "supply_state_code": None,
+            "user_id": None,
+            "created_at": now,
+            "idempotency_key": None,
+            "_notify": (_truthy(data.get("sms_notify", 1)), _truthy(data.get("email_notify", 1))),
+        }
+        self._apply(invoice, data, creating=True)
+        if not invoice["line_items"]:
+            raise RazorpayError("The line items field is required.", field="line_items")
+        with self._lock:
+            self._invoices[invoice_id] = invoice
+            if not _truthy(data.get("draft")):
+                self._issue(invoice)
+            return self._public(invoice)
+
+    def list_invoices(self, params: Mapping[str, str]) -> dict[str, Any]:
+        try:
+            count = min(max(int(params.get("count", 10)), 1), 100)
+            skip = max(int(params.get("skip", 0)), 0)
+        except ValueError:
+            raise RazorpayError("count and skip must be integers.") from None
+        with self._lock:
+            items = sorted(self._invoices.values(), key=lambda i: i["created_at"], reverse=True)
+            if "receipt" in params:
+                items = [i for i in items if i["receipt"] == params["receipt"]]
+            if "status" in params:
+                items = [i for i in items if i["status"] == params["status"]]
+            page = [self._public(i) for i in items[skip : skip + count]]
+        return {"entity": "collection", "count": len(page), "items": page}
+
+    def fetch_invoice(self, invoice_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self._public(self._get(invoice_id))
+
+    def edit_invoice(self, invoice_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            invoice = self._get(invoice_id)
+            if invoice["status"] == "draft":
+                unknown = sorted(set(data) - CREATE_FIELDS - {"type", "draft"})
+                if unknown:
+                    raise RazorpayError(f"{', '.join(unknown)} is/are not required and should not be sent")
+            elif invoice["status"] == "issued":  # once (partly) paid, nothing changes any more
+                refused = sorted(set(data) - ISSUED_EDITABLE)
+                if refused:
+                    status = invoice["status"]
+                    raise RazorpayError(
+                        f"{', '.join(refused)} cannot be updated for an invoice in {status} status."
+                    )
+            else:
+                raise RazorpayError(f"Operation not allowed for Invoice in {invoice['status']} status.")
+            self._apply(invoice, data, creating=False)
+            return self._public(invoice)
+
+    def delete_invoice(self, invoice_id: str) -> None:
+        with self._lock:
+            invoice = self._get(invoice_id)
+            if invoice["status"] != "draft":
+                raise RazorpayError(f"Operation not allowed for Invoice in {invoice['status']} status.")
+            del self._invoices[invoice_id]
+
+    def issue_invoice(self, invoice_id: str) -> dict[str, Any]:
+        with self._lock:
+            invoice = self._get(invoice_id)
+            if invoice["status"] != "draft":
+                raise RazorpayError(f"Invoice is not in draft state; current status is {invoice['status']}.")
+            self._issue(invoice)
+            return self._public(invoice)
+
+    def cancel_invoice(self, invoice_id: str) -> dict[str, Any]:
+        with self._lock:
+            invoice = self._get(invoice_id)
+            if invoice["status"] != "issued":
+                raise RazorpayError(f"Operation not allowed for Invoice in {invoice['status']} status.")
+            invoice["status"] = "cancelled"
+            invoice["cancelled_at"] = self._now()
+            return self._public(invoice)
+
+    # ----------------------------------------------------------------------------- payments
+    def pay(self, invoice_id: str, amount: int | None = None, method: str = "upi") -> list[WebhookDelivery]:
+        """A captured payment on the hosted page; returns the signed webhooks Razorpay would send."""
+        if method not in PAYMENT_METHODS:
+            raise RazorpayError(f"method must be one of {', '.join(PAYMENT_METHODS)}.", field="method")
+        with self._lock:
+            invoice = self._get(invoice_id)
+            if invoice["status"] not in PAYABLE:
+                raise RazorpayError(f"Invoice is not payable; its status is {invoice['status']}.")
+            due = invoice["amount_due"]
+            amount = due if amount is None else amount
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+                raise RazorpayError("amount must be a positive integer number of paise.", field="amount")
+            if amount > due:
+                raise RazorpayError(f"amount {amount} exceeds the amount due ({due} paise).", field="amount")
+            if amount < due and not invoice["partial_payment"]:
+                raise RazorpayError("This invoice does not accept partial payments.", field="amount")
+            now = self._now()
+            order = self._order_of(invoice)
+            payment = self._payment(invoice, order, amount, method, now)
+            self._payments[payment["id"]] = payment
+            invoice["amount_paid"] += amount
+            invoice["amount_due"] = invoice["amount"] - invoice["amount_paid"]
+            invoice["payment_id"] = payment["id"]
+            invoice["status"] = "paid" if invoice["amount_due"] == 0 else "partially_paid"
+            if invoice["status"] == "paid":
+                invoice["paid_at"] = now
+            order.update(
+                amount_paid=invoice["amount_paid"],
+                amount_due=invoice["amount_due"],
+                status="paid" if invoice["status"] == "paid" else "attempted",
+                attempts=order["attempts"] + 1,
+            )
+            invoice_event = "invoice.paid" if invoice["status"] == "paid" else "invoice.partially_paid"
+            return [
+                self._event("payment.captured", {"payment": payment}, now),
+                self._event(
+                    invoice_event,
+                    {"payment": payment, "order": order, "invoice": self._webhook_invoice(invoice)},
+                    now,
+                ),
+            ]
+
+    def expire(self, invoice_id: str) -> list[WebhookDelivery]:
+        """Razorpay expiring an invoice (``expire_by`` passed): ``invoice.expired``."""
+        with self._lock:
+            invoice = self._get(invoice_id)
+            if invoice["status"] not in PAYABLE:
+                raise RazorpayError(f"Operation not allowed for Invoice in {invoice['status']} status.")
+            now = self._now()
+            invoice["status"], invoice["expired_at"] = "expired", now
+            return [self._event("invoice.expired", {"invoice": self._webhook_invoice(invoice)}, now)]
+
+    def hosted_url(self, invoice_id: str) -> str:
+        return f"{self.hosted_base_url}/i/{invoice_id}"
+
+    def sign(self, body: bytes) -> str:
+        return sign(body, self._webhook_secret)
+
+    # ------------------------------------------------------------------------------ helpers
+    def _now(self) -> int:
+        return int(self._clock())
+
+    def _get(self, invoice_id: str) -> dict[str, Any]:
+        invoice = self._invoices.get(invoice_id)
+        if invoice is None:
+            raise RazorpayError("The id provided does not exist", field="id")
+        return invoice
+
+    def _issue(self, invoice: dict[str, Any]) -> None:
+        now = self._now()
+        order_id = new_id("order")
+        self._orders[order_id] = {
+            "id": order_id,
+            "entity": "order",
+            "amount": invoice["amount"],
+            "amount_paid": invoice["amount_paid"],
+            "amount_due": invoice["amount_due"],
+            "currency": invoice["currency"],
+            "receipt": invoice["receipt"],
+            "offer_id": None,
+            "status": "created",
+            "attempts": 0,
+            "notes": [],
+            "created_at": now,
+        }
+        sms, email = invoice["_notify"]
+        invoice.update(
+            status="issued",
+            order_id=order_id,
+            issued_at=now,
+            date=invoice["date"] or now,
+            short_url=self.hosted_url(invoice["id"]),
+            sms_status="sent" if sms else None,
+            email_status="sent" if email else None,
+        )
+
+    def _order_of(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
+        return self._orders.get(invoice["order_id"] or "", {"attempts": 0})
+
+    def _apply(self, invoice: dict[str, Any], data: Mapping[str, Any], *, creating: bool) -> None:
+        if "line_items" in data:
+            invoice["line_items"] = [
+                self._line_item(item, i) for i, item in enumerate(data["line_items"] or [])
+            ]
+            gross = sum(item["gross_amount"] for item in invoice["line_items"])
+            if invoice["line_items"] and gross < 100:
+                raise RazorpayError("The amount must be atleast INR 1.00", field="amount")
+            invoice.update(gross_amount=gross, taxable_amount=gross, amount=gross)
+            invoice["amount_due"] = gross - invoice["amount_paid"]
+        if "customer" in data:
+            invoice["customer_details"] = self._customer(data["customer"])
+            invoice["customer_id"] = invoice["customer_details"]["id"]
+        if "receipt" in data:
+            receipt = data["receipt"]
+            if receipt is not None and (not isinstance(receipt, str) or len(receipt) > 40):
+                raise RazorpayError("receipt must be a string of at most 40 characters.", field="receipt")
+            invoice["receipt"] = invoice["invoice_number"] = receipt
+        if "expire_by" in data:
+            expire_by = data["expire_by"]
+            if expire_by is not None and (isinstance(expire_by, bool) or not isinstance(expire_by, int)):
+                raise RazorpayError("expire_by must be a unix timestamp.", field="expire_by")
+            invoice["expire_by"] = expire_by
+        if "partial_payment" in data:
+            invoice["partial_payment"] = _truthy(data["partial_payment"])
+        if "notes" in data:
+            notes = data["notes"] or {}
+            if not isinstance(notes, dict) or len(notes) > 15:
+                raise RazorpayError("notes must be an object with at most 15 keys.", field="notes")
+            invoice["notes"] = {str(k): str(v) for k, v in notes.items()} or []
+        for name in (
+            "description", "terms", "comment", "date", "first_payment_min_amount", "supply_state_code",
+            "billing_start", "billing_end",
+        ):  # fmt: skip
+            if name in data:
+                invoice[name] = data[name]
+        if creating or "sms_notify" in data or "email_notify" in data:
+            previous = invoice["_notify"]
+            invoice["_notify"] = (
+                _truthy(data.get("sms_notify", previous[0])),
+                _truthy(data.get("email_notify", previous[1])),
+            )
+
+    @staticmethod
+    def _line_item(item: Any, index: int) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise RazorpayError(f"line_items[{index}] must be an object.", field="line_items")
+        if "item_id" in item:
+            raise RazorpayError("item_id is not supported by the local stand-in.", field="line_items")
+        unknown = sorted(set(item) - LINE_ITEM_FIELDS)
+        if unknown:
+            raise RazorpayError(
+                f"line_items[{index}]: {', '.join(unknown)} is/are not required and should not be sent",
+                field="line_items",
+            )
+        name, amount, quantity = item.get("name"), item.get("amount"), item.get("quantity", 1)
+        if not isinstance(name, str) or not name:
+            raise RazorpayError(f"line_items[{index}].name is required.", field="line_items")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+            raise RazorpayError(
+                f"line_items[{index}].amount must be a non-negative integer (paise).", field="line_items"
+            )
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise RazorpayError(
+                f"line_items[{index}].quantity must be a positive integer.", field="line_items"
+            )
+        total = amount * quantity
+        return {
+            "id": new_id("li"),
+            "item_id": None,
+            "ref_id": None,
+            "ref_type": None,
+            "name": name,
+            "description": item.get("description"),
+            "amount": amount,
+            "unit_amount": amount,
+            "gross_amount": total,
+            "tax_amount": 0,
+            "taxable_amount": total,
+            "net_amount": total,
+            "currency": item.get("currency", "INR"),
+            "type": "invoice",
+            "tax_inclusive": False,
+            "hsn_code": item.get("hsn_code"),
+            "sac_code": item.get("sac_code"),
+            "tax_rate": None,
+            "unit": item.get("unit"),
+            "quantity": quantity,
+            "taxes": [],
+        }
+
+    @staticmethod
+    def _customer(customer: Any) -> dict[str, Any]:
+        if not isinstance(customer, dict):
+            raise RazorpayError("customer must be an object.", field="customer")
+
+        def address(value: Any) -> dict[str, Any] | None:
+            if not value:
+                return None
+            if not isinstance(value, dict):
+                raise RazorpayError("addresses must be objects.", field="customer")
+            return {"id": new_id("addr"), "type": "billing_address", "primary": True, **value}
+
+        details = {
+            "id": new_id("cust"),
+            "name": customer.get("name"),
+            "email": customer.get("email"),
+            "contact": customer.get("contact"),
+            "gstin": customer.get("gstin"),
+            "billing_address": address(customer.get("billing_address")),
+            "shipping_address": address(customer.get("shipping_address")),
+        }
+        details.update(
+            customer_name=details["name"],
+            customer_email=details["email"],
+            customer_contact=details["contact"],
+        )
+        return details
+
+    def _payment(
+        self, invoice: Mapping[str, Any], order: Mapping[str, Any], amount: int, method: str, now: int
+    ) -> dict[str, Any]:
+        customer = invoice["customer_details"] or {}
+        fee = amount * 2 // 100
+        payment: dict[str, Any] = {
+            "id": new_id("pay"),
+            "entity": "payment",
+            "amount": amount,
+            "currency": invoice["currency"],
+            "base_amount": amount,
+            "status": "captured",
+            "order_id": order.get("id"),
+            "invoice_id": invoice["id"],
+            "international": False,
+            "method": method,
+            "amount_refunded": 0,
+            "amount_transferred": 0,
+            "refund_status": None,
+            "captured": True,
+            "description": f"Invoice #{invoice['id']}",
+            "card_id": None,
+            "bank": None,
+            "wallet": None,
+            "vpa": None,
+            "email": customer.get("email"),
+            "contact": customer.get("contact") or "+919000090000",
+            "notes": [],
+            "fee": fee,
+            "tax": fee * 18 // 118,
+            "error_code": None,
+            "error_description": None,
+            "error_source": None,
+            "error_step": None,
+            "error_reason": None,
+            "acquirer_data": {},
+            "created_at": now,
+        }
+        if method == "upi":
+            payment["vpa"] = "customer@okhdfcbank"
+            payment["acquirer_data"] = {"rrn": str(secrets.randbelow(10**12)).zfill(12)}
+            payment["upi"] = {"payer_account_type": "bank_account", "vpa": payment["vpa"], "flow": "collect"}
+        elif method == "card":
+            payment["card_id"] = new_id("card")
+            payment["card"] = {
+                "id": payment["card_id"],
+                "entity": "card",
+                "name": customer.get("name") or "Customer",
+                "last4": "1111",
+                "network": "Visa",
+                "type": "credit",
+                "issuer": "HDFC",
+                "international": False,
+                "emi": False,
+            }
+            payment["acquirer_data"] = {"auth_code": str(secrets.randbelow(10**6)).zfill(6)}
+        elif method == "netbanking":
+            payment["bank"] = "HDFC"
+            payment["acquirer_data"] = {"bank_transaction_id": str(secrets.randbelow(10**10))}
+        else:
+            payment["wallet"] = "paytm"
+        return payment
+
+    def _event(self, event: str, entities: Mapping[str, Any], now: int) -> WebhookDelivery:
+        payload = {
+            "entity": "event",
+            "account_id": self.account_id,
+            "event": event,
+            "contains": list(entities),
+            "payload": {name: {"entity": copy.deepcopy(entity)} for name, entity in entities.items()},
+            "created_at": now,
+        }
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        event_id = new_id("evt")
+        return WebhookDelivery(
+            event=event,
+            event_id=event_id,
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Razorpay-Signature": self.sign(body),
+                "X-Razorpay-Event-Id": event_id,
+                "User-Agent": "Razorpay-Webhook/v1",
+            },
+        )
+
+    def _webhook_invoice(self, invoice: Mapping[str, Any]) -> dict[str, Any]:
+        """Webhooks carry the invoice entity without its line items (as in Razorpay's samples)."""
+        public = self._public(invoice)
+        public.pop("line_items", None)
+        return public
+
+    @staticmethod
+    def _public(invoice: Mapping[str, Any]) -> dict[str, Any]:
+        return copy.deepcopy({k: v for k, v in invoice.items() if not k.startswith("_")})
+
+
+# ------------------------------------------------------------------------------------------------
+# The hosted payment page
+# ------------------------------------------------------------------------------------------------
+def parse_rupees(text: str) -> int:
+    """``"1,234.50"`` → ``123450`` paise; ``RazorpayError`` if it is not an amount."""
+    try:
+        value = Decimal(text.replace(",", "").replace("₹", "").strip())
+    except InvalidOperation:
+        raise RazorpayError("Enter the amount in rupees, e.g. 1500.00.", field="amount") from None
+    paise = value * 100
+    if paise != paise.to_integral_value() or paise <= 0:
+        raise RazorpayError("Enter a positive amount with at most two decimals.", field="amount")
+    return int(paise)
+
+
+_STYLE = """
+*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+background:#eef2f7;color:#1f2a44}.wrap{max-width:440px;margin:48px auto;padding:0 16px}
+.card{background:#fff;border-radius:14px;box-shadow:0 8px 30px rgba(15,35,80,.12);overflow:hidden}
+.head{background:#0b2d6b;color:#fff;padding:20px 24px}.head small{opacity:.75;letter-spacing:.04em}
+.head h1{margin:4px 0 0;font-size:19px;font-weight:600}.body{padding:20px 24px}
+.due{font-size:30px;font-weight:700;margin:4px 0 2px}.muted{color:#6b7690;font-size:13px}
+.row{display:flex;justify-content:space-between;margin:6px 0}.badge{display:inline-block;padding:2px 10px;
+border-radius:999px;font-size:12px;font-weight:600;text-transform:uppercase;background:#e6ecf8;color:#0b2d6b}
+.badge.paid{background:#dff5e7;color:#146c37}.badge.cancelled,.badge.expired{background:#fde8e8;color:#9b1c1c}
+fieldset{border:0;padding:0;margin:16px 0}legend{font-weight:600;margin-bottom:8px}
+.methods{display:grid;grid-template-columns:1fr 1fr;gap:8px}.methods label{border:1px solid #cfd8ea;
+border-radius:10px;padding:10px 12px;cursor:pointer}.methods input{margin-right:6px}
+input[type=text]{width:100%;padding:10px 12px;border:1px solid #cfd8ea;border-radius:10px;font-size:16px}
+button{width:100%;margin-top:8px;padding:13px;border:0;border-radius:10px;background:#3395ff;color:#fff;
+font-size:16px;font-weight:600;cursor:pointer}button:hover{background:#1f7fe6}
+.note{margin-top:16px;padding:12px 14px;border-radius:10px;font-size:14px}.ok{background:#dff5e7}
+.err{background:#fde8e8}.note ul{margin:6px 0 0;padding-left:18px}code{font-size:12px}
+.foot{text-align:center;margin-top:14px;font-size:12px;color:#6b7690}
+"""
+
+
+def render_hosted_page(
+    invoice: Mapping[str, Any],
+    *,
+    action: str,
+    result: Mapping[str, Any] | None = None,
+    error: str | None = None,
+) -> str:
+    """The stand-in's hosted page for one invoice; ``action`` is where its form POSTs."""
+    esc = html.escape
+    title = invoice.get("receipt") or invoice["id"]
+    customer = (invoice.get("customer_details") or {}).get("name") or ""
+    status = invoice["status"]
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+        f"<title>Pay invoice {esc(title)}</title><style>{_STYLE}</style></head><body><div class='wrap'>",
+        "<div class='card'><div class='head'><small>RAZORPAY · LOCAL STAND-IN · TEST MODE</small>",
+        f"<h1>Invoice {esc(title)}</h1></div><div class='body'>",
+        f"<div class='muted'>{esc(customer)}{' · ' if customer and invoice.get('description') else ''}"
+        f"{esc(invoice.get('description') or '')}</div>",
+        f"<div class='due'>{format_inr(invoice['amount_due'])}</div><div class='muted'>amount due</div>",
+        f"<div class='row'><span>Invoice amount</span><span>{format_inr(invoice['amount'])}</span></div>",
+        f"<div class='row'><span>Paid so far</span><span>{format_inr(invoice['amount_paid'])}</span></div>",
+        f"<div class='row'><span>Status</span><span class='badge {esc(status)}'>"
+        f"{esc(status.replace('_', ' '))}</span></div>",
+    ]
+    if result:
+        items = "".join(
+            f"<li><code>{esc(d['event'])}</code> → {esc(str(d.get('status_code')))}</li>"
+            for d in result.get("deliveries", [])
+        )
+        parts.append(
+            f"<div class='note ok'><strong>Payment of {format_inr(result['amount'])} captured</strong> "
+            f"<code>{esc(result['payment_id'])}</code><br>Webhooks delivered:<ul>{items}</ul></div>"
+        )
+    if error:
+        parts.append(f"<div class='note err'>{esc(error)}</div>")
+    if status in PAYABLE:
+        methods = "".join(
+            f"<label><input type='radio' name='method' value='{m}'{' checked' if m == 'upi' else ''}>"
+            f"{METHOD_LABELS[m]}</label>"
+            for m in PAYMENT_METHODS
+        )
+        amount_field = ""
+        if invoice.get("partial_payment"):
+            rupees = f"{invoice['amount_due'] // 100}.{invoice['amount_due'] % 100:02d}"
+            amount_field = (
+                "<fieldset><legend>Amount (₹)</legend>"
+                f"<input type='text' name='amount' inputmode='decimal' value='{rupees}'>"
+                "<div class='muted'>Partial payments are allowed for this invoice.</div></fieldset>"
+            )
+        parts.append(
+            f"<form method='post' action='{esc(action)}'><fieldset><legend>Pay with</legend>"
+            f"<div class='methods'>{methods}</div></fieldset>{amount_field}"
+            f"<button type='submit'>Pay{'' if amount_field else ' ' + format_inr(invoice['amount_due'])}"
+            "</button></form>"
+        )
+    elif not result:
+        parts.append(
+            f"<div class='note'>This invoice is {esc(status.replace('_', ' '))}; nothing to pay.</div>"
+        )
+    parts.append(
+        "</div></div><div class='foot'>No money moves: paying here sends Razorpay's signed webhooks "
+        "to the local webhook route.</div></div></body></html>"
+    )
+    return "".join(parts)
+
+
+def render_not_found(invoice_id: str) -> str:
+    esc = html.escape
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Not found</title>"
+        f"<style>{_STYLE}</style></head><body><div class='wrap'><div class='card'><div class='body'>"
+        f"No invoice <code>{esc(invoice_id)}</code> at the Razorpay stand-in.</div></div></div></body></html>"
+    )

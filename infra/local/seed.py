@@ -1,0 +1,144 @@
+"""Demo data for the local stack: the demo account with an invoice in every status.
+
+Everything goes through the real code: ``InvoiceService`` (create, issue, cancel — which talk to the
+Razorpay stand-in through the real adapter when it exists) and, for what only webhooks or the sweep
+would do, the domain's own transitions (``apply_payment``, ``mark_overdue``, ``expire``) stored with
+``repository.save`` and followed by the same side effects (domain event, render job). Payments are
+also recorded at the stand-in, so its hosted page and our invoice agree. No item is written by hand.
+
+Issues are back-dated and made oldest first, so invoice numbers follow the dates.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from infra.demo import DEMO_ACCOUNT, draft_fields
+from infra.local.razorpay_standin import RazorpayError, RazorpayStandIn, new_id
+from invoicing.adapters import secrets
+from invoicing.config import invoice_settings
+from invoicing.domain.invoice import Invoice, InvoiceStatus, Payment
+from invoicing.domain.numbering import ist_date
+from invoicing.services.invoices import InvoiceService
+from invoicing.services.ports import PaymentProvider
+from invoicing.wiring import common
+
+log = logging.getLogger("infra.local")
+
+
+def payment_provider(base_url: str) -> PaymentProvider | None:
+    """The real Razorpay adapter pointed at the stand-in, or ``None`` while that adapter does not exist."""
+    try:
+        from invoicing.adapters.razorpay import RazorpayPaymentProvider
+    except ModuleNotFoundError as exc:
+        if exc.name != "invoicing.adapters.razorpay":
+            raise
+        log.warning("invoicing.adapters.razorpay is not there yet: demo invoices get no payment links")
+        return None
+    secret_name = invoice_settings().razorpay_secret_name
+    return RazorpayPaymentProvider(lambda: secrets.razorpay_credentials(secret_name), base_url=base_url)
+
+
+@dataclass
+class Seeder:
+    service: InvoiceService
+    standin: RazorpayStandIn
+    now: datetime
+
+    @classmethod
+    def build(cls, standin: RazorpayStandIn, razorpay_base_url: str, now: datetime | None = None) -> Seeder:
+        service = InvoiceService(
+            repository=common.repository(),
+            policy=common.policy(),
+            payments=payment_provider(razorpay_base_url),
+            events=common.events(),
+            renders=common.renders(),
+        )
+        return cls(service=service, standin=standin, now=now or datetime.now(UTC))
+
+    # --------------------------------------------------------------------------------- steps
+    def ago(self, days: float) -> datetime:
+        return self.now - timedelta(days=days)
+
+    def draft(self, created: datetime, *, intra_state: bool, lines: int = 3, **extra: object) -> Invoice:
+        start = _month_start(created - timedelta(days=28))
+        fields = draft_fields(start, intra_state=intra_state, lines=lines, **extra)
+        return self.service.create(account_id=DEMO_ACCOUNT, fields=fields, now=created)
+
+    def issued(self, days_ago: float, *, intra_state: bool, lines: int = 3, **extra: object) -> Invoice:
+        created = self.ago(days_ago)
+        invoice = self.draft(created, intra_state=intra_state, lines=lines, **extra)
+        return self.service.issue(invoice.id, created + timedelta(minutes=30))
+
+    def pay(self, invoice: Invoice, amount: int, at: datetime, method: str) -> Invoice:
+        payment_id = new_id("pay")
+        if invoice.razorpay_invoice_id:
+            try:
+                deliveries = self.standin.pay(invoice.razorpay_invoice_id, amount, method)
+                payment_id = deliveries[0].payload["payload"]["payment"]["entity"]["id"]
+            except RazorpayError as error:
+                log.warning("stand-in refused the demo payment on %s: %s", invoice.id, error.description)
+        payment = Payment(id=payment_id, amount=amount, method=method, paid_at=at)
+        after = invoice.apply_payment(payment, at)
+        event = "InvoicePaid" if after.status is InvoiceStatus.PAID else "InvoicePartiallyPaid"
+        return self._save(invoice, after, event)
+
+    def overdue(self, invoice: Invoice) -> Invoice:
+        return self._save(invoice, invoice.mark_overdue(ist_date(self.now), self.now), "InvoiceOverdue")
+
+    def expire(self, invoice: Invoice) -> Invoice:
+        if invoice.razorpay_invoice_id:
+            try:
+                self.standin.expire(invoice.razorpay_invoice_id)
+            except RazorpayError as error:
+                log.warning("stand-in refused to expire %s: %s", invoice.id, error.description)
+        return self._save(invoice, invoice.expire(self.now), "InvoiceExpired")
+
+    def _save(self, before: Invoice, after: Invoice, event: str) -> Invoice:
+        stored = self.service.repository.save(before, after)
+        common.events().publish(event, stored)
+        common.renders().enqueue(stored)
+        return stored
+
+    # ---------------------------------------------------------------------------------- plan
+    def run(self) -> dict[str, Invoice]:
+        """One invoice per status, intra- and inter-state customers; returns them by status."""
+        seeded: dict[str, Invoice] = {}
+
+        paid = self.issued(62, intra_state=True, lines=4)
+        seeded["paid"] = self.pay(paid, paid.amount_due, self.ago(55), "upi")
+
+        expiring = self.issued(
+            50, intra_state=False, expire_by=self.ago(20), notes="Pay by the link's expiry."
+        )
+        seeded["expired"] = self.expire(expiring)
+
+        late = self.issued(40, intra_state=False, lines=5)
+        seeded["overdue"] = self.overdue(late)
+
+        to_cancel = self.issued(10, intra_state=True, lines=2)
+        seeded["cancelled"] = self.service.cancel(to_cancel.id, self.ago(9))
+
+        partial = self.issued(5, intra_state=True, partial_payment=True)
+        seeded["partially_paid"] = self.pay(
+            partial, partial.amount_due * 40 // 100, self.ago(2), "netbanking"
+        )
+
+        seeded["issued"] = self.issued(1, intra_state=False, lines=3)
+        seeded["draft"] = self.draft(self.now, intra_state=True, lines=2)
+        return seeded
+
+
+def _month_start(moment: datetime) -> date:
+    return moment.date().replace(day=1)
+
+
+def seed(
+    standin: RazorpayStandIn, razorpay_base_url: str, *, now: datetime | None = None
+) -> dict[str, Invoice]:
+    seeded = Seeder.build(standin, razorpay_base_url, now).run()
+    listed = ", ".join(f"{i.status.value} {i.invoice_number or i.id}" for i in seeded.values())
+    log.info("demo data for %s: %s", DEMO_ACCOUNT, listed)
+    return seeded

@@ -1,0 +1,326 @@
+"""``make run``: the whole service on loopback, in one process, until Ctrl-C (docs/local.md).
+
+Start-up order: moto's server → fake AWS credentials and ``AWS_ENDPOINT_URL`` in the environment,
+before any client exists → every resource from ``template.yaml`` (``infra.cfn``) → the SES
+sender verified, a tap on the event bus → the functions' environment exported (all four share this
+process) → the HTTP server (API Gateway, local routes, Razorpay stand-in) → queue pollers → demo data →
+``/health`` turns 200 and the banner is printed. SIGINT/SIGTERM stop everything and exit 0.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from infra.cfn import create_resources, function_environment, load_template
+from infra.demo import DEMO_ACCOUNT
+from infra.local.aws import (
+    EventTap,
+    PortInUseError,
+    ensure_port_free,
+    install_scan_guard,
+    sent_emails,
+    start_moto,
+)
+from infra.local.events import SqsPoller
+from infra.local.functions import LocalFunction, functions_from_template
+from infra.local.gateway import RouteTable
+from infra.local.razorpay_standin import RazorpayStandIn
+from infra.local.seed import seed
+from infra.local.server import Dispatcher, LocalServer
+from infra.local.tokens import make_token
+
+LOCAL_REGION = "ap-south-1"
+DEV_KEY_ID = "rzp_test_local"
+DEV_KEY_SECRET = "local_key_secret"  # noqa: S105 - documented development value
+DEV_WEBHOOK_SECRET = "local_webhook_secret"  # noqa: S105 - documented development value
+LOCAL_SERVICE_NAME = "invoicing-local"
+STACK = "invoicing-local"
+QUEUE_CONSUMERS = {"RenderQueue": "PdfRendererFunction", "SweepQueue": "OverdueSweepFunction"}
+
+log = logging.getLogger("infra.local")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    port: int = 3000
+    aws_port: int = 4566
+    key_id: str = DEV_KEY_ID
+    key_secret: str = DEV_KEY_SECRET
+    webhook_secret: str = DEV_WEBHOOK_SECRET
+    demo_data: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalSettings:
+        env = os.environ if environ is None else environ
+
+        def port(name: str, default: int) -> int:
+            raw = env.get(name, "").strip() or str(default)
+            if not raw.isdigit() or int(raw) > 65535:
+                raise ConfigError(f"{name} must be a port number (0-65535), got {raw!r}")
+            return int(raw)
+
+        demo = env.get("DEMO_DATA", "1").strip() or "1"
+        if demo not in ("0", "1"):
+            raise ConfigError(f"DEMO_DATA must be 0 or 1, got {demo!r}")
+        return cls(
+            port=port("PORT", 3000),
+            aws_port=port("AWS_PORT", 4566),
+            key_id=env.get("RAZORPAY_KEY_ID") or DEV_KEY_ID,
+            key_secret=env.get("RAZORPAY_KEY_SECRET") or DEV_KEY_SECRET,
+            webhook_secret=env.get("RAZORPAY_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET,
+            demo_data=demo == "1",
+        )
+
+
+def point_at_local_aws(environ: MutableMapping[str, str], endpoint_url: str) -> None:
+    """Fake credentials, the region and the endpoint, so no client can reach a real AWS account."""
+    for name in [n for n in environ if n.startswith("AWS_ENDPOINT_URL_")]:
+        del environ[name]  # a per-service endpoint from the shell would win over AWS_ENDPOINT_URL
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        environ.pop(name, None)
+    environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_REGION": LOCAL_REGION,
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+
+
+def merged_function_environment(template: Mapping[str, Any], base: Mapping[str, str]) -> dict[str, str]:
+    """The union of every function's environment (they share one process); clashes get a local value."""
+    merged: dict[str, str] = {}
+    clashes: set[str] = set()
+    for function_id in functions_from_template(template):
+        for name, value in function_environment(template, function_id, base).items():
+            if name in merged and merged[name] != value:
+                clashes.add(name)
+            merged.setdefault(name, value)
+    for name in clashes:
+        if name == "POWERTOOLS_SERVICE_NAME":
+            merged[name] = LOCAL_SERVICE_NAME
+        else:
+            log.warning("functions disagree on %s; using %r for all of them", name, merged[name])
+    return merged
+
+
+class LocalStack:
+    def __init__(self, settings: LocalSettings) -> None:
+        self.settings = settings
+        self.stop_event = threading.Event()
+        self.moto: Any = None
+        self.server: Any = None
+        self.pollers: list[threading.Thread] = []
+        self.aws_url = ""
+        self.api_url = ""
+        self.seeded: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------------------- start
+    def start(self) -> None:
+        ensure_port_free(self.settings.port)  # both ports checked before anything starts
+
+        self.moto, self.aws_url = start_moto(self.settings.aws_port)
+        log.info("embedded AWS (moto) on %s; creating the resources of template.yaml", self.aws_url)
+        point_at_local_aws(os.environ, self.aws_url)
+        install_scan_guard()
+
+        template = load_template()
+        session = boto3.session.Session(region_name=LOCAL_REGION)
+        base = create_resources(
+            template,
+            session=session,
+            endpoint_url=self.aws_url,
+            stack=STACK,
+            secret_values={
+                "RazorpaySecret": json.dumps(
+                    {
+                        "key_id": self.settings.key_id,
+                        "key_secret": self.settings.key_secret,
+                        "webhook_secret": self.settings.webhook_secret,
+                        "previous_webhook_secret": "",
+                    }
+                ),
+                "CursorSigningSecret": secrets.token_urlsafe(36),
+            },
+        )
+        session.client("ses", endpoint_url=self.aws_url).verify_email_identity(
+            EmailAddress=base["SES_SENDER"]
+        )
+        tap = EventTap(session, self.aws_url, base["EVENT_BUS_NAME"])
+        tap.install()
+
+        specs = functions_from_template(template)
+        functions = {function_id: LocalFunction(spec) for function_id, spec in specs.items()}
+        standin = RazorpayStandIn(
+            key_id=self.settings.key_id,
+            key_secret=self.settings.key_secret,
+            webhook_secret=self.settings.webhook_secret,
+        )
+        dispatcher = Dispatcher(
+            routes=RouteTable.from_template(template),
+            functions=functions,
+            standin=standin,
+            emails=sent_emails,
+            events=tap.events,
+            schedule_name=specs["OverdueSweepFunction"].function_name,
+        )
+        try:
+            self.server = LocalServer(dispatcher, self.settings.port)
+        except OSError as exc:
+            raise PortInUseError(
+                f"127.0.0.1:{self.settings.port} is not available ({exc.strerror})"
+            ) from None
+        self.api_url = f"http://127.0.0.1:{self.server.port}"
+        standin.hosted_base_url = f"{self.api_url}/_razorpay"
+        dispatcher.webhook_url = f"{self.api_url}/webhooks/razorpay"
+
+        env = merged_function_environment(template, base)
+        env["RAZORPAY_BASE_URL"] = standin.hosted_base_url  # the SDK's base_url (it appends /v1/...)
+        os.environ.update(env)
+        for name, value in (("POWERTOOLS_TRACE_DISABLED", "1"), ("POWERTOOLS_METRICS_DISABLED", "true")):
+            os.environ.setdefault(name, value)
+
+        log.info("loading the functions' handlers")
+        for function in functions.values():
+            try:
+                function.load()
+            except Exception as exc:  # surfaced now; its routes answer 500 until fixed
+                log.error("%s", exc)
+        self.server.start()
+
+        sqs = session.client("sqs", endpoint_url=self.aws_url)
+        for queue_id, function_id in QUEUE_CONSUMERS.items():
+            poller = SqsPoller(
+                functions[function_id], sqs=sqs, queue_url=base[_queue_env(queue_id)], stop=self.stop_event
+            )
+            poller.start()
+            self.pollers.append(poller)
+
+        if self.settings.demo_data:
+            log.info("seeding demo data")
+            self.seeded = seed(standin, standin.hosted_base_url)
+        dispatcher.ready.set()
+
+    # -------------------------------------------------------------------------------- stop
+    def stop(self) -> None:
+        self.stop_event.set()
+        deadline = time.monotonic() + 2  # a batch still rendering is abandoned: moto's state goes anyway
+        for poller in self.pollers:
+            poller.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self.server is not None:
+            self.server.stop()
+        if self.moto is not None:
+            self.moto.stop()
+        log.info("stopped")
+
+    # ------------------------------------------------------------------------------ banner
+    def banner(self) -> str:
+        operator = make_token(DEMO_ACCOUNT, admin=True)
+        customer = make_token(DEMO_ACCOUNT)
+        api = self.api_url
+        demo = (
+            f"{len(self.seeded)} invoices for {DEMO_ACCOUNT} ({', '.join(self.seeded)})"
+            if self.seeded
+            else "none (DEMO_DATA=0)"
+        )
+        return "\n".join(
+            [
+                "",
+                "Invoicing — local stack is up",
+                f"  API            {api}",
+                f"  Swagger UI     {api}/swagger",
+                f"  Embedded AWS   {self.aws_url}   (moto: aws --endpoint-url {self.aws_url} ...)",
+                f"  Razorpay       {api}/_razorpay   (stand-in, key {self.settings.key_id}; "
+                f"webhooks go to {api}/webhooks/razorpay)",
+                f"  Demo data      {demo}",
+                "",
+                f"Tokens for {DEMO_ACCOUNT}, valid 12 h. Locally they are decoded but NOT verified:",
+                "any well-formed header.payload.signature JWT works.",
+                "Another one: make token ACCOUNT=acc_x [ADMIN=1]",
+                f"  export OPERATOR_TOKEN={operator}",
+                f"  export CUSTOMER_TOKEN={customer}",
+                "",
+                "Try:",
+                f'  curl -s -H "Authorization: Bearer $CUSTOMER_TOKEN" {api}/invoices',
+                f'  curl -s -H "Authorization: Bearer $OPERATOR_TOKEN" '
+                f'"{api}/invoices?account_id={DEMO_ACCOUNT}&status=overdue"',
+                f"  curl -s -X POST {api}/_local/schedules/overdue-sweep",
+                "",
+                "Local only: GET /_local/emails · GET /_local/events · "
+                "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay",
+                "Ctrl-C stops everything.",
+                "",
+            ]
+        )
+
+
+def _queue_env(queue_id: str) -> str:
+    return {"RenderQueue": "RENDER_QUEUE_URL", "SweepQueue": "SWEEP_QUEUE_URL"}[queue_id]
+
+
+class _Interrupted(BaseException):  # like KeyboardInterrupt: no `except Exception` swallows it
+    """SIGINT/SIGTERM while still starting."""
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." per client
+    warnings.filterwarnings("ignore", message="No application metrics to publish")  # metrics are off locally
+    try:
+        settings = LocalSettings.from_env()
+    except ConfigError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 2
+    stack = LocalStack(settings)
+    starting = threading.Event()
+    starting.set()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stack.stop_event.set()
+        if starting.is_set():
+            starting.clear()  # once: a second signal must not interrupt the shutdown
+            raise _Interrupted  # still starting: unwind start() and shut down what is up
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        try:
+            stack.start()
+        except _Interrupted:
+            return 0
+        except PortInUseError as exc:
+            print(f"make run: {exc}; set PORT / AWS_PORT to free ports", file=sys.stderr)
+            return 1
+        starting.clear()
+        print(stack.banner(), flush=True)
+        while not stack.stop_event.wait(1.0):
+            pass
+        log.info("stopping")
+        return 0
+    finally:
+        starting.clear()
+        stack.stop()
+        gc.freeze()  # exit without a last full collection of everything moto and boto3 loaded (~1-2 s)

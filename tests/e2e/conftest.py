@@ -1,0 +1,109 @@
+"""The local stack for e2e tests: ``python -m infra.local`` (what ``make run`` runs) on free ports.
+
+It runs in a child process, not in the test process: moto's backends are process-global, so an
+in-process stack would be wiped by every other test's ``mock_aws`` (which resets all backends), and
+its background pollers would land in the suite's AWS call recorder while call-count tests run. In its
+own process the stack is exactly what a developer gets, with its own Scan guard. One stack per
+pytest(-xdist) worker, started on first use and stopped (SIGTERM, must exit 0) at the end.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.cfn import REPO_ROOT
+
+START_TIMEOUT_SECONDS = 120  # ~6 s usually; generous for a loaded CI machine
+KEY_ID = "rzp_test_e2e"
+KEY_SECRET = "e2e_key_secret"
+WEBHOOK_SECRET = "e2e_webhook_secret"
+
+
+@dataclass(frozen=True)
+class Stack:
+    url: str
+    aws_url: str
+    log: Path
+
+    @property
+    def razorpay_base_url(self) -> str:
+        return f"{self.url}/_razorpay"
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """Linux: the stack gets SIGTERM if its test worker dies without tearing it down (no orphans)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _wait_until_up(process: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the local stack exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if requests.get(f"{url}/health", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:  # not listening yet, or too busy starting to answer
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"the local stack was not up after {START_TIMEOUT_SECONDS}s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    port, aws_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env.update(
+        PORT=str(port),
+        AWS_PORT=str(aws_port),
+        DEMO_DATA="1",
+        RAZORPAY_KEY_ID=KEY_ID,
+        RAZORPAY_KEY_SECRET=KEY_SECRET,
+        RAZORPAY_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        PYTHONUNBUFFERED="1",
+    )
+    log = tmp_path_factory.mktemp("local-stack") / "stack.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # runs between fork and exec: one prctl call, no locks
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(process, url, log)
+        yield Stack(url=url, aws_url=f"http://127.0.0.1:{aws_port}", log=log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            code = None
+    assert code == 0, f"the local stack did not stop cleanly on SIGTERM ({code}):\n{log.read_text()[-3000:]}"

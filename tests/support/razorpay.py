@@ -1,0 +1,82 @@
+"""Route the real ``razorpay`` SDK to the local Razorpay stand-in, in-process, through ``responses``.
+
+    from tests.support.razorpay import razorpay_standin  # a fixture: import it into the test module
+
+    def test_something(razorpay_standin):
+        client = razorpay.Client(auth=(razorpay_standin.key_id, KEY_SECRET))
+        client.invoice.create({...})                       # answered by the stand-in
+        deliveries = razorpay_standin.pay(invoice_id)      # signed webhooks, ready to feed a handler
+
+or, without the fixture, ``with standin_responses() as standin: ...``. Every request to
+``https://api.razorpay.com/v1/...`` (or ``base_url``) is forwarded to a fresh
+:class:`~infra.local.razorpay_standin.RazorpayStandIn`; any other URL fails as unmocked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import responses
+
+from infra.local.razorpay_standin import RazorpayStandIn
+
+KEY_ID = "rzp_test_local"
+KEY_SECRET = "local_key_secret"
+WEBHOOK_SECRET = "local_webhook_secret"
+API_BASE_URL = "https://api.razorpay.com"
+
+_METHODS = (responses.GET, responses.POST, responses.PATCH, responses.PUT, responses.DELETE)
+
+
+def forward(standin: RazorpayStandIn, base_url: str = API_BASE_URL) -> Any:
+    """A ``responses`` callback that answers a prepared request with ``standin.handle``."""
+    prefix = urlsplit(base_url).path.rstrip("/")
+
+    def callback(request: Any) -> tuple[int, dict[str, str], bytes]:
+        url = urlsplit(request.url)
+        path = url.path[len(prefix) :] if prefix and url.path.startswith(prefix) else url.path
+        relative = path + (f"?{url.query}" if url.query else "")
+        return standin.handle(request.method, relative, dict(request.headers), request.body)
+
+    return callback
+
+
+@contextmanager
+def standin_responses(
+    *,
+    key_id: str = KEY_ID,
+    key_secret: str = KEY_SECRET,
+    webhook_secret: str = WEBHOOK_SECRET,
+    base_url: str = API_BASE_URL,
+    mock: responses.RequestsMock | None = None,
+) -> Iterator[RazorpayStandIn]:
+    """A fresh stand-in answering every ``{base_url}/v1/...`` request made through ``requests``.
+
+    Pass ``mock`` to register on an already active ``responses.RequestsMock`` instead of starting one.
+    """
+    standin = RazorpayStandIn(key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret)
+    pattern = re.compile(re.escape(base_url.rstrip("/")) + r"/v1/.*")
+
+    def register(target: responses.RequestsMock) -> None:
+        for method in _METHODS:
+            target.add_callback(method, pattern, callback=forward(standin, base_url))
+
+    if mock is not None:
+        register(mock)
+        yield standin
+        return
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as started:
+        register(started)
+        yield standin
+
+
+@pytest.fixture
+def razorpay_standin() -> Iterator[RazorpayStandIn]:
+    """The SDK's default endpoint answered by a fresh stand-in (keys: ``KEY_ID``/``KEY_SECRET``)."""
+    with standin_responses() as standin:
+        yield standin
