@@ -20,10 +20,17 @@ _CONFIG = Config(
 
 
 @cache
+def _session() -> boto3.session.Session:
+    """One session per container: each new session reloads botocore's service models."""
+    return boto3.session.Session()
+
+
+@cache
 def client(service_name: str) -> Any:
-    return boto3.session.Session().client(service_name, config=_CONFIG)
+    return _session().client(service_name, config=_CONFIG)
 
 
 def reset() -> None:
-    """Forget cached clients (tests that switch AWS endpoints between cases)."""
+    """Forget the session and clients (tests that switch AWS endpoints or credentials)."""
     client.cache_clear()
+    _session.cache_clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from aws_lambda_powertools.utilities import parameters
 
@@ -22,8 +23,15 @@ class RazorpayCredentials:
         return f"RazorpayCredentials(key_id={self.key_id!r}, ...)"
 
 
+@cache
 def _provider() -> parameters.SecretsProvider:
+    """One provider per container, so its ``max_age`` cache actually serves repeated reads."""
     return parameters.SecretsProvider(boto3_client=client("secretsmanager"))
+
+
+def reset() -> None:
+    """Forget cached secrets (tests that change a secret between cases)."""
+    _provider.cache_clear()
 
 
 def razorpay_credentials(secret_name: str) -> RazorpayCredentials:

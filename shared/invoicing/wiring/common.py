@@ -51,4 +51,5 @@ def reset() -> None:
     for factory in (repository, events, renders):
         factory.cache_clear()
     invoice_settings.cache_clear()
+    secrets.reset()
     aws.reset()
