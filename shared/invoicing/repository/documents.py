@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from invoicing.domain.errors import NotFoundError
 from invoicing.domain.invoice import Invoice
 from invoicing.repository import records
-from invoicing.repository.invoices import _code, _translate
+from invoicing.repository.errors import error_code, translate_client_error
 
 PDF_VERSION = "pdf_version"
 
@@ -73,7 +73,7 @@ class DocumentRepository:
                 ExpressionAttributeValues=records.serialize({":version": version}),
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -83,6 +83,6 @@ class DocumentRepository:
         try:
             return getattr(self._client, operation)(**params)
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise
-            raise _translate(exc) from exc
+            raise translate_client_error(exc) from exc

@@ -30,18 +30,9 @@ from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.domain.summary import AccountSummary
 from invoicing.repository import records
 from invoicing.repository.cursor import CursorCodec, fingerprint
+from invoicing.repository.errors import RETRYABLE_CODES, error_code, translate_client_error
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-_RETRYABLE = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionInProgressException",
-    }
-)
 _HIGH = "\uffff"
 
 
@@ -279,7 +270,7 @@ class InvoiceRepository:
             try:
                 self._call("put_item", **txn.items[0]["Put"])
             except ClientError as exc:
-                if _code(exc) == "ConditionalCheckFailedException":
+                if error_code(exc) == "ConditionalCheckFailedException":
                     raise _stale(before) from None
                 raise
             return after
@@ -373,7 +364,7 @@ class InvoiceRepository:
                 ),
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise _stale(invoice) from None
             raise
 
@@ -424,19 +415,19 @@ class InvoiceRepository:
         try:
             self._client.transact_write_items(TransactItems=txn.items)
         except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException":
+            if error_code(exc) == "TransactionCanceledException":
                 reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
                 raise _Cancelled(reasons) from None
-            raise _translate(exc) from exc
+            raise translate_client_error(exc) from exc
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         params.setdefault("TableName", self._table)
         try:
             return getattr(self._client, operation)(**params)
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise
-            raise _translate(exc) from exc
+            raise translate_client_error(exc) from exc
 
 
 class _Cancelled(Exception):
@@ -448,20 +439,9 @@ class _Cancelled(Exception):
         return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
 
     def as_conflict(self) -> Exception:
-        if any(r in ("TransactionConflict", *_RETRYABLE) for r in self.reasons):
+        if any(r in ("TransactionConflict", *RETRYABLE_CODES) for r in self.reasons):
             return RetryableError(f"DynamoDB transaction cancelled: {', '.join(self.reasons)}.")
         return ConflictError(f"The change conflicted with another one ({', '.join(self.reasons)}).")
-
-
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
-def _translate(exc: ClientError) -> Exception:
-    """A ClientError becomes a domain error in this one place."""
-    if _code(exc) in _RETRYABLE:
-        return RetryableError(f"DynamoDB is unavailable: {_code(exc)}.")
-    return exc
 
 
 def _stale(invoice: Invoice) -> ConflictError:

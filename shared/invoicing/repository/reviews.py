@@ -24,7 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from invoicing.repository import records
-from invoicing.repository.invoices import _code, _translate  # the one ClientError translation
+from invoicing.repository.errors import error_code, translate_client_error
 
 REVIEW_PREFIX = "REVIEW#"
 FAILED_PAYMENT_PREFIX = "PAYMENT_FAILED#"
@@ -174,9 +174,9 @@ class ReviewRepository:
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
-            raise _translate(exc) from exc
+            raise translate_client_error(exc) from exc
         return True
 
     def _query(self, **params: Any) -> list[dict[str, Any]]:
@@ -188,7 +188,7 @@ class ReviewRepository:
                     TableName=self._table, **params, **({"ExclusiveStartKey": start} if start else {})
                 )
             except ClientError as exc:
-                raise _translate(exc) from exc
+                raise translate_client_error(exc) from exc
             items += [records.deserialize(raw) for raw in page.get("Items", [])]
             start = page.get("LastEvaluatedKey")
             if not start:

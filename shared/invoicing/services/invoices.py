@@ -220,7 +220,7 @@ class InvoiceService:
         if (
             self.renders is not None
             and after.status is not InvoiceStatus.DRAFT
-            and _printed_changed(before, after)
+            and printed_changed(before, after)
         ):
             self.renders.enqueue(after)
 
@@ -231,7 +231,7 @@ _COLLECTED = ("partial_payment", "expire_by")
 _PRINTED = ("status", "amount_paid", "notes", "terms", "expire_by", "invoice_number", "payment_url")
 
 
-def _printed_changed(before: Invoice, after: Invoice) -> bool:
+def printed_changed(before: Invoice, after: Invoice) -> bool:
     """Whether anything printed on the PDF changed (disputes and sweep bookkeeping are not)."""
     return any(getattr(before, name) != getattr(after, name) for name in _PRINTED)
 

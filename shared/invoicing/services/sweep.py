@@ -48,7 +48,7 @@ from invoicing.domain.numbering import ist_date
 from invoicing.observability import logger
 from invoicing.repository.invoices import InvoiceRepository
 from invoicing.repository.records import SWEEP_SHARDS
-from invoicing.services.invoices import _printed_changed
+from invoicing.services.invoices import printed_changed
 from invoicing.services.ports import EventPublisher, RenderQueue
 
 DEFAULT_FANOUT_THRESHOLD = 500
@@ -251,7 +251,7 @@ class OverdueSweep:
                 self.mailer.send_reminder(Reminder(invoice=after, today=today, first_notice=first))
                 self.report.reminders_sent += 1
                 self._count("ReminderSent")
-            if self.renders is not None and _printed_changed(before, after):
+            if self.renders is not None and printed_changed(before, after):
                 self.renders.enqueue(after)
         except Exception:
             logger.exception("sweep effect failed after commit", invoice_id=after.id, action=step.action)
