@@ -33,7 +33,7 @@ import botocore.client  # noqa: E402
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from infra.cfn import create_resources, load_template  # noqa: E402
+from infra.cfn import create_resources, function_environment, load_template  # noqa: E402
 
 CURSOR_KEY = b"tests-cursor-signing-key-0123456789"
 
@@ -90,6 +90,19 @@ def resources(aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+@pytest.fixture
+def function_env(resources: dict[str, str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """``function_env("OverdueSweepFunction")`` sets exactly the environment Lambda gives that function."""
+
+    def apply(function_id: str) -> dict[str, str]:
+        env = function_environment(load_template(), function_id, resources)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return env
+
+    return apply
 
 
 @pytest.fixture

@@ -68,6 +68,20 @@ class InvoiceSettings(CoreSettings):
         return value
 
 
+class WebhookSettings(InvoiceSettings):
+    """The invoice settings plus Powertools idempotency's table."""
+
+    idempotency_table: str = Field(min_length=1)
+
+
+class SweepSettings(CoreSettings):
+    """What the sweep needs. Reminder days and grace period are on each invoice (set at issue)."""
+
+    sweep_queue_url: str = Field(min_length=1)
+    ses_sender: str = Field(min_length=3)
+    sweep_fanout_threshold: int = Field(ge=1)  # the template sets it (SWEEP_FANOUT_THRESHOLD)
+
+
 S = TypeVar("S", bound=_Settings)
 
 

@@ -83,10 +83,11 @@ class _Transaction:
 
 
 class InvoiceRepository:
-    def __init__(self, table_name: str, client: Any, cursor_key: bytes) -> None:
+    def __init__(self, table_name: str, client: Any, cursor_key: bytes | None = None) -> None:
+        """``cursor_key`` signs list cursors; functions that never list (webhook, sweep) omit it."""
         self._table = table_name
         self._client = client
-        self._cursors = CursorCodec(cursor_key)
+        self._cursors = CursorCodec(cursor_key) if cursor_key is not None else None
 
     # ------------------------------------------------------------------ reads
     def get(self, invoice_id: str) -> Invoice:
@@ -156,6 +157,8 @@ class InvoiceRepository:
             values[":q"] = query.q.casefold()
             filters.append("contains(#search, :q)")
 
+        if self._cursors is None:
+            raise RuntimeError("this repository was built without a cursor key; it cannot list")
         query_print = fingerprint(
             {
                 "a": query.account_id,

@@ -5,29 +5,19 @@ from __future__ import annotations
 from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import Field
 
 from invoicing.adapters.aws import client
 from invoicing.adapters.email import SesReminderMailer
 from invoicing.adapters.events import EventBridgePublisher
 from invoicing.adapters.render_queue import SqsRenderQueue
 from invoicing.adapters.sweep_queue import SqsSweepQueue
-from invoicing.config import CoreSettings, load
+from invoicing.config import SweepSettings, load
 from invoicing.observability import metrics
 from invoicing.repository.invoices import InvoiceRepository
-from invoicing.services.sweep import DEFAULT_FANOUT_THRESHOLD, OverdueSweep
+from invoicing.services.sweep import OverdueSweep
 
 # The sweep never lists invoices, so it never signs a page cursor: the repository's cursor codec
 # gets a fixed key instead of a Secrets Manager read the function would need a grant for.
-_UNUSED_CURSOR_KEY = b"overdue-sweep-signs-no-cursors"
-
-
-class SweepSettings(CoreSettings):
-    """What the sweep needs. The reminder days and grace period are on each invoice (set at issue)."""
-
-    sweep_queue_url: str = Field(min_length=1)
-    ses_sender: str = Field(min_length=3)
-    sweep_fanout_threshold: int = Field(default=DEFAULT_FANOUT_THRESHOLD, ge=1)
 
 
 class PowertoolsCounter:
@@ -44,7 +34,7 @@ def settings() -> SweepSettings:
 
 @cache
 def repository() -> InvoiceRepository:
-    return InvoiceRepository(settings().invoices_table, client("dynamodb"), cursor_key=_UNUSED_CURSOR_KEY)
+    return InvoiceRepository(settings().invoices_table, client("dynamodb"))
 
 
 @cache

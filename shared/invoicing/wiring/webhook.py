@@ -20,7 +20,6 @@ attempt does not block the retry either.
 from __future__ import annotations
 
 from functools import cache
-from secrets import token_bytes
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -30,12 +29,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
-from pydantic import Field
 
 from invoicing.adapters import secrets
 from invoicing.adapters.aws import client
 from invoicing.adapters.razorpay_webhooks import RazorpayWebhookReceiver
-from invoicing.config import InvoiceSettings, load
+from invoicing.config import WebhookSettings, load
 from invoicing.repository.invoices import InvoiceRepository
 from invoicing.repository.reviews import ReviewRepository
 from invoicing.services.payments import Outcome, OutcomeStatus, PaymentService
@@ -43,12 +41,6 @@ from invoicing.wiring import common
 
 IDEMPOTENCY_KEY_PREFIX = "razorpay-webhook-event"
 IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600
-
-
-class WebhookSettings(InvoiceSettings):
-    """The invoice settings plus the idempotency table."""
-
-    idempotency_table: str = Field(min_length=1)
 
 
 @cache
@@ -63,7 +55,7 @@ def repository() -> InvoiceRepository:
     The webhook never lists, so it never signs a cursor: a random per-container key stands in,
     and the function needs no access to ``CursorSigningSecret`` (least privilege).
     """
-    return InvoiceRepository(settings().invoices_table, client("dynamodb"), cursor_key=token_bytes(32))
+    return InvoiceRepository(settings().invoices_table, client("dynamodb"))
 
 
 @cache

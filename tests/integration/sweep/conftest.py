@@ -208,7 +208,10 @@ def _receive_all(sqs: Any, url: str, *, delete: bool = False) -> list[dict[str, 
 
 
 @pytest.fixture
-def stack(resources: dict[str, str], repository: InvoiceRepository) -> Iterator[SweepStack]:
+def stack(
+    resources: dict[str, str], repository: InvoiceRepository, function_env: Any
+) -> Iterator[SweepStack]:
+    resources = function_env("OverdueSweepFunction")
     wiring.reset()
     boto3.client("ses").verify_email_identity(EmailAddress=resources["SES_SENDER"])
 
