@@ -61,10 +61,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         str({"Ref": "CursorSigningSecret"}): {"secretsmanager:GetSecretValue"},
     },
     "RazorpayWebhookFunction": {
-        str(INVOICES): {
-            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
-        },
+        str(INVOICES): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         str({"Fn::GetAtt": ["IdempotencyTable", "Arn"]}): {
             "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
         },
