@@ -3,10 +3,11 @@ and by the benchmarks, so both exercise the same shapes."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from invoicing.domain.invoice import Address, BillingPeriod, Customer, LineItem, Supplier
+from invoicing.domain.numbering import IST
 
 DEMO_ACCOUNT = "acc_demo"
 
@@ -44,7 +45,9 @@ def demo_customer(*, intra_state: bool = True) -> Customer:
 
 
 def demo_lines(start: date, count: int = 3) -> tuple[LineItem, ...]:
-    begin = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    # Usage runs from IST midnight on the first day of the billing period for 30 days, the way the
+    # portal meters it (the billing period is in IST dates too).
+    begin = datetime(start.year, start.month, start.day, tzinfo=IST)
     end = begin + timedelta(days=30)
     catalogue = [
         ("pod", "gpu-a100-train-01", "NVIDIA A100 80GB pod", "720", "hour", "245.50"),

@@ -119,7 +119,7 @@ def test_intra_state_invoice_has_every_rule_46_field_with_cgst_and_sgst(renderer
     for line in demo.line_items:
         assert line.resource_name in text
         assert line.description in text
-    assert "GPU pod · usage 01 Sep 2026 05:30 – 01 Oct 2026 05:30 IST" in text
+    assert "GPU pod · usage 01 Sep 2026 00:00 – 01 Oct 2026 00:00 IST" in text
     assert "998315" in text
     assert "1,530.25 GB 0.0139 21.27" in text
     assert "720 hour 245.50 1,76,760.00" in text
