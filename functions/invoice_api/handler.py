@@ -35,6 +35,9 @@ from invoicing.contracts.api import (
     CreateInvoiceRequest,
     DisputeRequest,
     DisputeResponse,
+    DownloadAcceptedResponse,
+    DownloadRequest,
+    DownloadResponse,
     ErrorResponse,
     IdempotencyKey,
     InvoiceResponse,
@@ -42,6 +45,8 @@ from invoicing.contracts.api import (
     ListResponse,
     PatchInvoiceRequest,
     PayResponse,
+    PdfLinkResponse,
+    RenderingResponse,
     SummaryResponse,
     csv_export,
     validation_message,
@@ -62,8 +67,9 @@ from invoicing.domain.invoice import STATUS_FILTERS, InvoiceStatus
 from invoicing.domain.numbering import ist_date
 from invoicing.observability import logger, metrics, tracer
 from invoicing.repository.invoices import IdempotencyClaim, ListQuery
+from invoicing.services.documents import DocumentService, Rendering
 from invoicing.services.invoices import Caller, InvoiceService
-from invoicing.wiring.api import invoice_service
+from invoicing.wiring.api import document_service, invoice_service
 
 OPERATOR_SCOPE = "invoices:admin"
 CUSTOMER, OPERATOR = "Customer", "Operator"  # route tags; OPERATOR routes need OPERATOR_SCOPE
@@ -82,6 +88,10 @@ def now() -> datetime:
 
 def service() -> InvoiceService:
     return invoice_service()
+
+
+def documents() -> DocumentService:
+    return document_service()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -345,6 +355,66 @@ def create_dispute(invoice_id: str, request: Annotated[DisputeRequest, Body()]) 
     )
     metrics.add_metric(name="InvoiceDisputed", unit=MetricUnit.Count, value=1)
     return DisputeResponse.from_domain(dispute)
+
+
+def _json(model: type) -> dict:
+    return {content_types.APPLICATION_JSON: {"model": model}}
+
+
+@app.get(
+    "/invoices/<invoice_id>/pdf",
+    tags=[CUSTOMER],
+    summary="A short-lived download link for the invoice's PDF (202 while it is rendered)",
+    responses={
+        **_responses(200, "A presigned link (at most 15 minutes)", 404, 409, content=_json(PdfLinkResponse)),
+        202: {
+            "description": "Being rendered: ask again after Retry-After seconds",
+            "content": _json(RenderingResponse),
+        },
+    },
+)
+def get_invoice_pdf(invoice_id: str):
+    logger.append_keys(invoice_id=invoice_id)
+    result = documents().pdf_link(caller(), invoice_id, now())
+    if isinstance(result, Rendering):
+        return Response(
+            status_code=HTTPStatus.ACCEPTED.value,
+            content_type=content_types.APPLICATION_JSON,
+            body=RenderingResponse(),
+            headers={"Retry-After": str(result.retry_after_seconds), "Cache-Control": "no-store"},
+        )
+    return Response(
+        status_code=HTTPStatus.OK.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=PdfLinkResponse.from_domain(result),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@app.post(
+    "/invoices/downloads",
+    status_code=202,
+    tags=[CUSTOMER],
+    summary="Ask for a ZIP of up to 100 invoices' PDFs (built in the background)",
+    responses=_responses(202, "The download job, pending", 404, 409),
+)
+def create_download(request: Annotated[DownloadRequest, Body()]) -> DownloadAcceptedResponse:
+    download = documents().request_download(caller(), request.invoice_ids, now())
+    logger.append_keys(download_id=download.id)
+    metrics.add_metric(name="InvoiceDownloadRequested", unit=MetricUnit.Count, value=1)
+    return DownloadAcceptedResponse(id=download.id)
+
+
+@app.get(
+    "/invoices/downloads/<download_id>",
+    tags=[CUSTOMER],
+    summary="A download job; once ready, a short-lived link to its ZIP",
+    responses=_responses(200, "The download job", 404),
+)
+def get_download(download_id: str) -> DownloadResponse:
+    logger.append_keys(download_id=download_id)
+    state = documents().download(caller(), download_id, now())
+    return DownloadResponse.from_domain(state.download, state.link)
 
 
 # ------------------------------------------------------------------------------------------------

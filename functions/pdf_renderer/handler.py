@@ -1,4 +1,5 @@
-"""Render invoice PDFs from the render queue, one SQS record at a time, with partial-batch failures.
+"""Render invoice PDFs and bulk-download ZIPs from the render queue, one SQS record at a time, with
+partial-batch failures.
 
 A record that fails (unknown invoice, malformed job, S3 or DynamoDB trouble) raises; Powertools
 reports it in ``batchItemFailures`` so only that message returns to the queue, and after five
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from invoicing.observability import logger, metrics, tracer
-from invoicing.services.rendering import InvoiceRenderJob, Outcome
+from invoicing.services.rendering import DownloadJob, ExportOutcome, Outcome, parse_job
 from invoicing.wiring import pdf
 
 ASSETS = Path(__file__).resolve().parent
@@ -21,21 +22,41 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
-    logger.remove_keys(["invoice_id"])
+    logger.remove_keys(["invoice_id", "download_id"])
     logger.append_keys(message_id=record.message_id)
     try:
-        job = InvoiceRenderJob.parse(record.body)
-        logger.append_keys(invoice_id=job.invoice_id)
-        rendition = pdf.render_service(ASSETS).render(job.invoice_id, job.version)
+        job = parse_job(record.body)
+        if isinstance(job, DownloadJob):
+            export_download(job)
+        else:
+            render_invoice(job.invoice_id, job.version)
     except Exception:
         logger.exception("Render job failed; it goes back to the queue")
         raise
+
+
+def render_invoice(invoice_id: str, version: int) -> None:
+    logger.append_keys(invoice_id=invoice_id)
+    rendition = pdf.render_service(ASSETS).render(invoice_id, version)
     logger.info(
         "Render job done",
-        extra={"outcome": rendition.outcome.value, "job_version": job.version, "version": rendition.version},
+        extra={"outcome": rendition.outcome.value, "job_version": version, "version": rendition.version},
     )
     if rendition.outcome is Outcome.RENDERED:
         metrics.add_metric(name="InvoicePdfRendered", unit=MetricUnit.Count, value=1)
+
+
+def export_download(job: DownloadJob) -> None:
+    logger.append_keys(download_id=job.download_id)
+    export = pdf.export_service(ASSETS).export(job.download_id)
+    logger.info(
+        "Download job done",
+        extra={"outcome": export.outcome.value, "count": export.count, "rendered": export.rendered},
+    )
+    if export.outcome is ExportOutcome.READY:
+        metrics.add_metric(name="InvoiceDownloadReady", unit=MetricUnit.Count, value=1)
+    elif export.outcome is ExportOutcome.FAILED:
+        metrics.add_metric(name="InvoiceDownloadFailed", unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context

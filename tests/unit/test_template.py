@@ -50,8 +50,8 @@ INVOICES = {"Fn::GetAtt": ["InvoicesTable", "Arn"]}
 EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "InvoiceApiFunction": {
         str(INVOICES): {
-            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+            "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+            "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject"},
@@ -85,6 +85,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "PdfRendererFunction": {
         str(INVOICES): {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject", "s3:PutObject"},
+        str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:AbortMultipartUpload"},
     },
 }  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Render jobs to the SQS render queue. A job names an invoice and the version to render."""
+"""Render jobs to the SQS render queue: an invoice and the version to render, or a bulk download."""
 
 from __future__ import annotations
 
@@ -17,4 +17,10 @@ class SqsRenderQueue:
         self._client.send_message(
             QueueUrl=self._url,
             MessageBody=json.dumps({"kind": "invoice", "invoice_id": invoice.id, "version": invoice.version}),
+        )
+
+    def enqueue_download(self, download_id: str) -> None:
+        """Ask for a stored bulk-download job's ZIP to be built."""
+        self._client.send_message(
+            QueueUrl=self._url, MessageBody=json.dumps({"kind": "download", "download_id": download_id})
         )

@@ -7,6 +7,7 @@ URLs, at most 15 minutes long, that make the browser save the file under a reada
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ ZIP = "application/zip"
 MAX_LINK_SECONDS = 15 * 60
 MIN_PART_BYTES = 5 * 1024 * 1024  # S3's minimum for every part but the last
 DEFAULT_PART_BYTES = 8 * 1024 * 1024
+DEFAULT_CHUNK_BYTES = 256 * 1024
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -82,6 +84,14 @@ class DocumentStorage:
         )
         issued = now or datetime.now(UTC)
         return DownloadLink(url=url, expires_at=issued + timedelta(seconds=expires_in), filename=name)
+
+    def stream(self, key: str, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[bytes]:
+        """The object at ``key`` in chunks of at most ``chunk_bytes``, as it arrives (never whole)."""
+        body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+        try:
+            yield from body.iter_chunks(chunk_bytes)
+        finally:
+            body.close()
 
     def upload_stream(
         self,
@@ -146,7 +156,7 @@ class MultipartWriter:
         self._buffer += data
         self._written += len(data)
         while len(self._buffer) >= self._part_bytes:
-            self._upload_part(bytes(self._buffer[: self._part_bytes]))
+            self._upload_part(self._buffer[: self._part_bytes])  # one copy (a bytearray slice)
             del self._buffer[: self._part_bytes]
         return len(data)
 
@@ -168,12 +178,10 @@ class MultipartWriter:
             return
         if self._upload_id is None:
             # Smaller than one part: a plain PUT is one request instead of three.
-            self._client.put_object(
-                Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), **self._extra
-            )
+            self._client.put_object(Bucket=self._bucket, Key=self._key, Body=self._buffer, **self._extra)
         else:
             if self._buffer:
-                self._upload_part(bytes(self._buffer))
+                self._upload_part(self._buffer)
             self._client.complete_multipart_upload(
                 Bucket=self._bucket,
                 Key=self._key,
@@ -194,7 +202,7 @@ class MultipartWriter:
                     Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
                 )
 
-    def _upload_part(self, body: bytes) -> None:
+    def _upload_part(self, body: bytes | bytearray) -> None:
         if self._upload_id is None:
             created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key, **self._extra)
             self._upload_id = created["UploadId"]

@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -39,6 +39,10 @@ from invoicing.domain.invoice import (
     LineItem,
 )
 from invoicing.domain.summary import AccountSummary
+
+if TYPE_CHECKING:
+    from invoicing.adapters.storage import DownloadLink
+    from invoicing.repository.downloads import Download
 
 T = TypeVar("T")
 
@@ -177,6 +181,24 @@ class DisputeRequest(_Request):
     expected_correction: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = (
         None
     )
+
+
+InvoiceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class DownloadRequest(_Request):
+    invoice_ids: list[InvoiceId] = Field(
+        min_length=1, max_length=100, description="1–100 distinct invoice ids; the ZIP holds one PDF each."
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> DownloadRequest:
+        seen: set[str] = set()
+        for invoice_id in self.invoice_ids:
+            if invoice_id in seen:
+                raise ValueError(f"invoice_ids names {invoice_id} more than once")
+            seen.add(invoice_id)
+        return self
 
 
 def _customer(value: CustomerIn) -> Customer:
@@ -493,6 +515,43 @@ class DisputeResponse(_Response):
             reason=dispute.reason,
             expected_correction=dispute.expected_correction,
             created_at=dispute.created_at,
+        )
+
+
+class PdfLinkResponse(_Response):
+    url: str = Field(description="Presigned S3 GET (at most 15 minutes); saves as `filename`.")
+    expires_at: Timestamp
+    filename: str
+
+    @classmethod
+    def from_domain(cls, link: DownloadLink) -> PdfLinkResponse:
+        return cls(url=link.url, expires_at=link.expires_at, filename=link.filename)
+
+
+class RenderingResponse(_Response):
+    status: Literal["rendering"] = "rendering"
+
+
+class DownloadAcceptedResponse(_Response):
+    id: str
+    status: Literal["pending"] = "pending"
+
+
+class DownloadResponse(_Response):
+    id: str
+    status: Literal["pending", "ready", "failed"]
+    url: str | None = Field(description="The ZIP (presigned, at most 15 minutes) once ready; else null.")
+    expires_at: Timestamp | None = Field(description="When `url` stops working; null without one.")
+    count: int = Field(description="How many invoices (PDFs) the ZIP holds.")
+
+    @classmethod
+    def from_domain(cls, download: Download, link: DownloadLink | None) -> DownloadResponse:
+        return cls(
+            id=download.id,
+            status=download.status.value,
+            url=link.url if link else None,
+            expires_at=link.expires_at if link else None,
+            count=download.count,
         )
 
 

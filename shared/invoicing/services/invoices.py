@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from invoicing.domain.errors import (
     DomainValidationError,
@@ -27,12 +27,28 @@ from invoicing.services.ports import EventPublisher, PaymentProvider, RenderQueu
 ISSUE_ATTEMPTS = 5
 
 
+class Visible(Protocol):
+    """What deciding visibility needs: an invoice, or a projection of one."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def status(self) -> InvoiceStatus: ...
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who is calling, from the verified JWT claims."""
 
     account_id: str | None
     is_operator: bool = False
+
+    def can_see(self, invoice: Visible) -> bool:
+        """Operators see every invoice; a customer only its own account's, and never a draft."""
+        return self.is_operator or (
+            invoice.account_id == self.account_id and invoice.status is not InvoiceStatus.DRAFT
+        )
 
     def account_for_listing(self, requested: str | None) -> str:
         """Customers list their own account; operators must name one."""
@@ -71,9 +87,7 @@ class InvoiceService:
             invoice = self.repository.get(invoice_id)
         except NotFoundError:
             raise NotFoundError(f"No invoice {invoice_id}.") from None
-        if not caller.is_operator and (
-            invoice.account_id != caller.account_id or invoice.status is InvoiceStatus.DRAFT
-        ):
+        if not caller.can_see(invoice):
             raise NotFoundError(f"No invoice {invoice_id}.")
         return invoice
 

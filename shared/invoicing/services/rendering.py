@@ -6,20 +6,28 @@ in which case there is nothing to do. The object is keyed by account, invoice an
 rendering is deterministic, so a repeated job (SQS delivers at least once) writes the same bytes
 to the same key. After the upload the invoice records which version has its PDF
 (``pdf_version``), which is what ``GET /invoices/{id}/pdf`` reads.
+
+A download job (``POST /invoices/downloads``) names a stored job: its ZIP is streamed to S3 (a
+multipart upload, one part in memory at a time), one PDF per invoice named by invoice number. A
+stored PDF of the current version is copied in chunks; a missing one is rendered, stored and
+recorded exactly as a single job would, then written into the ZIP. The job then turns ``ready``;
+a permanent problem (an invoice gone, a draft, another account's) turns it ``failed`` instead.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import IO, Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from invoicing.domain.errors import ConflictError, InvalidTransitionError
+from invoicing.domain.errors import ConflictError, InvalidTransitionError, NotFoundError
 from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.repository.documents import InvoiceDocument
+from invoicing.repository.downloads import Download, DownloadStatus
 
 
 class InvoiceRenderJob(BaseModel):
@@ -35,6 +43,27 @@ class InvoiceRenderJob(BaseModel):
     def parse(cls, body: str) -> InvoiceRenderJob:
         """Parse a message body; anything else (bad JSON, another kind, extra fields) raises."""
         return cls.model_validate(json.loads(body))
+
+
+class DownloadJob(BaseModel):
+    """The render queue's message for one bulk download (the API stores the job, then sends this)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["download"] = "download"
+    download_id: str = Field(min_length=1, max_length=64)
+
+
+RenderQueueJob = Annotated[InvoiceRenderJob | DownloadJob, Field(discriminator="kind")]
+_JOBS: TypeAdapter[InvoiceRenderJob | DownloadJob] = TypeAdapter(RenderQueueJob)
+
+
+def parse_job(body: str) -> InvoiceRenderJob | DownloadJob:
+    """Either kind of render-queue message (no ``kind``: an invoice job); anything else raises."""
+    message = json.loads(body)
+    if isinstance(message, dict):
+        message.setdefault("kind", "invoice")
+    return _JOBS.validate_python(message)
 
 
 class Outcome(StrEnum):
@@ -64,6 +93,18 @@ class Renderer(Protocol):
 
 class Storage(Protocol):
     def put(self, key: str, body: bytes, *, filename: str, content_type: str = ...) -> None: ...
+
+
+class ExportStorage(Storage, Protocol):
+    def stream(self, key: str) -> Iterator[bytes]: ...
+
+    def upload_stream(self, key: str, *, filename: str) -> IO[bytes]: ...
+
+
+class Downloads(Protocol):
+    def get(self, download_id: str) -> Download: ...
+
+    def finish(self, download_id: str, status: DownloadStatus, *, reason: str | None = None) -> bool: ...
 
 
 def pdf_key(invoice: Invoice) -> str:
@@ -100,11 +141,102 @@ class RenderService:
                 f"The render job names version {version} of invoice {invoice_id}, "
                 f"but the stored invoice is at version {invoice.version}."
             )
-        key = pdf_key(invoice)
         if document.pdf_is_current:
-            return Rendition(invoice.id, invoice.version, key, Outcome.ALREADY_RENDERED)
-        self.storage.put(key, self.renderer.render(invoice), filename=filename(invoice))
+            return Rendition(invoice.id, invoice.version, pdf_key(invoice), Outcome.ALREADY_RENDERED)
+        _, rendition = self.store(invoice)
+        return rendition
+
+    def store(self, invoice: Invoice) -> tuple[bytes, Rendition]:
+        """Render ``invoice``, upload it at its versioned key and record it; the bytes too."""
+        key = pdf_key(invoice)
+        body = self.renderer.render(invoice)
+        self.storage.put(key, body, filename=filename(invoice))
         recorded = self.documents.mark_rendered(invoice.id, invoice.version)
-        return Rendition(
-            invoice.id, invoice.version, key, Outcome.RENDERED if recorded else Outcome.SUPERSEDED
-        )
+        outcome = Outcome.RENDERED if recorded else Outcome.SUPERSEDED
+        return body, Rendition(invoice.id, invoice.version, key, outcome)
+
+
+class ExportOutcome(StrEnum):
+    READY = "ready"
+    FAILED = "failed"
+    ALREADY_DONE = "already_done"  # a repeated message for a finished job
+
+
+@dataclass(frozen=True)
+class Export:
+    download_id: str
+    outcome: ExportOutcome
+    count: int
+    rendered: int  # PDFs that had to be rendered on the way
+
+
+class DownloadUnavailableError(InvalidTransitionError):
+    """An invoice of the job can no longer go into it (gone, a draft, another account's)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("download", "unavailable", message)
+
+
+@dataclass
+class ExportService:
+    """Builds a bulk download's ZIP, streamed straight to S3."""
+
+    renders: RenderService
+    downloads: Downloads
+    storage: ExportStorage
+
+    def export(self, download_id: str) -> Export:
+        """Write the job's ZIP and mark it ready (or failed on a permanent error).
+
+        Transient failures (S3, DynamoDB) raise: the multipart upload is aborted, the job stays
+        pending, and the message returns to the queue.
+        """
+        download = self.downloads.get(download_id)
+        if download.status is not DownloadStatus.PENDING:
+            return Export(download.id, ExportOutcome.ALREADY_DONE, download.count, 0)
+        import zipfile  # only download jobs need it
+
+        rendered = 0
+        try:
+            with (
+                self.storage.upload_stream(download.key, filename=zip_filename(download.id)) as out,
+                zipfile.ZipFile(out, mode="w", compression=zipfile.ZIP_DEFLATED) as archive,
+            ):
+                for invoice_id in download.invoice_ids:
+                    document = self._document(download, invoice_id)
+                    with archive.open(filename(document.invoice), mode="w") as entry:
+                        for chunk in self._pdf(document):
+                            entry.write(chunk)
+                    rendered += not document.pdf_is_current
+        except DownloadUnavailableError as exc:
+            self.downloads.finish(download.id, DownloadStatus.FAILED, reason=exc.message)
+            return Export(download.id, ExportOutcome.FAILED, download.count, rendered)
+        self.downloads.finish(download.id, DownloadStatus.READY)
+        return Export(download.id, ExportOutcome.READY, download.count, rendered)
+
+    def _document(self, download: Download, invoice_id: str) -> InvoiceDocument:
+        try:
+            document = self.renders.documents.get(invoice_id)
+        except NotFoundError:
+            raise DownloadUnavailableError(f"Invoice {invoice_id} no longer exists.") from None
+        invoice = document.invoice
+        if invoice.account_id != download.account_id or invoice.status is InvoiceStatus.DRAFT:
+            raise DownloadUnavailableError(f"Invoice {invoice_id} cannot be downloaded.")
+        return document
+
+    def _pdf(self, document: InvoiceDocument) -> Iterator[bytes]:
+        """The stored PDF of the current version in chunks, or, if there is none, a fresh one."""
+        if document.pdf_is_current:
+            yield from self.storage.stream(pdf_key(document.invoice))
+        else:
+            body, _ = self.renders.store(document.invoice)
+            yield body
+
+
+def export_key(account_id: str, download_id: str) -> str:
+    """``exports/{account}/{download_id}.zip``: under the prefix the bucket's lifecycle expires."""
+    return f"exports/{account_id}/{download_id}.zip"
+
+
+def zip_filename(download_id: str) -> str:
+    return f"invoices-{download_id}.zip"

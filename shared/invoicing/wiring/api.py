@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from functools import cache
 
+from pydantic import Field
+
 from invoicing.adapters import secrets
+from invoicing.adapters.aws import client
 from invoicing.adapters.razorpay import RazorpayPaymentProvider
-from invoicing.config import invoice_settings
+from invoicing.adapters.storage import DocumentStorage
+from invoicing.config import CoreSettings, invoice_settings, load
+from invoicing.repository.documents import DocumentRepository
+from invoicing.repository.downloads import DownloadRepository
+from invoicing.services.documents import DocumentService
 from invoicing.services.invoices import InvoiceService
 from invoicing.wiring import common
 
@@ -27,7 +34,32 @@ def invoice_service() -> InvoiceService:
     )
 
 
+class DocumentSettings(CoreSettings):
+    """The PDF routes also need the bucket the renderer writes to."""
+
+    pdf_bucket: str = Field(min_length=1)
+
+
+@cache
+def document_settings() -> DocumentSettings:
+    return load(DocumentSettings)
+
+
+@cache
+def document_service() -> DocumentService:
+    settings = document_settings()
+    dynamodb = client("dynamodb")
+    return DocumentService(
+        documents=DocumentRepository(settings.invoices_table, dynamodb),
+        downloads=DownloadRepository(settings.invoices_table, dynamodb),
+        storage=DocumentStorage(settings.pdf_bucket, client("s3")),
+        jobs=common.renders(),
+    )
+
+
 def reset() -> None:
     """Forget the service and everything it was built from (tests that change the environment)."""
     invoice_service.cache_clear()
+    document_service.cache_clear()
+    document_settings.cache_clear()
     common.reset()

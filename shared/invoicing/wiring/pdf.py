@@ -12,7 +12,8 @@ from invoicing.adapters.pdf import InvoicePdfRenderer
 from invoicing.adapters.storage import DocumentStorage
 from invoicing.config import _Settings, load
 from invoicing.repository.documents import DocumentRepository
-from invoicing.services.rendering import RenderService
+from invoicing.repository.downloads import DownloadRepository
+from invoicing.services.rendering import ExportService, RenderService
 
 
 class PdfSettings(_Settings):
@@ -48,10 +49,21 @@ def render_service(assets: Path) -> RenderService:
     return RenderService(documents=documents(), renderer=renderer(assets), storage=storage())
 
 
+@cache
+def downloads() -> DownloadRepository:
+    return DownloadRepository(settings().invoices_table, client("dynamodb"))
+
+
+@cache
+def export_service(assets: Path) -> ExportService:
+    """Bulk downloads: ZIPs of the invoices' PDFs, rendering the missing ones with ``render_service``."""
+    return ExportService(renders=render_service(assets), downloads=downloads(), storage=storage())
+
+
 def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
     from invoicing.adapters import aws
 
-    for factory in (settings, documents, storage, renderer, render_service):
+    for factory in (settings, documents, storage, renderer, render_service, downloads, export_service):
         factory.cache_clear()
     aws.reset()

@@ -1,0 +1,278 @@
+"""Invoice documents through the API under moto: the PDF link (202 → render → 200) and bulk
+downloads (job stored and queued → the renderer builds the ZIP → a link to it), tenant isolation."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import boto3
+import pytest
+from pypdf import PdfReader
+
+from invoicing.repository import records
+from invoicing.repository.downloads import download_key
+from invoicing.wiring import pdf as pdf_wiring
+from tests.integration.pdf.conftest import FakeLambdaContext, load_handler, sqs_event, sqs_record
+
+
+@pytest.fixture
+def renderer(resources: dict[str, str]) -> Any:
+    """The PDF renderer's handler fed from the real (moto) render queue."""
+    pdf_wiring.reset()
+    handler = load_handler()
+    sqs = boto3.client("sqs")
+
+    def run() -> list[dict[str, Any]]:
+        """Deliver every queued render job to the renderer; the jobs' bodies."""
+        bodies = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=resources["RENDER_QUEUE_URL"], MaxNumberOfMessages=10
+            ).get("Messages", [])
+            if not messages:
+                return bodies
+            event = sqs_event(*(sqs_record(m["Body"], message_id=m["MessageId"]) for m in messages))
+            assert handler.lambda_handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+            for message in messages:
+                bodies.append(json.loads(message["Body"]))
+                sqs.delete_message(
+                    QueueUrl=resources["RENDER_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    yield run
+    pdf_wiring.reset()
+
+
+def queued(resources: dict[str, str]) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    bodies = []
+    while messages := sqs.receive_message(QueueUrl=resources["RENDER_QUEUE_URL"], MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=resources["RENDER_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def presigned(url: str) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(urlparse(url).query).items()}
+
+
+def url_key(resources: dict[str, str], url: str) -> str:
+    """The object key a presigned URL names (virtual-hosted or path style)."""
+    path = unquote(urlparse(url).path).lstrip("/")
+    return path.removeprefix(resources["PDF_BUCKET"] + "/")
+
+
+def object_bytes(resources: dict[str, str], key: str) -> bytes:
+    return boto3.client("s3").get_object(Bucket=resources["PDF_BUCKET"], Key=key)["Body"].read()
+
+
+def pdf_text(body: bytes) -> str:
+    assert body.startswith(b"%PDF-")
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+
+
+def file_name(invoice: dict[str, Any]) -> str:
+    return invoice["invoice_number"].replace("/", "-") + ".pdf"
+
+
+# ------------------------------------------------------------------------------------------------
+# GET /invoices/{id}/pdf
+# ------------------------------------------------------------------------------------------------
+def test_pdf_is_202_with_retry_after_until_rendered_then_a_presigned_link(api, resources, renderer):
+    # Given an issued invoice whose PDF is not rendered yet
+    invoice = api.issued("acc_1")
+    queued(resources)  # the issue's own render job: dropped, so the route has to ask again
+
+    # When
+    pending = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
+
+    # Then: rendering, come back later, and a job for the current version is queued
+    assert pending.status == 202
+    assert pending.json() == {"status": "rendering"}
+    assert int(pending.headers["Retry-After"]) > 0
+    jobs = renderer()
+    assert jobs == [{"kind": "invoice", "invoice_id": invoice["id"], "version": jobs[0]["version"]}]
+
+    # When it has been rendered
+    ready = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
+
+    # Then a presigned GET of the current version, saved under the invoice number
+    assert ready.status == 200, ready.text
+    body = ready.json()
+    assert set(body) == {"url", "expires_at", "filename"}
+    assert body["filename"] == file_name(invoice)
+    query = presigned(body["url"])
+    assert 0 < int(query["X-Amz-Expires"]) <= 900
+    assert query["response-content-disposition"] == f'attachment; filename="{file_name(invoice)}"'
+    assert query["response-content-type"] == "application/pdf"
+    key = url_key(resources, body["url"])
+    assert key == f"pdfs/acc_1/{invoice['id']}/v{jobs[0]['version']}.pdf"
+    assert invoice["invoice_number"] in pdf_text(object_bytes(resources, key))
+    assert body["expires_at"].endswith("Z")
+    assert queued(resources) == []  # nothing more to render
+
+
+def test_pdf_of_a_changed_invoice_is_rendered_again(api, resources, renderer):
+    invoice = api.issued("acc_1")
+    renderer()
+    assert api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf").status == 200
+
+    # When the invoice changes (a new version), the stored PDF is no longer "as it is now"
+    assert api.operator("PATCH", f"/invoices/{invoice['id']}", body={"notes": "PO 4711"}).status == 200
+    renderer()  # the change's own render job
+    reply = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
+
+    assert reply.status == 200
+    assert "PO 4711" in pdf_text(object_bytes(resources, url_key(resources, reply.json()["url"])))
+
+
+def test_pdf_of_a_draft_is_409_invalid_state(api, resources):
+    draft = api.create("acc_1")
+
+    reply = api.operator("GET", f"/invoices/{draft['id']}/pdf")
+
+    assert reply.status == 409
+    assert reply.error["code"] == "invalid_state"
+    assert queued(resources) == []
+
+
+def test_pdf_is_one_getitem_and_no_s3_call(api, resources, renderer, aws_calls):
+    invoice = api.issued("acc_1")
+    renderer()
+    aws_calls.clear()
+
+    reply = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
+
+    assert reply.status == 200
+    assert aws_calls.of("dynamodb") == ["GetItem"]
+    assert aws_calls.of("s3") == []  # presigning is local
+
+
+def test_another_accounts_invoice_or_a_draft_is_404_for_a_customer(api, resources):
+    theirs = api.issued("acc_2")
+    draft = api.create("acc_1")
+
+    for invoice_id in (theirs["id"], draft["id"], "inv_DoesNotExist00"):
+        reply = api.customer("acc_1", "GET", f"/invoices/{invoice_id}/pdf")
+        assert reply.status == 404, invoice_id
+        assert reply.error["code"] == "not_found"
+
+
+# ------------------------------------------------------------------------------------------------
+# POST /invoices/downloads, GET /invoices/downloads/{id}
+# ------------------------------------------------------------------------------------------------
+def test_a_download_is_a_zip_of_each_invoice_named_by_number(api, resources, renderer, dynamodb):
+    # Given three invoices, one of them already rendered
+    first, second, third = (api.issued("acc_1") for _ in range(3))
+    queued(resources)
+    assert api.customer("acc_1", "GET", f"/invoices/{first['id']}/pdf").status == 202
+    renderer()
+    ids = [first["id"], second["id"], third["id"]]
+
+    # When
+    accepted = api.customer("acc_1", "POST", "/invoices/downloads", body={"invoice_ids": ids})
+
+    # Then a pending job is stored and queued
+    assert accepted.status == 202, accepted.text
+    job = accepted.json()
+    assert set(job) == {"id", "status"}
+    assert job["id"].startswith("dl_") and job["status"] == "pending"
+    item = records.deserialize(
+        dynamodb.get_item(
+            TableName=resources["INVOICES_TABLE"], Key=records.serialize(download_key(job["id"]))
+        )["Item"]
+    )
+    assert item["account_id"] == "acc_1" and item["invoice_ids"] == ids and item["count"] == 3
+    assert item["key"] == f"exports/acc_1/{job['id']}.zip"
+    assert isinstance(item["expires_at"], int)
+    pending = api.customer("acc_1", "GET", f"/invoices/downloads/{job['id']}")
+    assert pending.status == 200
+    assert pending.json() == {
+        "id": job["id"],
+        "status": "pending",
+        "url": None,
+        "expires_at": None,
+        "count": 3,
+    }
+
+    # When the renderer has run the job
+    assert renderer() == [{"kind": "download", "download_id": job["id"]}]
+    ready = api.customer("acc_1", "GET", f"/invoices/downloads/{job['id']}")
+
+    # Then it is ready, with a link to the ZIP
+    assert ready.status == 200
+    body = ready.json()
+    assert body["status"] == "ready" and body["count"] == 3 and body["expires_at"].endswith("Z")
+    query = presigned(body["url"])
+    assert 0 < int(query["X-Amz-Expires"]) <= 900
+    assert query["response-content-disposition"] == f'attachment; filename="invoices-{job["id"]}.zip"'
+    assert url_key(resources, body["url"]) == item["key"]
+    archive = zipfile.ZipFile(io.BytesIO(object_bytes(resources, item["key"])))
+    assert archive.namelist() == [file_name(invoice) for invoice in (first, second, third)]
+    for invoice in (first, second, third):
+        assert invoice["invoice_number"] in pdf_text(archive.read(file_name(invoice)))
+    # and the PDFs it had to render are stored and recorded too
+    for invoice in (second, third):
+        assert api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf").status == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"invoice_ids": []},
+        {"invoice_ids": ["inv_a"] * 2},
+        {"invoice_ids": [f"inv_{n}" for n in range(101)]},
+        {"invoice_ids": ["inv_a"], "format": "zip"},
+        {"invoice_ids": ["../etc"]},
+        {},
+    ],
+)
+def test_a_malformed_download_request_is_422(api, resources, body):
+    reply = api.customer("acc_1", "POST", "/invoices/downloads", body=body)
+
+    assert reply.status == 422, reply.text
+    assert reply.error["code"] == "validation_error"
+
+
+def test_an_unknown_foreign_or_draft_invoice_in_a_download_is_404_naming_it_and_stores_nothing(
+    api, resources, dynamodb, aws_calls
+):
+    mine = api.issued("acc_1")
+    theirs = api.issued("acc_2")
+    draft = api.create("acc_1")
+    queued(resources)
+
+    for bad in (theirs["id"], draft["id"], "inv_DoesNotExist00"):
+        aws_calls.clear()
+        reply = api.customer("acc_1", "POST", "/invoices/downloads", body={"invoice_ids": [mine["id"], bad]})
+
+        assert reply.status == 404, bad
+        assert reply.error["code"] == "not_found"
+        assert bad in reply.error["message"]
+        assert reply.error["details"] == [{"loc": ["body", "invoice_ids", 1], "msg": f"no invoice {bad}"}]
+        assert "PutItem" not in aws_calls.of("dynamodb")
+    assert queued(resources) == []
+
+
+def test_another_accounts_download_is_404(api, resources, renderer):
+    invoice = api.issued("acc_1")
+    job = api.customer("acc_1", "POST", "/invoices/downloads", body={"invoice_ids": [invoice["id"]]}).json()
+    renderer()
+
+    assert api.customer("acc_2", "GET", f"/invoices/downloads/{job['id']}").status == 404
+    assert api.customer("acc_1", "GET", "/invoices/downloads/dl_DoesNotExist000").status == 404
+    # an operator sees every account's
+    assert api.operator("GET", f"/invoices/downloads/{job['id']}").json()["status"] == "ready"
+
+
+def test_downloads_need_identity(api, resources):
+    assert api.call("POST", "/invoices/downloads", body={"invoice_ids": ["inv_a"]}).status == 401
+    assert api.call("GET", "/invoices/downloads/dl_x").status == 401
+    assert api.call("GET", "/invoices/inv_x/pdf").status == 401
