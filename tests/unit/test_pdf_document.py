@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import socket
 import subprocess
 import sys
@@ -433,3 +434,23 @@ def test_quantities_keep_their_precision(renderer):
     text = text_of(renderer.render(precise))
 
     assert "0.000001 TB 1,23,456.789012 0.12" in text
+
+
+def test_rendering_never_adds_or_removes_environment_variables(renderer, monkeypatch):
+    # Other threads of the local stack copy os.environ while a PDF renders: a key that appears
+    # or vanishes mid-copy raises KeyError there. Compare the keys while ReportLab dates the PDF.
+    from reportlab.lib import utils
+
+    before = set(os.environ)
+    during: list[set[str]] = []
+    original = utils.TimeStamp.__init__
+
+    def spy(self, *args, **kwargs):
+        during.append(set(os.environ))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(utils.TimeStamp, "__init__", spy)
+    renderer.render(invoice())
+
+    assert during and all(keys == before for keys in during)
+    assert set(os.environ) == before

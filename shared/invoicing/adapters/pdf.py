@@ -316,16 +316,19 @@ def page_count(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
+# The variable exists from import on (when only one thread runs) and is only ever *changed*
+# afterwards, never added or removed: other threads copying os.environ (boto3, subprocess) would
+# otherwise see a key vanish mid-iteration. ReportLab treats "" as unset.
+os.environ.setdefault("SOURCE_DATE_EPOCH", "")
+
+
 @contextmanager
 def _source_date(timestamp: datetime) -> Iterator[None]:
     """ReportLab dates the document (and derives its ``/ID``) from ``SOURCE_DATE_EPOCH``."""
     with _RENDER_LOCK:
-        previous = os.environ.get("SOURCE_DATE_EPOCH")
+        previous = os.environ["SOURCE_DATE_EPOCH"]
         os.environ["SOURCE_DATE_EPOCH"] = str(int(timestamp.timestamp()))
         try:
             yield
         finally:
-            if previous is None:
-                os.environ.pop("SOURCE_DATE_EPOCH", None)
-            else:
-                os.environ["SOURCE_DATE_EPOCH"] = previous
+            os.environ["SOURCE_DATE_EPOCH"] = previous
