@@ -158,6 +158,20 @@ class RazorpayPaymentProvider:
                         f"Razorpay refused to cancel invoice {provider_id}: it is {status} there."
                     ) from None
 
+    def withdraw(self, provider_id: str) -> None:
+        """Our draft is going away: its Razorpay invoice (left by a failed issue) must not collect."""
+        with self._session("withdraw the invoice") as client:
+            status = client.invoice.fetch(provider_id).get("status")
+            if status == "draft":
+                client.invoice.delete(provider_id)
+            elif status == "issued":
+                client.invoice.cancel(provider_id)
+            elif status in ("partially_paid", "paid"):
+                raise PaymentProviderError(
+                    f"Razorpay invoice {provider_id} has already collected money ({status}); "
+                    "it cannot be withdrawn with the draft."
+                )
+
     # --------------------------------------------------------------- helpers
     @contextmanager
     def _session(self, action: str) -> Iterator[Any]:

@@ -142,7 +142,13 @@ class InvoiceService:
         return after
 
     def delete(self, invoice_id: str) -> None:
-        self.repository.delete_draft(self.repository.get(invoice_id))
+        """Delete a draft. A Razorpay invoice left by a failed issue is withdrawn first, so nothing
+        payable outlives the draft; if Razorpay fails, the draft stays and a retry is safe."""
+        invoice = self.repository.get(invoice_id)
+        invoice.ensure_deletable()
+        if self.payments is not None and invoice.razorpay_invoice_id is not None:
+            self.payments.withdraw(invoice.razorpay_invoice_id)
+        self.repository.delete_draft(invoice)
 
     def issue(self, invoice_id: str, now: datetime) -> Invoice:
         """Draft → issued with the next gap-free number and a live payment link.

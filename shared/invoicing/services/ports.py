@@ -34,6 +34,11 @@ class PaymentProvider(Protocol):
     def cancel(self, provider_id: str) -> None:
         """Cancel it at the provider; already cancelled is fine."""
 
+    def withdraw(self, provider_id: str) -> None:
+        """Make sure it can never collect: delete a draft, cancel an issued one (gone is fine).
+
+        Refuses (``PaymentProviderError``) when the provider already took money for it."""
+
 
 class EventPublisher(Protocol):
     def publish(self, detail_type: str, invoice: Invoice) -> None:

@@ -216,6 +216,42 @@ def test_delete_of_a_draft_answers_204_and_it_is_gone(api, repository):
     assert api.operator("GET", f"/invoices/{draft['id']}").status == 404
 
 
+@pytest.mark.parametrize("failing", ["issue", "fetch"])
+def test_deleting_a_draft_left_by_a_failed_issue_withdraws_its_razorpay_invoice(
+    api, repository, razorpay, failing
+):
+    # Given a draft whose issue failed after Razorpay's invoice was created (draft or issued there)
+    draft = api.create("acc_a")
+    razorpay.fail_next(failing, "server_error")
+    assert api.operator("POST", f"/invoices/{draft['id']}/issue").status == 502
+    (razorpay_id,) = razorpay.invoices
+    if failing == "fetch":  # the next attempt got as far as issuing it at Razorpay
+        razorpay.fail_next("create", "server_error")
+        razorpay.invoices[razorpay_id]["status"] = "issued"
+
+    # When the operator deletes the draft
+    reply = api.operator("DELETE", f"/invoices/{draft['id']}")
+
+    # Then nothing payable is left at Razorpay
+    assert reply.status == 204, reply.text
+    assert razorpay.invoices[razorpay_id]["status"] == ("deleted" if failing == "issue" else "cancelled")
+    with pytest.raises(NotFoundError):
+        repository.get(draft["id"])
+
+
+def test_a_razorpay_failure_on_delete_keeps_the_draft_for_a_retry(api, repository, razorpay):
+    draft = api.create("acc_a")
+    razorpay.fail_next("issue", "server_error")
+    api.operator("POST", f"/invoices/{draft['id']}/issue")
+    razorpay.fail_next("delete", "timeout")
+
+    assert api.operator("DELETE", f"/invoices/{draft['id']}").status == 502
+    assert repository.get(draft["id"]).status is InvoiceStatus.DRAFT
+
+    assert api.operator("DELETE", f"/invoices/{draft['id']}").status == 204
+    assert all(invoice["status"] == "deleted" for invoice in razorpay.invoices.values())
+
+
 def test_delete_of_an_issued_invoice_is_invalid_state(api, repository):
     invoice = api.issued("acc_a")
 
