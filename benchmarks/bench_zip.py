@@ -1,16 +1,14 @@
 """Bulk-download ZIP figures: memory and time of one 100-invoice download job.
 
 - ``zip.peak_rss_mb.100_invoices`` (goal <= 150): peak RSS (``ru_maxrss``) of a fresh interpreter
-  that, under moto in-process, stores 100 issued invoices with their PDFs already rendered and
-  recorded (the usual case: every issue queues its render), then runs the download job through
-  the real path: ``functions/pdf_renderer/handler.py``'s ``lambda_handler`` with the SQS record,
-  ``ExportService`` reading each PDF from S3 in chunks into a ``zipfile`` streamed to S3 as a
-  multipart upload, in a warm container (one small job ran first). The PDFs are rendered
-  beforehand in *another* process, so xhtml2pdf's own footprint (which a job that has to render
-  pays anyway) does not hide the ZIP's. Moto's backend, holding the 100 PDFs and the ZIP, lives
-  in the measured process and is counted too.
-- ``zip.baseline_rss_mb``: that interpreter's peak RSS just before the job (imports, moto and its
-  data, the warm-up): the job's own cost is the difference.
+  holding only what the renderer Lambda holds: its handler (loaded from template.yaml like the
+  local stack does), its cached clients, and the job. AWS is moto's server in *another* process,
+  reached over HTTP, as DynamoDB and S3 are from Lambda. The 100 invoices are issued, their PDFs
+  already rendered and recorded (the usual case: every issue queues its render); the job reads
+  each PDF from S3 in chunks into a ``zipfile`` streamed to S3 as a multipart upload, in a warm
+  container (one small job ran first). PDFs are rendered beforehand in another process.
+- ``zip.baseline_rss_mb``: the same interpreter's peak just before the job: the job's own cost is
+  the difference.
 - ``zip.seconds.100_invoices``: wall time of the job; ``zip.size_mb.100_invoices``: the ZIP's size.
 """
 
@@ -21,7 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,63 +48,75 @@ def prepare(folder: Path) -> None:
         (folder / f"{invoice.id}.pdf").write_bytes(renderer.render(invoice))
 
 
+def seed(folder: Path) -> None:
+    """Resources from the template, 100 invoices with their PDFs, and the pending download job."""
+    from infra.cfn import create_resources, function_environment, load_template
+    from invoicing.adapters.aws import client
+    from invoicing.adapters.storage import DocumentStorage
+    from invoicing.repository.documents import DocumentRepository
+    from invoicing.repository.downloads import Download, DownloadRepository, DownloadStatus
+    from invoicing.repository.invoices import InvoiceRepository
+    from invoicing.services.rendering import export_key, filename, pdf_key
+
+    template = load_template()
+    env = create_resources(template, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    env = function_environment(template, "PdfRendererFunction", env)
+    dynamodb, s3 = client("dynamodb"), client("s3")
+    invoices = InvoiceRepository(env["INVOICES_TABLE"], dynamodb)
+    documents = DocumentRepository(env["INVOICES_TABLE"], dynamodb)
+    storage = DocumentStorage(env["PDF_BUCKET"], s3)
+    ids = []
+    for invoice in _invoices():
+        invoice = invoice.model_copy(update={"account_id": ACCOUNT})
+        invoices.create(invoice)
+        storage.put(pdf_key(invoice), (folder / f"{invoice.id}.pdf").read_bytes(), filename=filename(invoice))
+        assert documents.mark_rendered(invoice.id, invoice.version)
+        ids.append(invoice.id)
+    now = datetime.now(UTC)
+    DownloadRepository(env["INVOICES_TABLE"], dynamodb).create(
+        Download(
+            id=DOWNLOAD_ID,
+            account_id=ACCOUNT,
+            invoice_ids=tuple(ids),
+            status=DownloadStatus.PENDING,
+            key=export_key(ACCOUNT, DOWNLOAD_ID),
+            created_at=now,
+            expires_at=now + timedelta(days=7),
+        )
+    )
+    (folder / "env.json").write_text(json.dumps({"env": env, "first_invoice": ids[0]}))
+
+
 def measure(folder: Path) -> dict[str, float]:
+    """The renderer as Lambda runs it: its handler and clients only; AWS is another process."""
     import resource
     import time
-    from datetime import timedelta
 
-    from benchmarks.support import aws_stack
+    seeded = json.loads((folder / "env.json").read_text())
+    os.environ.update(seeded["env"])
+    from infra.cfn import load_template
+    from infra.local.events import sqs_event
+    from infra.local.functions import LocalFunction, functions_from_template
+    from invoicing.adapters.aws import client
 
-    with aws_stack() as env:
-        from invoicing.adapters.aws import client
-        from invoicing.adapters.storage import DocumentStorage
-        from invoicing.repository.documents import DocumentRepository
-        from invoicing.repository.downloads import Download, DownloadRepository, DownloadStatus
-        from invoicing.repository.invoices import InvoiceRepository
-        from invoicing.services.rendering import export_key, filename, pdf_key
-        from tests.integration.pdf.conftest import FakeLambdaContext, load_handler, sqs_event, sqs_record
+    renderer = LocalFunction(functions_from_template(load_template())["PdfRendererFunction"])
 
-        # the renderer's own cached clients: one copy of botocore's service models, as in Lambda
-        dynamodb, s3 = client("dynamodb"), client("s3")
-        invoices = InvoiceRepository(env["INVOICES_TABLE"], dynamodb)
-        documents = DocumentRepository(env["INVOICES_TABLE"], dynamodb)
-        storage = DocumentStorage(env["PDF_BUCKET"], s3)
-        ids = []
-        for invoice in _invoices():
-            invoice = invoice.model_copy(update={"account_id": ACCOUNT})
-            invoices.create(invoice)
-            storage.put(
-                pdf_key(invoice), (folder / f"{invoice.id}.pdf").read_bytes(), filename=filename(invoice)
-            )
-            assert documents.mark_rendered(invoice.id, invoice.version)
-            ids.append(invoice.id)
-        now = datetime.now(UTC)
-        downloads = DownloadRepository(env["INVOICES_TABLE"], dynamodb)
-        downloads.create(
-            Download(
-                id=DOWNLOAD_ID,
-                account_id=ACCOUNT,
-                invoice_ids=tuple(ids),
-                status=DownloadStatus.PENDING,
-                key=export_key(ACCOUNT, DOWNLOAD_ID),
-                created_at=now,
-                expires_at=now + timedelta(days=7),
-            )
-        )
-        handler = load_handler()
-        # A warm container: one invocation first (a job for a PDF already stored: a GetItem), so the
-        # figure is the download's, not the cold start's (X-Ray SDK, botocore's endpoint data).
-        warm_up = sqs_event(sqs_record({"kind": "invoice", "invoice_id": ids[0], "version": 1}))
-        assert handler.lambda_handler(warm_up, FakeLambdaContext()) == {"batchItemFailures": []}
-        event = sqs_event(sqs_record({"kind": "download", "download_id": DOWNLOAD_ID}))
-        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        started = time.perf_counter()
-        result = handler.lambda_handler(event, FakeLambdaContext())
-        seconds = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        assert result == {"batchItemFailures": []}, result
-        assert downloads.get(DOWNLOAD_ID).status is DownloadStatus.READY
-        size = s3.head_object(Bucket=env["PDF_BUCKET"], Key=export_key(ACCOUNT, DOWNLOAD_ID))["ContentLength"]
+    def job(body: dict[str, str]) -> dict:
+        message = {"MessageId": body["kind"], "ReceiptHandle": "r", "Body": json.dumps(body)}
+        return sqs_event([message], queue_arn="arn:aws:sqs:ap-south-1:000000000000:render")
+
+    # A warm container: one invocation first (a job for a PDF already stored), so the figure is the
+    # download's, not the cold start's.
+    warm = renderer.invoke(job({"kind": "invoice", "invoice_id": seeded["first_invoice"], "version": 1}))
+    assert warm == {"batchItemFailures": []}, warm
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    result = renderer.invoke(job({"kind": "download", "download_id": DOWNLOAD_ID}))
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert result == {"batchItemFailures": []}, result
+    key = f"exports/{ACCOUNT}/{DOWNLOAD_ID}.zip"
+    size = client("s3").head_object(Bucket=os.environ["PDF_BUCKET"], Key=key)["ContentLength"]
     return {
         "zip.peak_rss_mb.100_invoices": round(peak, 1),
         "zip.baseline_rss_mb": round(baseline, 1),
@@ -115,13 +125,17 @@ def measure(folder: Path) -> dict[str, float]:
     }
 
 
-def _child(step: str, folder: Path) -> str:
+def _child(step: str, folder: Path, endpoint: str) -> str:
     env = {
         **os.environ,
-        "POWERTOOLS_SERVICE_NAME": "pdf-renderer",
-        "POWERTOOLS_METRICS_NAMESPACE": "Invoicing",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "ap-south-1",
+        "AWS_REGION": "ap-south-1",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "PYTHONPATH": os.pathsep.join([str(REPO / "shared"), str(REPO)]),
     }
-    env.pop("AWS_ENDPOINT_URL", None)
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_zip", step, str(folder)],
         capture_output=True,
@@ -134,9 +148,27 @@ def _child(step: str, folder: Path) -> str:
 
 
 def run() -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="bench-zip-") as folder:
-        _child("prepare", Path(folder))
-        figures = json.loads(_child("measure", Path(folder)).strip().splitlines()[-1])
+    """AWS (moto's server) runs in this process; the seeding and the measured renderer in others."""
+    import logging
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-zip-") as folder:
+            _child("prepare", Path(folder), endpoint)
+            _child("seed", Path(folder), endpoint)
+            figures = json.loads(_child("measure", Path(folder), endpoint).strip().splitlines()[-1])
+    finally:
+        server.stop()
     return figures
 
 
@@ -144,5 +176,7 @@ if __name__ == "__main__":
     step, where = sys.argv[1], Path(sys.argv[2])
     if step == "prepare":
         prepare(where)
+    elif step == "seed":
+        seed(where)
     else:
         print(json.dumps(measure(where)))
