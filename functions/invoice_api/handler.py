@@ -51,6 +51,7 @@ from invoicing.contracts.api import (
     csv_export,
     validation_message,
 )
+from invoicing.contracts.errors import error_body
 from invoicing.domain.errors import (
     BadRequestError,
     ConflictError,
@@ -522,17 +523,7 @@ _ERRORS: dict[type[InvoicingError], tuple[HTTPStatus, str]] = {
 
 
 def _error(status: HTTPStatus, code: str, message: str, details: list | None = None) -> Response:
-    body = {
-        "error": {
-            "code": code,
-            "message": message,
-            "details": [
-                {"loc": list(detail.get("loc", [])), "msg": str(detail.get("msg", ""))}
-                for detail in details or []
-                if isinstance(detail, dict)
-            ],
-        }
-    }
+    body = error_body(code, message, details)
     return Response(status_code=status.value, content_type=content_types.APPLICATION_JSON, body=body)
 
 

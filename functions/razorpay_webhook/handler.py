@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing.contracts.errors import error_body
 from invoicing.domain.errors import BadRequestError, ConflictError, RetryableError
 from invoicing.observability import logger, metrics, tracer
 from invoicing.wiring import webhook
@@ -86,7 +87,7 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response:
 
 
 def _error(status: HTTPStatus, code: str, message: str, details: list | None = None) -> Response:
-    return _json(status, {"error": {"code": code, "message": message, "details": details or []}})
+    return _json(status, error_body(code, message, details))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
