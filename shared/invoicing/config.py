@@ -82,6 +82,19 @@ class SweepSettings(CoreSettings):
     sweep_fanout_threshold: int = Field(ge=1)  # the template sets it (SWEEP_FANOUT_THRESHOLD)
 
 
+class DocumentSettings(CoreSettings):
+    """The API's PDF and download routes also need the bucket the renderer writes to."""
+
+    pdf_bucket: str = Field(min_length=1)
+
+
+class PdfSettings(_Settings):
+    """What rendering needs: the invoices table and the PDF bucket."""
+
+    invoices_table: str = Field(min_length=1)
+    pdf_bucket: str = Field(min_length=1)
+
+
 S = TypeVar("S", bound=_Settings)
 
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import Field
-
 from invoicing.adapters import secrets
 from invoicing.adapters.aws import client
 from invoicing.adapters.razorpay import RazorpayPaymentProvider
 from invoicing.adapters.storage import DocumentStorage
-from invoicing.config import CoreSettings, invoice_settings, load
+from invoicing.config import DocumentSettings, invoice_settings, load
 from invoicing.repository.documents import DocumentRepository
 from invoicing.repository.downloads import DownloadRepository
 from invoicing.services.documents import DocumentService
@@ -32,12 +30,6 @@ def invoice_service() -> InvoiceService:
         events=common.events(),
         renders=common.renders(),
     )
-
-
-class DocumentSettings(CoreSettings):
-    """The PDF routes also need the bucket the renderer writes to."""
-
-    pdf_bucket: str = Field(min_length=1)
 
 
 @cache

@@ -5,22 +5,13 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
-
 from invoicing.adapters.aws import client
 from invoicing.adapters.pdf import InvoicePdfRenderer
 from invoicing.adapters.storage import DocumentStorage
-from invoicing.config import _Settings, load
+from invoicing.config import PdfSettings, load
 from invoicing.repository.documents import DocumentRepository
 from invoicing.repository.downloads import DownloadRepository
 from invoicing.services.rendering import ExportService, RenderService
-
-
-class PdfSettings(_Settings):
-    """What rendering needs: the invoices table and the PDF bucket."""
-
-    invoices_table: str = Field(min_length=1)
-    pdf_bucket: str = Field(min_length=1)
 
 
 @cache
