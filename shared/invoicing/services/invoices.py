@@ -237,11 +237,7 @@ class InvoiceService:
         """Side effects follow the commit, at-least-once; every consumer is idempotent."""
         if event and self.events is not None:
             self.events.publish(event, after)
-        if (
-            self.renders is not None
-            and after.status is not InvoiceStatus.DRAFT
-            and printed_changed(before, after)
-        ):
+        if self.renders is not None and printed_changed(before, after):
             self.renders.enqueue(after)
 
 
@@ -252,8 +248,11 @@ _PRINTED = ("status", "amount_paid", "notes", "terms", "expire_by", "invoice_num
 
 
 def printed_changed(before: Invoice, after: Invoice) -> bool:
-    """Whether anything printed on the PDF changed (disputes and sweep bookkeeping are not)."""
-    return any(getattr(before, name) != getattr(after, name) for name in _PRINTED)
+    """Whether ``after`` needs a new PDF: it is past draft (drafts have none) and something
+    printed on it changed (disputes and sweep bookkeeping are not printed)."""
+    return after.status is not InvoiceStatus.DRAFT and any(
+        getattr(before, name) != getattr(after, name) for name in _PRINTED
+    )
 
 
 def _missing_account() -> Exception:
