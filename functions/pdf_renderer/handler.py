@@ -13,8 +13,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invoicing.contracts.messages import DownloadJob, parse_render_message
 from invoicing.observability import logger, metrics, tracer
-from invoicing.services.rendering import DownloadJob, ExportOutcome, Outcome, parse_job
+from invoicing.services.rendering import ExportOutcome, Outcome
 from invoicing.wiring import pdf
 
 ASSETS = Path(__file__).resolve().parent
@@ -25,11 +26,11 @@ def record_handler(record: SQSRecord) -> None:
     logger.remove_keys(["invoice_id", "download_id"])
     logger.append_keys(message_id=record.message_id)
     try:
-        job = parse_job(record.body)
+        job = parse_render_message(record.body)
         if isinstance(job, DownloadJob):
             export_download(job)
         else:
-            render_invoice(job.invoice_id, job.version)
+            render_invoice(job.document_id, job.version)
     except Exception:
         logger.exception("Render job failed; it goes back to the queue")
         raise
@@ -60,7 +61,7 @@ def export_download(job: DownloadJob) -> None:
 
 
 @logger.inject_lambda_context
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(

@@ -160,3 +160,33 @@ class SqsPoller(threading.Thread):
         if failed:
             log.warning("%s reported %d failed message(s); they stay on the queue", name, len(failed))
         return len(done)
+
+
+class SchedulePoller(threading.Thread):
+    """Invokes a function with a scheduled event every ``interval`` seconds (the outbox's local driver:
+    moto has no DynamoDB streams, so the dispatcher's schedule path runs often instead)."""
+
+    def __init__(
+        self,
+        function: LocalFunction,
+        *,
+        stop: threading.Event,
+        interval: float = 0.5,
+        schedule_name: str = "",
+    ) -> None:
+        super().__init__(name=f"schedule-{function.spec.logical_id}", daemon=True)
+        self._function = function
+        self._stop_event = stop
+        self._interval = interval
+        self._schedule = schedule_name or function.spec.function_name
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self._interval):
+            self.tick()
+
+    def tick(self) -> Any:
+        try:
+            return self._function.invoke(scheduled_event(datetime.now(UTC), schedule_name=self._schedule))
+        except Exception:
+            log.exception("%s failed on its schedule", self._function.spec.logical_id)
+            return None

@@ -140,6 +140,10 @@ class LocalFunction:
         _, _, attribute = self.spec.handler.rpartition(".")
         name = f"_local_lambda_{self.spec.logical_id}"
         try:
+            # Like Lambda's task root: the function's folder is importable (the API's ``routes``).
+            folder = str(self.module_path.parent)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
             module_spec = importlib.util.spec_from_file_location(name, self.module_path)
             if module_spec is None or module_spec.loader is None:
                 raise ImportError(f"cannot load {self.module_path}")

@@ -1,10 +1,11 @@
 """Demo data for the local stack: the demo account with an invoice in every status.
 
 Everything goes through the real code: ``InvoiceService`` (create, issue, cancel — which talk to the
-Razorpay stand-in through the real adapter when it exists) and, for what only webhooks or the sweep
-would do, the domain's own transitions (``apply_payment``, ``mark_overdue``, ``expire``) stored with
-``repository.save`` and followed by the same side effects (domain event, render job). Payments are
-also recorded at the stand-in, so its hosted page and our invoice agree. No item is written by hand.
+Razorpay stand-in through the real adapter) on a clock set back to each step's moment and, for what
+only webhooks or the sweep would do, the domain's own transitions (``apply_payment``,
+``mark_overdue``, ``expire``) committed with the same side effects (domain event, render job)
+through the outbox. Payments are also recorded at the stand-in, so its hosted page and our invoice
+agree. No item is written by hand.
 
 Issues are back-dated and made oldest first, so invoice numbers follow the dates.
 """
@@ -17,46 +18,46 @@ from datetime import UTC, date, datetime, timedelta
 
 from infra.demo import DEMO_ACCOUNT, draft_fields
 from infra.local.razorpay_standin import RazorpayError, RazorpayStandIn, new_id
-from invoicing.adapters import secrets
-from invoicing.config import invoice_settings
+from invoicing.config import InvoiceSettings
+from invoicing.domain.changes import SaveInvoice
+from invoicing.domain.effects import emit, invoice_effects
 from invoicing.domain.invoice import Invoice, InvoiceStatus, Payment
 from invoicing.domain.numbering import ist_date
 from invoicing.services.invoices import InvoiceService
-from invoicing.services.ports import PaymentProvider
 from invoicing.wiring import common
 
 log = logging.getLogger("infra.local")
 
 
-def payment_provider(base_url: str) -> PaymentProvider | None:
-    """The real Razorpay adapter pointed at the stand-in, or ``None`` while that adapter does not exist."""
-    try:
-        from invoicing.adapters.razorpay import RazorpayPaymentProvider
-    except ModuleNotFoundError as exc:
-        if exc.name != "invoicing.adapters.razorpay":
-            raise
-        log.warning("invoicing.adapters.razorpay is not there yet: demo invoices get no payment links")
-        return None
-    secret_name = invoice_settings().razorpay_secret_name
-    return RazorpayPaymentProvider(lambda: secrets.razorpay_credentials(secret_name), base_url=base_url)
+class SeedClock:
+    """The seeder's clock: set to each step's (back-dated) moment."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 @dataclass
 class Seeder:
     service: InvoiceService
     standin: RazorpayStandIn
+    clock: SeedClock
     now: datetime
 
     @classmethod
     def build(cls, standin: RazorpayStandIn, razorpay_base_url: str, now: datetime | None = None) -> Seeder:
+        settings = common.settings(InvoiceSettings)
+        clock = SeedClock(now or datetime.now(UTC))
         service = InvoiceService(
-            repository=common.repository(),
-            policy=common.policy(),
-            payments=payment_provider(razorpay_base_url),
-            events=common.events(),
-            renders=common.renders(),
+            invoices=common.invoice_store(settings.invoices_table),
+            transactions=common.transactions(settings.invoices_table),
+            payments=common.payments(settings.model_copy(update={"razorpay_base_url": razorpay_base_url})),
+            policy=common.policy(settings),
+            clock=clock,
         )
-        return cls(service=service, standin=standin, now=now or datetime.now(UTC))
+        return cls(service=service, standin=standin, clock=clock, now=clock.now)
 
     # --------------------------------------------------------------------------------- steps
     def ago(self, days: float) -> datetime:
@@ -65,12 +66,14 @@ class Seeder:
     def draft(self, created: datetime, *, intra_state: bool, lines: int = 3, **extra: object) -> Invoice:
         start = _month_start(created - timedelta(days=28))
         fields = draft_fields(start, intra_state=intra_state, lines=lines, **extra)
-        return self.service.create(account_id=DEMO_ACCOUNT, fields=fields, now=created)
+        self.clock.now = created
+        return self.service.create(account_id=DEMO_ACCOUNT, fields=fields)
 
     def issued(self, days_ago: float, *, intra_state: bool, lines: int = 3, **extra: object) -> Invoice:
         created = self.ago(days_ago)
         invoice = self.draft(created, intra_state=intra_state, lines=lines, **extra)
-        return self.service.issue(invoice.id, created + timedelta(minutes=30))
+        self.clock.now = created + timedelta(minutes=30)
+        return self.service.issue(invoice.id)
 
     def pay(self, invoice: Invoice, amount: int, at: datetime, method: str) -> Invoice:
         payment_id = new_id("pay")
@@ -97,10 +100,11 @@ class Seeder:
         return self._save(invoice, invoice.expire(self.now), "InvoiceExpired")
 
     def _save(self, before: Invoice, after: Invoice, event: str) -> Invoice:
-        stored = self.service.repository.save(before, after)
-        common.events().publish(event, stored)
-        common.renders().enqueue(stored)
-        return stored
+        effects = invoice_effects(before, after, [event])
+        self.service.transactions.commit(
+            [SaveInvoice(before, after), *emit(after.account_id, effects, after.updated_at)]
+        )
+        return after
 
     # ---------------------------------------------------------------------------------- plan
     def run(self) -> dict[str, Invoice]:
@@ -119,7 +123,8 @@ class Seeder:
         seeded["overdue"] = self.overdue(late)
 
         to_cancel = self.issued(10, intra_state=True, lines=2)
-        seeded["cancelled"] = self.service.cancel(to_cancel.id, self.ago(9))
+        self.clock.now = self.ago(9)
+        seeded["cancelled"] = self.service.cancel(to_cancel.id)
 
         partial = self.issued(5, intra_state=True, partial_payment=True)
         seeded["partially_paid"] = self.pay(

@@ -35,7 +35,7 @@ from infra.local.aws import (
     sent_emails,
     start_moto,
 )
-from infra.local.events import SqsPoller
+from infra.local.events import SchedulePoller, SqsPoller
 from infra.local.functions import LocalFunction, functions_from_template
 from infra.local.gateway import RouteTable
 from infra.local.razorpay_standin import RazorpayStandIn
@@ -50,6 +50,7 @@ DEV_WEBHOOK_SECRET = "local_webhook_secret"  # noqa: S105 - documented developme
 LOCAL_SERVICE_NAME = "invoicing-local"
 STACK = "invoicing-local"
 QUEUE_CONSUMERS = {"RenderQueue": "PdfRendererFunction", "SweepQueue": "OverdueSweepFunction"}
+OUTBOX_FUNCTION = "OutboxDispatcherFunction"
 
 log = logging.getLogger("infra.local")
 
@@ -198,6 +199,8 @@ class LocalStack:
         env = merged_function_environment(template, base)
         env["RAZORPAY_BASE_URL"] = standin.hosted_base_url  # the SDK's base_url (it appends /v1/...)
         os.environ.update(env)
+        env["OUTBOX_SWEEP_MIN_AGE_SECONDS"] = "0"  # no stream locally: the poller takes everything due
+        os.environ.update(env)
         for name, value in (("POWERTOOLS_TRACE_DISABLED", "1"), ("POWERTOOLS_METRICS_DISABLED", "true")):
             os.environ.setdefault(name, value)
 
@@ -216,6 +219,10 @@ class LocalStack:
             )
             poller.start()
             self.pollers.append(poller)
+        # moto has no DynamoDB streams: the outbox dispatcher's schedule path runs twice a second.
+        outbox = SchedulePoller(functions[OUTBOX_FUNCTION], stop=self.stop_event, interval=0.5)
+        outbox.start()
+        self.pollers.append(outbox)
 
         if self.settings.demo_data:
             log.info("seeding demo data")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -26,14 +25,19 @@ class _Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class CoreSettings(_Settings):
+class TableSettings(_Settings):
     invoices_table: str = Field(min_length=1)
-    event_bus_name: str = Field(min_length=1)
-    render_queue_url: str = Field(min_length=1)
 
 
-class InvoiceSettings(CoreSettings):
-    """What the invoice model needs wherever invoices change."""
+class RazorpaySettings(_Settings):
+    razorpay_secret_name: str = Field(min_length=1)
+    # Only the local stack sets RAZORPAY_BASE_URL (its Razorpay stand-in); deployed, the SDK's default.
+    razorpay_base_url: str | None = None
+    razorpay_timeout_seconds: float = Field(default=8.0, gt=0, le=25)
+
+
+class InvoiceSettings(TableSettings, RazorpaySettings):
+    """The invoice API: the invoice model, its documents, list cursors."""
 
     invoice_number_prefix: str = "INV"
     supplier_json: Supplier
@@ -41,11 +45,9 @@ class InvoiceSettings(CoreSettings):
     payment_terms_days: int = Field(default=15, ge=0, le=365)
     reminder_days_past_due: tuple[int, ...] = (3, 7)
     grace_period_days: int = Field(default=7, ge=0)
-    razorpay_secret_name: str = Field(min_length=1)
     cursor_secret_name: str = Field(min_length=1)
-    # Only the local stack sets RAZORPAY_BASE_URL (its Razorpay stand-in); deployed, the SDK's default.
-    razorpay_base_url: str | None = None
-    razorpay_timeout_seconds: float = Field(default=8.0, gt=0, le=25)
+    pdf_bucket: str = Field(min_length=1)
+    render_queue_url: str = Field(min_length=1)
 
     @field_validator("invoice_number_prefix")
     @classmethod
@@ -68,31 +70,34 @@ class InvoiceSettings(CoreSettings):
         return value
 
 
-class WebhookSettings(InvoiceSettings):
-    """The invoice settings plus Powertools idempotency's table."""
+class WebhookSettings(TableSettings):
+    """The webhook: the invoices, Powertools idempotency's table and the webhook secret."""
 
     idempotency_table: str = Field(min_length=1)
+    razorpay_secret_name: str = Field(min_length=1)
 
 
-class SweepSettings(CoreSettings):
-    """What the sweep needs. Reminder days and grace period are on each invoice (set at issue)."""
+class SweepSettings(TableSettings):
+    """The sweep. Reminder days and grace period are on each invoice (set at issue)."""
 
     sweep_queue_url: str = Field(min_length=1)
-    ses_sender: str = Field(min_length=3)
     sweep_fanout_threshold: int = Field(ge=1)  # the template sets it (SWEEP_FANOUT_THRESHOLD)
 
 
-class DocumentSettings(CoreSettings):
-    """The API's PDF and download routes also need the bucket the renderer writes to."""
-
-    pdf_bucket: str = Field(min_length=1)
-
-
-class PdfSettings(_Settings):
+class PdfSettings(TableSettings):
     """What rendering needs: the invoices table and the PDF bucket."""
 
-    invoices_table: str = Field(min_length=1)
     pdf_bucket: str = Field(min_length=1)
+
+
+class OutboxSettings(TableSettings, RazorpaySettings):
+    """The dispatcher performs every kind of side effect."""
+
+    event_bus_name: str = Field(min_length=1)
+    render_queue_url: str = Field(min_length=1)
+    ses_sender: str = Field(min_length=3)
+    # The scheduled sweep leaves younger messages to the stream (0: take everything due, locally).
+    outbox_sweep_min_age_seconds: int = Field(default=120, ge=0)
 
 
 S = TypeVar("S", bound=_Settings)
@@ -108,8 +113,3 @@ def load(model: type[S], environ: dict[str, str] | None = None) -> S:
             f"{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors(include_url=False)
         )
         raise ConfigurationError(f"{model.__name__} is not configured: {problems}") from None
-
-
-@cache
-def invoice_settings() -> InvoiceSettings:
-    return load(InvoiceSettings)

@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from invoicing.domain.errors import RetryableError
+from invoicing.domain.sweep import Reminder
 from invoicing.domain.words import format_inr
-from invoicing.services.sweep import Reminder
 
 TEMPLATES = Path(__file__).with_name("templates")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

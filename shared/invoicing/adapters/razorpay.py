@@ -11,7 +11,9 @@ Endpoints used (Razorpay's documented Invoices API):
   expire_by, notes; on an issued invoice only what Razorpay allows there (receipt,
   partial_payment, expire_by, notes);
 - ``POST /v1/invoices/{id}/issue``, ``POST /v1/invoices/{id}/cancel``, ``DELETE /v1/invoices/{id}``
-  (a draft only).
+  (a draft only);
+- ``POST /v1/payments/{id}/refund`` with ``X-Refund-Idempotency`` = our refund id (Razorpay's
+  documented idempotent refund: a repeat answers the first refund, never a second one).
 
 Razorpay's total is our ``amount`` to the paisa: one Razorpay line per line of ours (quantity 1,
 the line's amount) plus one line per GST component ("CGST @ 9%", "SGST @ 9%" or "IGST @ 18%").
@@ -39,7 +41,7 @@ from invoicing.domain.errors import (
     PaymentProviderError,
 )
 from invoicing.domain.invoice import Invoice, LineItem
-from invoicing.services.ports import ProviderInvoice
+from invoicing.domain.provider import ProviderInvoice, ProviderRefund
 
 # Razorpay statuses (theirs, not ours).
 DRAFT = "draft"
@@ -171,6 +173,20 @@ class RazorpayPaymentProvider:
                     f"Razorpay invoice {provider_id} has already collected money ({status}); "
                     "it cannot be withdrawn with the draft."
                 )
+
+    def refund(
+        self, payment_id: str, amount: int, *, refund_id: str, notes: dict[str, str]
+    ) -> ProviderRefund:
+        """A normal-speed refund of ``amount`` paise of a captured payment, idempotent on ``refund_id``."""
+        body = {"amount": amount, "speed": "normal", "receipt": refund_id, "notes": notes}
+        with self._session("refund the payment") as client:
+            data = client.payment.refund(payment_id, body, headers={"X-Refund-Idempotency": refund_id})
+            return ProviderRefund(
+                provider_refund_id=str(data["id"]),
+                payment_id=str(data.get("payment_id") or payment_id),
+                amount=int(data.get("amount") or amount),
+                status=str(data.get("status") or "pending"),
+            )
 
     # --------------------------------------------------------------- helpers
     @contextmanager

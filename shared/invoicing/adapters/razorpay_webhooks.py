@@ -30,13 +30,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, V
 from invoicing.config import ConfigurationError
 from invoicing.domain.errors import BadRequestError
 from invoicing.domain.invoice import Payment
+from invoicing.domain.limits import EARLIEST, LATEST
+from invoicing.domain.notices import FailedPaymentAttempt, NoticeKind, PaymentNotice, RefundNotice
 from invoicing.observability import logger
-from invoicing.services.payments import (
-    FailedPaymentAttempt,
-    NoticeKind,
-    Outcome,
-    PaymentNotice,
-)
 
 SIGNATURE_HEADER = "X-Razorpay-Signature"
 EVENT_ID_HEADER = "X-Razorpay-Event-Id"
@@ -45,6 +41,7 @@ PAYMENT_EVENTS = frozenset({"payment.captured", "invoice.paid", "invoice.partial
 INVOICE_PAYMENT_EVENTS = frozenset({"invoice.paid", "invoice.partially_paid"})
 EXPIRY_EVENTS = frozenset({"invoice.expired"})
 FAILED_PAYMENT_EVENTS = frozenset({"payment.failed"})
+REFUND_EVENTS = frozenset({"refund.processed", "refund.failed"})
 
 
 # ------------------------------------------------------------------------------------- signature
@@ -126,11 +123,30 @@ class InvoiceEntity(_Entity):
 
     @property
     def our_invoice_id(self) -> str | None:
-        value = self.notes.get("invoice_id")
-        return value if isinstance(value, str) and value else None
+        return _note(self.notes, "invoice_id")
+
+    @property
+    def our_account_id(self) -> str | None:
+        return _note(self.notes, "account_id")
+
+
+class RefundEntity(_Entity):
+    id: str = Field(min_length=1)
+    entity: str = "refund"
+    amount: StrictInt = Field(ge=0)
+    currency: str | None = None
+    payment_id: str = Field(min_length=1)
+    status: str
+    notes: Notes = Field(default_factory=dict)
+
+
+def _note(notes: dict[str, Any], name: str) -> str | None:
+    value = notes.get(name)
+    return value if isinstance(value, str) and value else None
 
 
 E = TypeVar("E", bound=_Entity)
+R = TypeVar("R")
 
 
 class Wrapped(_Entity, Generic[E]):
@@ -148,6 +164,12 @@ class InvoiceEventPayload(_Entity):
 
     invoice: Wrapped[InvoiceEntity]
     payment: Wrapped[PaymentEntity] | None = None
+
+
+class RefundEventPayload(_Entity):
+    """``refund.processed``, ``refund.failed``."""
+
+    refund: Wrapped[RefundEntity]
 
 
 class RazorpayEvent(_Entity):
@@ -168,8 +190,8 @@ def parse_notice(raw: bytes, event_id: str, *, received_at: datetime | None = No
     review), because answering 400 to Razorpay would only make it retry for a day and give up."""
     try:
         document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadRequestError("The webhook body is not valid JSON.") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise BadRequestError("The webhook body is not valid JSON (or nested too deeply).") from None
     fallback = received_at or datetime.now(UTC)
     try:
         event = RazorpayEvent.model_validate(document)
@@ -181,12 +203,15 @@ def parse_notice(raw: bytes, event_id: str, *, received_at: datetime | None = No
             occurred_at=fallback,
             problem=_problem(exc),
         )
-    occurred_at = _timestamp(event.created_at) if event.created_at is not None else fallback
-    base = {"event_id": event_id, "event_type": event.event, "occurred_at": occurred_at}
+    base: dict[str, Any] = {"event_id": event_id, "event_type": event.event, "occurred_at": fallback}
     try:
+        if event.created_at is not None:
+            base["occurred_at"] = _timestamp(event.created_at)
         return PaymentNotice(**base, **_fields(event))
     except ValidationError as exc:
         return PaymentNotice(**base, kind=NoticeKind.UNREADABLE, problem=_problem(exc))
+    except _OutOfRange as exc:
+        return PaymentNotice(**base, kind=NoticeKind.UNREADABLE, problem=str(exc))
 
 
 def _fields(event: RazorpayEvent) -> dict[str, Any]:
@@ -199,6 +224,8 @@ def _fields(event: RazorpayEvent) -> dict[str, Any]:
         return {
             "kind": NoticeKind.PAYMENT,
             "invoice_id": invoice.our_invoice_id,
+            "account_id": invoice.our_account_id,
+            "ours": invoice.our_invoice_id is not None,
             "provider_invoice_id": invoice.id,
             "payment": to_payment(payment),
             "payment_captured": _captured(payment),
@@ -233,6 +260,19 @@ def _fields(event: RazorpayEvent) -> dict[str, Any]:
                 attempted_at=_timestamp(payment.created_at),
             ),
         }
+    if name in REFUND_EVENTS:
+        refund = RefundEventPayload.model_validate(event.payload).refund.entity
+        return {
+            "kind": NoticeKind.REFUND,
+            "refund": RefundNotice(
+                provider_refund_id=refund.id,
+                payment_id=refund.payment_id,
+                amount=refund.amount,
+                status="processed" if name == "refund.processed" else "failed",
+                refund_id=_note(refund.notes, "refund_id"),
+                invoice_id=_note(refund.notes, "invoice_id"),
+            ),
+        }
     return {"kind": NoticeKind.UNHANDLED}
 
 
@@ -251,7 +291,14 @@ def _captured(payment: PaymentEntity) -> bool:
     return payment.status == "captured" or payment.captured is True
 
 
+class _OutOfRange(ValueError):
+    pass
+
+
 def _timestamp(epoch_seconds: int) -> datetime:
+    """Epoch seconds as a UTC timestamp; outside 2000–2100 the payload is unreadable (never a 500)."""
+    if not EARLIEST.timestamp() <= epoch_seconds <= LATEST.timestamp():
+        raise _OutOfRange(f"Unreadable payload: timestamp {epoch_seconds} is outside 2000-2100.")
     return datetime.fromtimestamp(epoch_seconds, tz=UTC)
 
 
@@ -267,19 +314,19 @@ def _problem(exc: ValidationError) -> str:
 
 
 # -------------------------------------------------------------------------------------- receiver
-class RazorpayWebhookReceiver:
+class RazorpayWebhookReceiver(Generic[R]):
     """Inbound adapter: verify → read → hand the notice to ``process`` (the idempotent use case)."""
 
     def __init__(
         self,
         *,
         secrets: Callable[[], Iterable[str | None]],
-        process: Callable[..., Outcome],
+        process: Callable[..., R],
     ) -> None:
         self._secrets = secrets
         self._process = process
 
-    def receive(self, body: str | None, is_base64_encoded: bool, headers: Mapping[str, str]) -> Outcome:
+    def receive(self, body: str | None, is_base64_encoded: bool, headers: Mapping[str, str]) -> R:
         lowered = {name.lower(): value for name, value in headers.items()}
         raw = raw_body(body, is_base64_encoded)
         secrets = [secret for secret in self._secrets() if secret]

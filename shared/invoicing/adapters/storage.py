@@ -9,15 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-PDF = "application/pdf"
-ZIP = "application/zip"
+from invoicing.domain.documents import PDF, ZIP, DownloadLink
+
 MAX_LINK_SECONDS = 15 * 60
 MIN_PART_BYTES = 5 * 1024 * 1024  # S3's minimum for every part but the last
 DEFAULT_PART_BYTES = 8 * 1024 * 1024
@@ -31,14 +30,9 @@ def safe_filename(name: str) -> str:
     return cleaned or "document"
 
 
-@dataclass(frozen=True)
-class DownloadLink:
-    url: str
-    expires_at: datetime
-    filename: str
-
-
 class DocumentStorage:
+    """``services.ports.DocumentStorage`` on the PDF bucket."""
+
     def __init__(self, bucket: str, client: Any) -> None:
         self._bucket = bucket
         self._client = client

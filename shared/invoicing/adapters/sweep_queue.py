@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from invoicing.services.sweep import SweepWork
+from invoicing.domain.sweep import SweepWork
 
 _BATCH = 10  # SendMessageBatch's limit
 

@@ -15,6 +15,7 @@ from invoicing.domain.errors import DomainValidationError
 
 GST_RATE = Decimal("18")
 DEFAULT_SAC = "998315"
+SAC_PATTERN = r"^99\d{4}$"  # services accounting codes: chapter 99, six digits
 
 _HALF_RATE = GST_RATE / 2  # CGST and SGST are 9 % each
 _MIN_PRECISION = 50

@@ -8,27 +8,33 @@ transitions are legal. Money is ``int`` paise; ``Decimal`` appears only in quant
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-import string
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from invoicing.domain import gst
 from invoicing.domain.errors import DomainValidationError, DuplicateError, InvalidTransitionError
+from invoicing.domain.ids import new_id
+from invoicing.domain.limits import (
+    MAX_AMOUNT_PAISE,
+    MAX_QUANTITY,
+    MAX_UNIT_RATE,
+    Day,
+    Timestamp,
+    check_amount,
+    check_timestamp,
+)
 from invoicing.domain.numbering import ist_date
 
-MAX_LINES = 50
-_ID_ALPHABET = string.ascii_letters + string.digits
+MAX_LINES = 500  # an invoice made by a billing run; the operator's create route allows 50
+MAX_MANUAL_LINES = 50
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
-
-def new_id(prefix: str) -> str:
-    """``prefix`` + ``_`` + 14 random alphanumerics, e.g. ``inv_8fKq2LmZp0aB3c``."""
-    return f"{prefix}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(14))
+__all__ = ["new_id"]  # re-exported: ids used to be made here
 
 
 class InvoiceStatus(StrEnum):
@@ -96,7 +102,7 @@ class Address(_Frozen):
 
 class Customer(_Frozen):
     name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
     gstin: str | None = None
     state_code: str
     address: Address
@@ -140,8 +146,8 @@ class Supplier(_Frozen):
 
 
 class BillingPeriod(_Frozen):
-    start: date
-    end: date
+    start: Day
+    end: Day
 
     @model_validator(mode="after")
     def _ordered(self) -> BillingPeriod:
@@ -154,12 +160,12 @@ class LineItem(_Frozen):
     resource_type: ResourceType
     resource_name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=500)
-    usage_start: AwareDatetime
-    usage_end: AwareDatetime
+    usage_start: Timestamp
+    usage_end: Timestamp
     quantity: Decimal
     unit: str = Field(min_length=1, max_length=32)
     unit_rate: Decimal
-    sac_code: str = Field(default=gst.DEFAULT_SAC, pattern=r"^99\d{4}$")
+    sac_code: str = Field(default=gst.DEFAULT_SAC, pattern=gst.SAC_PATTERN)
     amount: int
 
     @model_validator(mode="before")
@@ -172,8 +178,14 @@ class LineItem(_Frozen):
             unit_rate = _decimal(data.get("unit_rate"), "unit_rate", places=6, positive=False)
             if unit_rate < 0:
                 raise ValueError("unit_rate must not be negative")
-            data["quantity"], data["unit_rate"] = quantity, unit_rate
-            data["amount"] = gst.line_amount(quantity, unit_rate)
+            if quantity > MAX_QUANTITY:
+                raise ValueError(f"quantity must not exceed {MAX_QUANTITY:,}")
+            if unit_rate > MAX_UNIT_RATE:
+                raise ValueError(f"unit_rate must not exceed {MAX_UNIT_RATE:,} rupees")
+            amount = gst.line_amount(quantity, unit_rate)
+            if amount > MAX_AMOUNT_PAISE:
+                raise ValueError(f"the line amount must not exceed ₹{MAX_AMOUNT_PAISE // 100:,}")
+            data["quantity"], data["unit_rate"], data["amount"] = quantity, unit_rate, amount
         return data
 
     @model_validator(mode="after")
@@ -184,11 +196,59 @@ class LineItem(_Frozen):
 
 
 class Payment(_Frozen):
-    id: str = Field(min_length=1)
-    amount: int = Field(gt=0)
-    method: str = Field(min_length=1)
-    paid_at: AwareDatetime
+    id: str = Field(min_length=1, max_length=64)
+    amount: int = Field(gt=0, le=MAX_AMOUNT_PAISE)
+    method: str = Field(min_length=1, max_length=32)
+    paid_at: Timestamp
     currency: str = "INR"
+    # What the payment drew on when it is not money from the customer now (method "advance"):
+    # the receipt vouchers whose advances settled the invoice.
+    receipts: tuple[str, ...] = ()
+
+
+class RefundReason(StrEnum):
+    CREDIT_NOTE = "credit_note"  # a credit note exceeded what was due
+    OVERPAYMENT = "overpayment"  # money arrived beyond what was due (an older link, a closed invoice)
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class Refund(_Frozen):
+    """Money returned (or being returned) to the customer against one captured payment.
+
+    It counts in ``amount_refunded`` from the moment it is decided, whatever Razorpay later says:
+    a failed refund is still owed to the customer and stays visible (``status``) for an operator.
+    """
+
+    id: str
+    payment_id: str
+    amount: int = Field(gt=0, le=MAX_AMOUNT_PAISE)
+    reason: RefundReason
+    credit_note_id: str | None = None
+    status: RefundStatus = RefundStatus.PENDING
+    razorpay_refund_id: str | None = None
+    failure_reason: str | None = None
+    created_at: Timestamp
+    settled_at: Timestamp | None = None
+
+
+class CreditNoteRef(_Frozen):
+    """A credit note as the invoice lists it (the note itself is its own document)."""
+
+    id: str
+    credit_note_number: str
+    date: Day
+    amount: int = Field(gt=0, le=MAX_AMOUNT_PAISE)
+    taxable_amount: int = Field(ge=0)
+    cgst: int = Field(ge=0)
+    sgst: int = Field(ge=0)
+    igst: int = Field(ge=0)
+    # taxable value credited per line (index into line_items): what "remains of a line" is computed from
+    lines: tuple[tuple[int, int], ...] = ()
 
 
 class Dispute(_Frozen):
@@ -197,20 +257,32 @@ class Dispute(_Frozen):
     status: Literal["open", "resolved"] = "open"
     reason: str = Field(min_length=10, max_length=2000)
     expected_correction: str | None = Field(default=None, max_length=2000)
-    created_at: AwareDatetime
+    outcome: Literal["credited", "rejected"] | None = None
+    note: str | None = Field(default=None, max_length=2000)
+    credit_note_id: str | None = None
+    created_at: Timestamp
+    resolved_at: Timestamp | None = None
+
+
+Origin = Literal["manual", "billing_run"]
 
 
 class Invoice(_Frozen):
-    """One invoice, as the domain sees it. ``version`` grows by one with every change."""
+    """One invoice, as the domain sees it. ``version`` grows by one with every change.
+
+    Money, in integer paise, always satisfies
+    ``amount_paid − amount_refunded + amount_credited + amount_due == amount``.
+    """
 
     id: str
     account_id: str
     version: int = 1
     status: InvoiceStatus = InvoiceStatus.DRAFT
+    origin: Origin = "manual"
     invoice_number: str | None = None
     currency: Literal["INR"] = "INR"
-    date: dt.date | None = None
-    due_date: dt.date | None = None
+    date: Day | None = None
+    due_date: Day | None = None
     billing_period: BillingPeriod
     description: str | None = None
     customer: Customer
@@ -220,11 +292,15 @@ class Invoice(_Frozen):
     taxable_amount: int
     tax: gst.TaxBreakdown
     amount: int
-    amount_paid: int = 0
     payments: tuple[Payment, ...] = ()
+    # Payments captured on the provider's invoice while ours was still a draft (an interrupted
+    # issue): applied by the issue that completes it.
+    held_payments: tuple[Payment, ...] = ()
+    credit_notes: tuple[CreditNoteRef, ...] = ()
+    refunds: tuple[Refund, ...] = ()
     partial_payment: bool = False
     payment_terms_days: int = Field(default=15, ge=0, le=365)
-    expire_by: AwareDatetime | None = None
+    expire_by: Timestamp | None = None
     payment_url: str | None = None
     razorpay_invoice_id: str | None = None
     disputes: tuple[Dispute, ...] = ()
@@ -232,20 +308,33 @@ class Invoice(_Frozen):
     reminder_days: tuple[int, ...] = ()
     grace_period_days: int | None = None
     reminders_sent: tuple[int, ...] = ()
-    suspension_requested_at: AwareDatetime | None = None
-    issued_at: AwareDatetime | None = None
-    paid_at: AwareDatetime | None = None
-    cancelled_at: AwareDatetime | None = None
-    expired_at: AwareDatetime | None = None
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
+    suspension_requested_at: Timestamp | None = None
+    issued_at: Timestamp | None = None
+    paid_at: Timestamp | None = None
+    cancelled_at: Timestamp | None = None
+    expired_at: Timestamp | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
     notes: str | None = None
     terms: str | None = None
 
     # ----------------------------------------------------------------- derived
     @property
+    def amount_paid(self) -> int:
+        return sum(p.amount for p in self.payments)
+
+    @property
+    def amount_credited(self) -> int:
+        return sum(c.amount for c in self.credit_notes)
+
+    @property
+    def amount_refunded(self) -> int:
+        return sum(r.amount for r in self.refunds)
+
+    @property
     def amount_due(self) -> int:
-        return self.amount - self.amount_paid
+        """What the customer still owes: ``amount − paid + refunded − credited`` (never negative)."""
+        return self.amount - self.amount_paid + self.amount_refunded - self.amount_credited
 
     @property
     def tax_amount(self) -> int:
@@ -281,6 +370,21 @@ class Invoice(_Frozen):
                 candidates.append(self.due_date + timedelta(days=self.grace_period_days))
         return min(candidates, default=None)
 
+    def needs_new_pdf(self, before: Invoice) -> bool:
+        """Whether this version needs a PDF other than ``before``'s: it is past draft (drafts have
+        none) and something printed on it changed (disputes and sweep bookkeeping are not printed)."""
+        return self.status is not InvoiceStatus.DRAFT and any(
+            getattr(before, name) != getattr(self, name) for name in _PRINTED
+        )
+
+    def payment(self, payment_id: str) -> Payment | None:
+        return next((p for p in (*self.payments, *self.held_payments) if p.id == payment_id), None)
+
+    def refundable(self, payment_id: str) -> int:
+        """What is left of a captured payment to refund."""
+        paid = sum(p.amount for p in self.payments if p.id == payment_id)
+        return paid - sum(r.amount for r in self.refunds if r.payment_id == payment_id)
+
     # ------------------------------------------------------------ construction
     @classmethod
     def create_draft(
@@ -299,6 +403,7 @@ class Invoice(_Frozen):
         expire_by: datetime | None = None,
         notes: str | None = None,
         terms: str | None = None,
+        origin: Origin = "manual",
     ) -> Invoice:
         _check_expire_by(expire_by, now)
         fields = {
@@ -315,6 +420,7 @@ class Invoice(_Frozen):
         return cls(
             id=invoice_id or new_id("inv"),
             account_id=account_id,
+            origin=origin,
             supplier=supplier,
             created_at=now,
             updated_at=now,
@@ -371,8 +477,9 @@ class Invoice(_Frozen):
         razorpay_invoice_id: str | None = None,
         payment_url: str | None = None,
     ) -> Invoice:
+        """Draft → issued. Payments held while it was a draft are applied in the same step."""
         self.check_issuable(now)
-        return self._evolve(
+        issued = self._evolve(
             now,
             status=InvoiceStatus.ISSUED,
             invoice_number=invoice_number,
@@ -383,51 +490,85 @@ class Invoice(_Frozen):
             grace_period_days=grace_period_days,
             razorpay_invoice_id=razorpay_invoice_id,
             payment_url=payment_url,
+            held_payments=(),
         )
+        for held in self.held_payments:
+            issued = issued._received(held, now)
+        return issued
 
     def attach_payment_link(self, razorpay_invoice_id: str, now: datetime) -> Invoice:
         """Remember the provider's (still unpayable, draft) invoice before it is issued there."""
         self._require("attach a payment link to", {InvoiceStatus.DRAFT})
         return self._evolve(now, razorpay_invoice_id=razorpay_invoice_id)
 
+    def relink(self, razorpay_invoice_id: str | None, payment_url: str | None, now: datetime) -> Invoice:
+        """The provider invoice that collects what is due now (after a credit note changed it)."""
+        if self.status is InvoiceStatus.DRAFT:
+            raise InvalidTransitionError("relink", self.status)
+        return self._evolve(now, razorpay_invoice_id=razorpay_invoice_id, payment_url=payment_url)
+
     def apply_payment(self, payment: Payment, now: datetime) -> Invoice:
-        """Record a captured payment. A payment id already recorded raises ``DuplicateError``."""
-        if any(p.id == payment.id for p in self.payments):
-            raise DuplicateError(f"Payment {payment.id} is already recorded on invoice {self.id}.")
-        self._require("record a payment on", PAYABLE_STATUSES)
-        if payment.currency != self.currency:
+        """Record a captured payment; never refuses money it can account for.
+
+        - an id already recorded raises ``DuplicateError``;
+        - a draft cannot take a payment (``InvalidTransitionError``: see ``hold_payment``);
+        - another currency cannot be accounted for (``DomainValidationError``);
+        - otherwise it is recorded. What exceeds ``amount_due`` (an older link, a cancelled or paid
+          invoice) is recorded too, together with a refund of the excess to that payment, so the
+          money always shows on the invoice. A payable invoice whose balance reaches 0 is ``paid``;
+          a part payment makes an issued invoice ``partially_paid`` (an overdue one stays overdue).
+          Final statuses stay final; an expired invoice keeps its status and owes less.
+        """
+        self._check_new_payment(payment)
+        self._require("record a payment on", PAYABLE_STATUSES | FINAL_STATUSES)
+        return self._received(payment, now)
+
+    def hold_payment(self, payment: Payment, now: datetime) -> Invoice:
+        """A payment captured on the provider's invoice of a draft whose issue was interrupted: kept
+        on the draft and applied by the issue that completes it (never lost, never refunded)."""
+        self._check_new_payment(payment)
+        self._require("hold a payment for", {InvoiceStatus.DRAFT})
+        if self.razorpay_invoice_id is None:
+            raise InvalidTransitionError(
+                "hold a payment for", self.status, f"Draft {self.id} has no payment link to collect by."
+            )
+        return self._evolve(now, held_payments=(*self.held_payments, payment))
+
+    def settle_refund(
+        self,
+        refund_id: str,
+        status: RefundStatus,
+        now: datetime,
+        *,
+        razorpay_refund_id: str | None = None,
+        failure_reason: str | None = None,
+    ) -> Invoice:
+        """Record what the provider says about a pending refund. Settling it again raises
+        ``DuplicateError``; a processed refund never turns failed (nor the other way)."""
+        refund = next((r for r in self.refunds if r.id == refund_id), None)
+        if refund is None:
             raise DomainValidationError(
-                f"Payment {payment.id} is in {payment.currency}; the invoice is in {self.currency}.",
-                [{"loc": ["currency"], "msg": "currency mismatch"}],
+                f"Invoice {self.id} has no refund {refund_id}.", [{"loc": ["refund_id"], "msg": "unknown"}]
             )
-        if payment.amount > self.amount_due:
-            raise DomainValidationError(
-                f"Payment {payment.id} of {payment.amount} paise exceeds the {self.amount_due} paise due.",
-                [{"loc": ["amount"], "msg": "exceeds amount due"}],
-            )
-        paid = self.amount_paid + payment.amount
-        if paid == self.amount:
-            status, paid_at = InvoiceStatus.PAID, payment.paid_at
-        elif not self.partial_payment:
-            raise DomainValidationError(
-                f"Partial payment {payment.id} on invoice {self.id}, which does not allow partial payments.",
-                [{"loc": ["amount"], "msg": "partial payments are not enabled"}],
-            )
-        else:
-            status = (
-                InvoiceStatus.OVERDUE
-                if self.status is InvoiceStatus.OVERDUE
-                else InvoiceStatus.PARTIALLY_PAID
-            )
-            paid_at = None
-        return self._evolve(
-            now,
-            status=status,
-            amount_paid=paid,
-            payments=(*self.payments, payment),
-            paid_at=paid_at,
-            payment_url=None if status is InvoiceStatus.PAID else self.payment_url,
+        if refund.status is not RefundStatus.PENDING:
+            raise DuplicateError(f"Refund {refund_id} is already {refund.status}.")
+        settled = refund.model_copy(
+            update={
+                "status": status,
+                "razorpay_refund_id": razorpay_refund_id or refund.razorpay_refund_id,
+                "failure_reason": failure_reason,
+                "settled_at": now,
+            }
         )
+        return self._evolve(now, refunds=tuple(settled if r.id == refund_id else r for r in self.refunds))
+
+    def note_refund_started(self, refund_id: str, razorpay_refund_id: str, now: datetime) -> Invoice:
+        """The provider accepted the refund request (its id), still pending there."""
+        refunds = tuple(
+            r.model_copy(update={"razorpay_refund_id": razorpay_refund_id}) if r.id == refund_id else r
+            for r in self.refunds
+        )
+        return self._evolve(now, refunds=refunds)
 
     def mark_overdue(self, today: dt.date, now: datetime) -> Invoice:
         self._require("mark overdue", PENDING_STATUSES)
@@ -458,13 +599,21 @@ class Invoice(_Frozen):
             )
         return self._evolve(now, suspension_requested_at=now)
 
-    def cancel(self, now: datetime) -> Invoice:
+    def check_cancellable(self) -> None:
         self._require("cancel", {InvoiceStatus.ISSUED, InvoiceStatus.OVERDUE})
         if self.amount_paid:
             raise InvalidTransitionError(
                 "cancel", self.status, f"Cannot cancel invoice {self.id}: payments have been received."
             )
-        return self._evolve(now, status=InvoiceStatus.CANCELLED, cancelled_at=now, payment_url=None)
+
+    def cancel(self, now: datetime, credit: CreditNoteRef | None = None) -> Invoice:
+        """Issued or overdue, nothing paid → cancelled. ``credit`` is the cancellation's credit note
+        (a full credit: the invoice then owes nothing); without one the balance is left as it was."""
+        self.check_cancellable()
+        credits = self.credit_notes if credit is None else (*self.credit_notes, credit)
+        return self._evolve(
+            now, status=InvoiceStatus.CANCELLED, cancelled_at=now, payment_url=None, credit_notes=credits
+        )
 
     def expire(self, now: datetime) -> Invoice:
         self._require("expire", PAYABLE_STATUSES)
@@ -478,23 +627,81 @@ class Invoice(_Frozen):
         self._require("delete", {InvoiceStatus.DRAFT})
 
     # ----------------------------------------------------------------- helpers
+    def _check_new_payment(self, payment: Payment) -> None:
+        if self.payment(payment.id) is not None:
+            raise DuplicateError(f"Payment {payment.id} is already recorded on invoice {self.id}.")
+        if payment.currency != self.currency:
+            raise DomainValidationError(
+                f"Payment {payment.id} is in {payment.currency}; the invoice is in {self.currency}.",
+                [{"loc": ["currency"], "msg": "currency mismatch"}],
+            )
+
+    def _received(self, payment: Payment, now: datetime) -> Invoice:
+        """``payment`` recorded (one version), the excess over what it can still collect refunded."""
+        due = 0 if self.status is InvoiceStatus.CANCELLED else self.amount_due
+        excess = max(0, payment.amount - due)
+        refunds = self.refunds
+        if excess:
+            refund = Refund(
+                id=new_id("rfd"),
+                payment_id=payment.id,
+                amount=excess,
+                reason=RefundReason.OVERPAYMENT,
+                created_at=now,
+            )
+            refunds = (*refunds, refund)
+        status, paid_at = self.status, self.paid_at
+        if self.status in PAYABLE_STATUSES:
+            if payment.amount >= due:
+                status, paid_at = InvoiceStatus.PAID, payment.paid_at
+            elif self.status is InvoiceStatus.ISSUED:
+                status = InvoiceStatus.PARTIALLY_PAID
+        return self._evolve(
+            now,
+            status=status,
+            payments=(*self.payments, payment),
+            refunds=refunds,
+            paid_at=paid_at,
+            payment_url=None if status in FINAL_STATUSES else self.payment_url,
+        )
+
     def _require(self, action: str, statuses: Iterable[InvoiceStatus]) -> None:
         if self.status not in set(statuses):
             raise InvalidTransitionError(action, self.status)
 
     def _evolve(self, now: datetime, **changes: Any) -> Invoice:
-        data = self.model_dump() | changes | {"version": self.version + 1, "updated_at": now}
+        # Field values as they are (nested models are not re-validated), the new ones validated.
+        data = {name: getattr(self, name) for name in type(self).model_fields}
+        data |= changes | {"version": self.version + 1, "updated_at": now}
         return type(self).model_validate(data)
 
     @model_validator(mode="after")
     def _invariants(self) -> Invoice:
         if not 1 <= len(self.line_items) <= MAX_LINES:
             raise ValueError(f"an invoice has 1 to {MAX_LINES} line items")
-        if not 0 <= self.amount_paid <= self.amount:
-            raise ValueError("amount_paid must lie between 0 and amount")
-        if sum(p.amount for p in self.payments) != self.amount_paid:
-            raise ValueError("amount_paid must equal the sum of the recorded payments")
+        if self.amount_credited > self.amount:
+            raise ValueError("amount_credited must not exceed amount")
+        if self.amount_refunded > self.amount_paid:
+            raise ValueError("amount_refunded must not exceed amount_paid")
+        if self.amount_due < 0:
+            raise ValueError("amount_due must not be negative")
+        if self.status is InvoiceStatus.DRAFT and (self.payments or self.credit_notes or self.refunds):
+            raise ValueError("a draft has no payments, credits or refunds")
         return self
+
+
+# Printed on the PDF: a change to any of these needs a new rendering.
+_PRINTED = (
+    "status",
+    "payments",
+    "credit_notes",
+    "refunds",
+    "notes",
+    "terms",
+    "expire_by",
+    "invoice_number",
+    "payment_url",
+)
 
 
 def _priced(supplier: Supplier, fields: dict[str, Any]) -> dict[str, Any]:
@@ -509,21 +716,15 @@ def _priced(supplier: Supplier, fields: dict[str, Any]) -> dict[str, Any]:
     place = gst.place_of_supply(customer.gstin, customer.state_code)
     taxable = sum(line.amount for line in lines)
     tax = gst.compute_tax(taxable, supplier.state_code, place)
-    return fields | {
-        "place_of_supply": place,
-        "taxable_amount": taxable,
-        "tax": tax,
-        "amount": taxable + tax.total,
-    }
+    amount = check_amount(taxable + tax.total, "line_items")
+    return fields | {"place_of_supply": place, "taxable_amount": taxable, "tax": tax, "amount": amount}
 
 
 def _check_expire_by(value: datetime | None, now: datetime) -> None:
-    if value is not None and value.tzinfo is None:
-        raise DomainValidationError(
-            "expire_by must carry a time zone (use Z for UTC).",
-            [{"loc": ["expire_by"], "msg": "must be a timestamp with a time zone"}],
-        )
-    if value is not None and value <= now:
+    if value is None:
+        return
+    check_timestamp(value, "expire_by")
+    if value <= now:
         raise DomainValidationError(
             "expire_by must be in the future.", [{"loc": ["expire_by"], "msg": "must be in the future"}]
         )
@@ -542,4 +743,4 @@ def _as_value_error(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except DomainValidationError as exc:
-        raise ValueError(exc.message) from exc
+        raise ValueError(exc.message) from None

@@ -33,7 +33,7 @@ def contribution(invoice: Invoice | None) -> dict[str, int]:
     totals = dict.fromkeys(SUMMARY_FIELDS, 0)
     if invoice is None or invoice.status is InvoiceStatus.DRAFT:
         return totals
-    totals["total_paid"] = invoice.amount_paid
+    totals["total_paid"] = invoice.amount_paid - invoice.amount_refunded  # net of refunds
     if invoice.status in PENDING_STATUSES:
         totals["total_pending"], totals["count_pending"] = invoice.amount_due, 1
     elif invoice.status is InvoiceStatus.OVERDUE:

@@ -25,11 +25,18 @@ invoice leaves today's window of the sweep index.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from invoicing.domain.errors import DomainValidationError
 from invoicing.domain.invoice import PAYABLE_STATUSES, PENDING_STATUSES, Invoice
+
+SWEEP_SHARDS = 16  # the sweep index's partitions: one day's invoices spread over them
 
 
 class SweepAction(StrEnum):
@@ -106,3 +113,51 @@ def plan(invoice: Invoice, today: date, now: datetime) -> tuple[SweepStep, ...]:
     ):
         steps.append(SweepStep(SweepAction.REQUEST_SUSPENSION))
     return tuple(steps)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """An overdue notice or reminder to e-mail to the invoice's customer."""
+
+    invoice: Invoice
+    today: date
+    first_notice: bool
+
+    @property
+    def days_past_due(self) -> int:
+        return days_past_due(self.invoice, self.today)
+
+
+class SweepWork(BaseModel):
+    """One shard's due invoices through ``through``, as of the run's ``now``; resumable.
+
+    On the queue as JSON: ``{"kind": "sweep-shard", "shard": 3, "through": "2026-10-17",
+    "now": "2026-10-17T00:30:00Z", "start_key": null | {...the index key to resume after...}}``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str = Field(default="sweep-shard", pattern="^sweep-shard$")
+    shard: int = Field(ge=0, lt=SWEEP_SHARDS)
+    through: date
+    now: AwareDatetime
+    start_key: dict[str, str] | None = None
+
+    @classmethod
+    def from_message(cls, body: Mapping[str, Any] | str) -> SweepWork:
+        """A validated message; anything else is a ``DomainValidationError`` (a poisoned message)."""
+        try:
+            if isinstance(body, str):
+                return cls.model_validate_json(body)
+            return cls.model_validate(body)
+        except ValidationError as exc:
+            raise DomainValidationError(
+                "Not a sweep work message.",
+                [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)],
+            ) from None
+
+    def to_message(self) -> str:
+        return self.model_dump_json()
+
+    def resume_after(self, start_key: dict[str, Any] | None) -> SweepWork:
+        return self.model_copy(update={"start_key": start_key})

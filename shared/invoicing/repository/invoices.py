@@ -1,71 +1,33 @@
-"""The only code that speaks DynamoDB for invoices.
+"""Invoices in DynamoDB: the reads, and deleting a draft. Every other write is a commit
+(``repository.commit``).
 
 Guarantees (checked by call-count tests): ``get`` is one ``GetItem``; a list page is one
-``Query``; the summary is one ``GetItem``; every state change is conditional on the stored
-``status`` and ``version`` and, when it moves money or status, commits in one
-``TransactWriteItems`` together with the summary delta (and, on issue, the number counter and
-marker). No code path scans.
+``Query``; the summary is one ``GetItem``; the sweep reads one ``Query`` page of its sparse index at
+a time. No code path scans.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from invoicing.domain import summary
-from invoicing.domain.errors import (
-    ConflictError,
-    DuplicateError,
-    NotFoundError,
-    RetryableError,
-    SequenceTakenError,
-)
+from invoicing.domain.documents import InvoiceOwner
+from invoicing.domain.errors import ConflictError, NotFoundError, RetryableError
 from invoicing.domain.invoice import Invoice, InvoiceStatus
+from invoicing.domain.queries import ListQuery, Page
 from invoicing.domain.summary import AccountSummary
 from invoicing.repository import records
+from invoicing.repository.commit import stale
 from invoicing.repository.cursor import CursorCodec, fingerprint
-from invoicing.repository.errors import RETRYABLE_CODES, error_code, translate_client_error
+from invoicing.repository.errors import error_code
+from invoicing.repository.table import Table, deserialize, serialize
 
-IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 _HIGH = "\uffff"
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """One page of an account's invoices, newest first."""
-
-    account_id: str
-    statuses: frozenset[InvoiceStatus] | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    q: str | None = None
-    limit: int = 25
-    cursor: str | None = None
-    include_drafts: bool = False
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Invoice]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class IdempotencyClaim:
-    """An ``Idempotency-Key`` and a hash of the request it arrived with."""
-
-    key: str
-    request_hash: str
-
-    @classmethod
-    def of(cls, key: str, body: bytes) -> IdempotencyClaim:
-        return cls(key=key, request_hash=hashlib.sha256(body).hexdigest())
+BATCH_GET_KEYS = 100  # DynamoDB's BatchGetItem limit
+BATCH_GET_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -74,54 +36,71 @@ class SweepPage:
     last_key: dict[str, Any] | None = None
 
 
-@dataclass
-class _Transaction:
-    items: list[dict[str, Any]] = field(default_factory=list)
+class DynamoInvoiceStore:
+    """``services.ports.InvoiceStore`` on the invoices table."""
 
-    def add(self, kind: str, **spec: Any) -> None:
-        self.items.append({kind: spec})
-
-
-class InvoiceRepository:
-    def __init__(self, table_name: str, client: Any, cursor_key: bytes | None = None) -> None:
+    def __init__(self, table: Table, cursor_key: bytes | None = None) -> None:
         """``cursor_key`` signs list cursors; functions that never list (webhook, sweep) omit it."""
-        self._table = table_name
-        self._client = client
+        self._table = table
         self._cursors = CursorCodec(cursor_key) if cursor_key is not None else None
 
     # ------------------------------------------------------------------ reads
     def get(self, invoice_id: str) -> Invoice:
         """Exactly one strongly consistent ``GetItem``."""
-        response = self._call(
-            "get_item", Key=records.serialize(records.invoice_key(invoice_id)), ConsistentRead=True
-        )
-        if "Item" not in response:
+        item = self._table.get(records.invoice_key(invoice_id))
+        if item is None:
             raise NotFoundError(f"No invoice {invoice_id}.")
-        return records.item_to_invoice(records.deserialize(response["Item"]))
+        return records.item_to_invoice(item)
 
     def summary(self, account_id: str) -> AccountSummary:
         """Exactly one ``GetItem``: the totals are maintained, never recomputed."""
-        response = self._call("get_item", Key=records.serialize(records.summary_key(account_id)))
-        item = response.get("Item")
-        return records.item_to_summary(records.deserialize(item) if item else None)
+        return records.item_to_summary(self._table.get(records.summary_key(account_id), consistent=False))
 
     def find_by_provider_invoice(self, razorpay_invoice_id: str) -> Invoice:
         """Our invoice for a Razorpay invoice id: the pointer's ``GetItem``, then the invoice's."""
-        response = self._call(
-            "get_item", Key=records.serialize(records.provider_pointer_key(razorpay_invoice_id))
-        )
-        if "Item" not in response:
+        pointer = self._table.get(records.provider_pointer_key(razorpay_invoice_id), consistent=False)
+        if pointer is None or pointer.get("kind", "razorpay_invoice") != "razorpay_invoice":
             raise NotFoundError(f"No invoice is collected by Razorpay invoice {razorpay_invoice_id}.")
-        return self.get(records.deserialize(response["Item"])["invoice_id"])
+        return self.get(pointer["document_id"])
 
     def next_sequence(self, series: str) -> int:
-        response = self._call(
-            "get_item", Key=records.serialize(records.counter_key(series)), ConsistentRead=True
-        )
-        item = records.deserialize(response.get("Item", {}))
+        """The next number of a series: one strongly consistent ``GetItem`` of its counter."""
+        item = self._table.get(records.counter_key(series)) or {}
         return int(item.get("last", 0)) + 1
 
-    def list_page(self, query: ListQuery) -> Page:
+    def owners(self, invoice_ids: list[str] | tuple[str, ...]) -> dict[str, InvoiceOwner]:
+        """Account and status of each invoice that exists (absent ones are left out).
+
+        ``BatchGetItem`` of 100 keys at a time, projecting three attributes; unprocessed keys are
+        asked for again (a few times, then ``RetryableError``).
+        """
+        found: dict[str, InvoiceOwner] = {}
+        unique = list(dict.fromkeys(invoice_ids))
+        for start in range(0, len(unique), BATCH_GET_KEYS):
+            chunk = unique[start : start + BATCH_GET_KEYS]
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": [serialize(records.invoice_key(i)) for i in chunk],
+                    "ProjectionExpression": "#id, account_id, #status",
+                    "ExpressionAttributeNames": {"#id": "id", "#status": "status"},
+                    "ConsistentRead": True,
+                }
+            }
+            for _ in range(BATCH_GET_ATTEMPTS):
+                response = self._table.call("batch_get_item", RequestItems=request)
+                for raw in response.get("Responses", {}).get(self._table.name, []):
+                    item = deserialize(raw)
+                    found[item["id"]] = InvoiceOwner(
+                        item["id"], item["account_id"], InvoiceStatus(item["status"])
+                    )
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise RetryableError("DynamoDB left keys unprocessed; retry.")
+        return found
+
+    def list_page(self, query: ListQuery) -> Page[Invoice]:
         """Exactly one ``Query`` on ``ListIndex``. Filters narrow the page; they never add reads."""
         names: dict[str, str] = {"#pk": "gsi1pk"}
         values: dict[str, Any] = {":pk": records.account_partition(query.account_id)}
@@ -176,7 +155,7 @@ class InvoiceRepository:
             "IndexName": "ListIndex",
             "KeyConditionExpression": key_condition,
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": records.serialize(values),
+            "ExpressionAttributeValues": serialize(values),
             "ScanIndexForward": False,
             "Limit": window,
         }
@@ -186,15 +165,15 @@ class InvoiceRepository:
             start = self._cursors.decode(query.cursor, query_print)
             if start.get("gsi1pk") != values[":pk"]:
                 raise ConflictError("unreachable: cursor fingerprint covers the account")  # pragma: no cover
-            params["ExclusiveStartKey"] = records.serialize(start)
+            params["ExclusiveStartKey"] = serialize(start)
 
-        response = self._call("query", **params)
-        items = [records.deserialize(raw) for raw in response.get("Items", [])]
+        response = self._table.query(**params)
+        items = [deserialize(raw) for raw in response.get("Items", [])]
         if len(items) > query.limit:
             items = items[: query.limit]
             last_key: dict[str, Any] | None = {k: items[-1][k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
         elif "LastEvaluatedKey" in response:
-            last_key = records.deserialize(response["LastEvaluatedKey"])
+            last_key = deserialize(response["LastEvaluatedKey"])
         else:
             last_key = None
         return Page(
@@ -209,267 +188,35 @@ class InvoiceRepository:
         params: dict[str, Any] = {
             "IndexName": "SweepIndex",
             "KeyConditionExpression": "sweep_pk = :pk AND sweep_sk <= :hi",
-            "ExpressionAttributeValues": records.serialize(
+            "ExpressionAttributeValues": serialize(
                 {":pk": records.sweep_partition(shard), ":hi": f"{through.isoformat()}#{_HIGH}"}
             ),
             "Limit": limit,
         }
         if start_key:
-            params["ExclusiveStartKey"] = records.serialize(start_key)
-        response = self._call("query", **params)
+            params["ExclusiveStartKey"] = serialize(start_key)
+        response = self._table.query(**params)
         last = response.get("LastEvaluatedKey")
         return SweepPage(
-            items=[records.item_to_invoice(records.deserialize(i)) for i in response.get("Items", [])],
-            last_key=records.deserialize(last) if last else None,
+            items=[records.item_to_invoice(deserialize(i)) for i in response.get("Items", [])],
+            last_key=deserialize(last) if last else None,
         )
 
     # ----------------------------------------------------------------- writes
-    def create(self, invoice: Invoice, claim: IdempotencyClaim | None = None) -> Invoice:
-        """Store a new draft. With a claim, the same key and body return the first invoice."""
-        put_invoice = {
-            "TableName": self._table,
-            "Item": records.serialize(records.invoice_to_item(invoice)),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-        if claim is None:
-            self._call("put_item", **put_invoice)
-            return invoice
-        marker = records.idempotency_key(invoice.account_id, claim.key)
-        txn = _Transaction()
-        txn.add("Put", **put_invoice)
-        txn.add(
-            "Put",
-            TableName=self._table,
-            Item=records.serialize(
-                {
-                    **marker,
-                    "entity": "idempotency",
-                    "request_hash": claim.request_hash,
-                    "invoice_id": invoice.id,
-                    "expires_at": int(time.time()) + IDEMPOTENCY_TTL_SECONDS,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-            ExpressionAttributeValues=records.serialize({":now": int(time.time())}),
-        )
-        try:
-            self._transact(txn)
-        except _Cancelled as cancelled:
-            if cancelled.failed(1):
-                return self._replay(marker, claim)
-            raise cancelled.as_conflict() from None
-        return invoice
-
-    def save(self, before: Invoice, after: Invoice) -> Invoice:
-        """Write ``after`` if the stored invoice is still ``before`` (same status and version).
-
-        A change of status or money commits in one transaction with the account summary.
-        """
-        self._check_successor(before, after)
-        txn = _Transaction()
-        txn.add("Put", **self._guarded_put(before, after))
-        self._add_summary(txn, before, after)
-        if len(txn.items) == 1:
-            try:
-                self._call("put_item", **txn.items[0]["Put"])
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    raise _stale(before) from None
-                raise
-            return after
-        try:
-            self._transact(txn)
-        except _Cancelled as cancelled:
-            raise (_stale(before) if cancelled.failed(0) else cancelled.as_conflict()) from None
-        return after
-
-    def link_provider_invoice(self, before: Invoice, after: Invoice) -> Invoice:
-        """Store ``after`` (which names its Razorpay invoice) and the pointer back, in one transaction."""
-        self._check_successor(before, after)
-        assert after.razorpay_invoice_id is not None
-        txn = _Transaction()
-        txn.add("Put", **self._guarded_put(before, after))
-        txn.add(
-            "Put",
-            TableName=self._table,
-            Item=records.serialize(
-                {
-                    **records.provider_pointer_key(after.razorpay_invoice_id),
-                    "entity": "provider_pointer",
-                    "invoice_id": after.id,
-                    "account_id": after.account_id,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(pk) OR invoice_id = :id",
-            ExpressionAttributeValues=records.serialize({":id": after.id}),
-        )
-        try:
-            self._transact(txn)
-        except _Cancelled as cancelled:
-            if cancelled.failed(0):
-                raise _stale(before) from None
-            raise cancelled.as_conflict() from None
-        return after
-
-    def issue(self, before: Invoice, after: Invoice, *, series: str, sequence: int) -> Invoice:
-        """Draft → issued in ONE transaction: counter advance, number marker, invoice, summary."""
-        self._check_successor(before, after)
-        counter = records.counter_key(series)
-        txn = _Transaction()
-        txn.add(
-            "Update",
-            TableName=self._table,
-            Key=records.serialize(counter),
-            UpdateExpression="SET #last = :seq, entity = :entity",
-            ConditionExpression=("attribute_not_exists(pk)" if sequence == 1 else "#last = :prev"),
-            ExpressionAttributeNames={"#last": "last"},
-            ExpressionAttributeValues=records.serialize(
-                {":seq": sequence, ":entity": "counter"} | ({":prev": sequence - 1} if sequence > 1 else {})
-            ),
-        )
-        txn.add(
-            "Put",
-            TableName=self._table,
-            Item=records.serialize(
-                {
-                    **records.marker_key(series, sequence),
-                    "entity": "number",
-                    "invoice_number": after.invoice_number,
-                    "invoice_id": after.id,
-                    "account_id": after.account_id,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-        txn.add("Put", **self._guarded_put(before, after))
-        self._add_summary(txn, before, after)
-        try:
-            self._transact(txn)
-        except _Cancelled as cancelled:
-            if cancelled.failed(2):
-                raise _stale(before) from None
-            if cancelled.failed(0) or cancelled.failed(1):
-                raise SequenceTakenError(f"Invoice number {sequence} of {series} was taken.") from None
-            raise cancelled.as_conflict() from None
-        return after
-
     def delete_draft(self, invoice: Invoice) -> None:
+        """Delete a draft: one ``DeleteItem`` conditional on its status and version."""
         invoice.ensure_deletable()
         try:
-            self._call(
+            self._table.call(
                 "delete_item",
-                TableName=self._table,
-                Key=records.serialize(records.invoice_key(invoice.id)),
+                Key=serialize(records.invoice_key(invoice.id)),
                 ConditionExpression="#status = :status AND #version = :version",
                 ExpressionAttributeNames={"#status": "status", "#version": "version"},
-                ExpressionAttributeValues=records.serialize(
+                ExpressionAttributeValues=serialize(
                     {":status": InvoiceStatus.DRAFT.value, ":version": invoice.version}
                 ),
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                raise _stale(invoice) from None
+                raise stale(invoice.id, invoice.version) from None
             raise
-
-    # ---------------------------------------------------------------- helpers
-    def _guarded_put(self, before: Invoice, after: Invoice) -> dict[str, Any]:
-        return {
-            "TableName": self._table,
-            "Item": records.serialize(records.invoice_to_item(after)),
-            "ConditionExpression": "#status = :status AND #version = :version",
-            "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
-            "ExpressionAttributeValues": records.serialize(
-                {":status": before.status.value, ":version": before.version}
-            ),
-        }
-
-    def _add_summary(self, txn: _Transaction, before: Invoice | None, after: Invoice | None) -> None:
-        change = summary.delta(before, after)
-        if not change:
-            return
-        account = (after or before).account_id  # type: ignore[union-attr]
-        names = {f"#f{i}": name for i, name in enumerate(change)}
-        values = {f":v{i}": value for i, value in enumerate(change.values())}
-        txn.add(
-            "Update",
-            TableName=self._table,
-            Key=records.serialize(records.summary_key(account)),
-            UpdateExpression="ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(change))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=records.serialize(values),
-        )
-
-    @staticmethod
-    def _check_successor(before: Invoice, after: Invoice) -> None:
-        if after.id != before.id or after.version != before.version + 1:
-            raise ValueError("after must be the next version of before")
-
-    def _replay(self, marker: dict[str, Any], claim: IdempotencyClaim) -> Invoice:
-        response = self._call("get_item", Key=records.serialize(marker), ConsistentRead=True)
-        stored = records.deserialize(response.get("Item", {}))
-        if stored.get("request_hash") != claim.request_hash:
-            raise ConflictError(
-                "This Idempotency-Key was already used with a different request body.",
-                [{"loc": ["header", "Idempotency-Key"], "msg": "reused with a different body"}],
-            )
-        return self.get(stored["invoice_id"])
-
-    def _transact(self, txn: _Transaction) -> None:
-        try:
-            self._client.transact_write_items(TransactItems=txn.items)
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-                raise _Cancelled(reasons) from None
-            raise translate_client_error(exc) from exc
-
-    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        params.setdefault("TableName", self._table)
-        try:
-            return getattr(self._client, operation)(**params)
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise
-            raise translate_client_error(exc) from exc
-
-
-class _Cancelled(Exception):
-    def __init__(self, reasons: Sequence[str]) -> None:
-        super().__init__(", ".join(reasons))
-        self.reasons = list(reasons)
-
-    def failed(self, index: int) -> bool:
-        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
-
-    def as_conflict(self) -> Exception:
-        if any(r in ("TransactionConflict", *RETRYABLE_CODES) for r in self.reasons):
-            return RetryableError(f"DynamoDB transaction cancelled: {', '.join(self.reasons)}.")
-        return ConflictError(f"The change conflicted with another one ({', '.join(self.reasons)}).")
-
-
-def _stale(invoice: Invoice) -> ConflictError:
-    return ConflictError(
-        f"Invoice {invoice.id} was changed by someone else (expected version {invoice.version}); "
-        "read it again and retry."
-    )
-
-
-def chunk(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-__all__ = [
-    "DuplicateError",
-    "IdempotencyClaim",
-    "InvoiceRepository",
-    "ListQuery",
-    "Page",
-    "SweepPage",
-]

@@ -10,8 +10,10 @@ One table (``InvoicesTable``), keys ``pk``/``sk``:
 - number marker: ``SERIES#{prefix}/{fy}`` / ``NUMBER#{seq:09d}``; which invoice holds that number.
 - provider pointer: ``PROVIDER#razorpay#{razorpay_invoice_id}`` / ``POINTER``; which invoice (and
   account) a Razorpay invoice collects for, so a webhook naming only Razorpay's id finds ours.
-- create idempotency: ``IDEMPOTENCY#{account}#{key}`` / ``IDEMPOTENCY``; request hash and invoice
-  id, expiring through the table's TTL (``expires_at``).
+- idempotency: ``IDEMPOTENCY#{scope}#{account}#{key}`` / ``IDEMPOTENCY``; request hash and the id
+  of what the first request made, expiring through the table's TTL (``expires_at``).
+- outbox message: ``OUTBOX#{id}`` / ``OUTBOX``; the side effects of one commit, in the sparse
+  ``OutboxIndex`` (``outbox_pk=OUTBOX#{shard}``, ``outbox_sk={due}#{id}``) until dispatched.
 
 ``gsi1sk`` orders an account's invoices newest first: ``{date}#{issued_at}#{id}`` once issued, and
 ``DRAFT#{created_at}#{id}`` for drafts (which sort above every date, and which a customer's query
@@ -25,23 +27,23 @@ never reads: its key condition stops below ``DRAFT#``).
 from __future__ import annotations
 
 import zlib
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
 from invoicing.domain.invoice import Invoice, InvoiceStatus
+from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.summary import SUMMARY_FIELDS, AccountSummary
+from invoicing.domain.sweep import SWEEP_SHARDS
+from invoicing.repository.table import deserialize, serialize, ts
 
-SWEEP_SHARDS = 16
+__all__ = ["SWEEP_SHARDS", "deserialize", "serialize"]  # the typed-item codec lives in repository.table
+
+OUTBOX_SHARDS = 4
 DRAFT_PREFIX = "DRAFT#"
 INVOICE_SK = "INVOICE"
 SUMMARY_SK = "SUMMARY"
 COUNTER_SK = "COUNTER"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+OUTBOX_SK = "OUTBOX"
 
 
 def invoice_key(invoice_id: str) -> dict[str, Any]:
@@ -64,12 +66,42 @@ def marker_key(series: str, sequence: int) -> dict[str, Any]:
     return {"pk": f"SERIES#{series}", "sk": f"NUMBER#{sequence:09d}"}
 
 
-def provider_pointer_key(razorpay_invoice_id: str) -> dict[str, Any]:
-    return {"pk": f"PROVIDER#razorpay#{razorpay_invoice_id}", "sk": "POINTER"}
+def provider_pointer_key(provider_id: str) -> dict[str, Any]:
+    return {"pk": f"PROVIDER#razorpay#{provider_id}", "sk": "POINTER"}
 
 
-def idempotency_key(account_id: str, key: str) -> dict[str, Any]:
-    return {"pk": f"IDEMPOTENCY#{account_id}#{key}", "sk": IDEMPOTENCY_SK}
+def idempotency_key(scope: str, account_id: str, key: str) -> dict[str, Any]:
+    return {"pk": f"IDEMPOTENCY#{scope}#{account_id}#{key}", "sk": IDEMPOTENCY_SK}
+
+
+def outbox_key(message_id: str) -> dict[str, Any]:
+    return {"pk": f"OUTBOX#{message_id}", "sk": OUTBOX_SK}
+
+
+def outbox_partition(shard: int) -> str:
+    return f"OUTBOX#{shard:02d}"
+
+
+def outbox_shard(message_id: str) -> int:
+    return zlib.crc32(message_id.encode()) % OUTBOX_SHARDS
+
+
+def outbox_to_item(message: OutboxMessage, due: str) -> dict[str, Any]:
+    """The message, in the sparse ``OutboxIndex`` until dispatched (``due``: when to try next)."""
+    return {
+        **outbox_key(message.id),
+        "entity": "outbox",
+        "message": message.model_dump_json(),
+        "account_id": message.account_id,
+        "attempts": message.attempts,
+        "outbox_pk": outbox_partition(outbox_shard(message.id)),
+        "outbox_sk": f"{due}#{message.id}",
+    }
+
+
+def item_to_outbox(item: dict[str, Any]) -> OutboxMessage:
+    message = OutboxMessage.model_validate_json(item["message"])
+    return message.model_copy(update={"attempts": int(item.get("attempts", 0))})
 
 
 def sweep_shard(invoice_id: str) -> int:
@@ -82,9 +114,9 @@ def sweep_partition(shard: int) -> str:
 
 def list_sort_key(invoice: Invoice) -> str:
     if invoice.status is InvoiceStatus.DRAFT or invoice.date is None:
-        return f"{DRAFT_PREFIX}{_ts(invoice.created_at)}#{invoice.id}"
+        return f"{DRAFT_PREFIX}{ts(invoice.created_at)}#{invoice.id}"
     assert invoice.issued_at is not None
-    return f"{invoice.date.isoformat()}#{_ts(invoice.issued_at)}#{invoice.id}"
+    return f"{invoice.date.isoformat()}#{ts(invoice.issued_at)}#{invoice.id}"
 
 
 def search_text(invoice: Invoice) -> str:
@@ -120,26 +152,3 @@ def item_to_invoice(item: dict[str, Any]) -> Invoice:
 
 def item_to_summary(item: dict[str, Any] | None) -> AccountSummary:
     return AccountSummary(**{name: int((item or {}).get(name, 0)) for name in SUMMARY_FIELDS})
-
-
-def serialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in item.items()}
-
-
-def deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; every number we store is an integer."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _ts(value: Any) -> str:
-    return value.isoformat().replace("+00:00", "Z")

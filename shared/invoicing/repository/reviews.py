@@ -17,51 +17,20 @@ carries the customer's name, email, phone and VPA.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.repository import records
-from invoicing.repository.errors import error_code, translate_client_error
+from invoicing.repository.table import Table, parse_ts, serialize, ts
 
 REVIEW_PREFIX = "REVIEW#"
 FAILED_PAYMENT_PREFIX = "PAYMENT_FAILED#"
 
 
-@dataclass(frozen=True)
-class ReviewItem:
-    reason: str
-    message: str
-    event_id: str
-    event_type: str
-    occurred_at: datetime
-    received_at: datetime
-    invoice_id: str | None = None
-    razorpay_invoice_id: str | None = None
-    payment_id: str | None = None
-    amount: int | None = None
-    currency: str | None = None
-
-
-@dataclass(frozen=True)
-class FailedPaymentRecord:
-    invoice_id: str
-    payment_id: str
-    amount: int
-    currency: str
-    method: str
-    attempted_at: datetime
-    event_id: str
-    recorded_at: datetime
-    error_code: str | None = None
-    error_reason: str | None = None
-
-
 def review_key(occurred_at: datetime, event_id: str) -> dict[str, str]:
     when = occurred_at.astimezone(UTC)
-    return {"pk": review_partition(when.strftime("%Y-%m")), "sk": f"{_ts(when)}#{event_id}"}
+    return {"pk": review_partition(when.strftime("%Y-%m")), "sk": f"{ts(when)}#{event_id}"}
 
 
 def review_partition(month: str) -> str:
@@ -73,30 +42,35 @@ def failed_payment_key(invoice_id: str, payment_id: str) -> dict[str, str]:
     return {"pk": records.invoice_key(invoice_id)["pk"], "sk": f"{FAILED_PAYMENT_PREFIX}{payment_id}"}
 
 
-class ReviewRepository:
-    def __init__(self, table_name: str, client: Any) -> None:
-        self._table = table_name
-        self._client = client
+def review_to_item(item: ReviewItem) -> dict[str, Any]:
+    """A review item as stored (no customer data: ids, amounts, reasons)."""
+    return {
+        **review_key(item.occurred_at, item.event_id),
+        "entity": "review",
+        "reason": item.reason,
+        "message": item.message,
+        "event_id": item.event_id,
+        "event_type": item.event_type,
+        "occurred_at": ts(item.occurred_at),
+        "received_at": ts(item.received_at),
+        "invoice_id": item.invoice_id,
+        "razorpay_invoice_id": item.razorpay_invoice_id,
+        "payment_id": item.payment_id,
+        "amount": item.amount,
+        "currency": item.currency,
+    }
+
+
+class DynamoReviewStore:
+    """``services.ports.ReviewStore`` on the invoices table."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
 
     # ----------------------------------------------------------------- writes
     def add(self, item: ReviewItem) -> bool:
         """One conditional ``PutItem``; ``False`` if this event's item was already kept."""
-        stored = {
-            **review_key(item.occurred_at, item.event_id),
-            "entity": "review",
-            "reason": item.reason,
-            "message": item.message,
-            "event_id": item.event_id,
-            "event_type": item.event_type,
-            "occurred_at": _ts(item.occurred_at),
-            "received_at": _ts(item.received_at),
-            "invoice_id": item.invoice_id,
-            "razorpay_invoice_id": item.razorpay_invoice_id,
-            "payment_id": item.payment_id,
-            "amount": item.amount,
-            "currency": item.currency,
-        }
-        return self._put_new(stored)
+        return self._table.put_new(review_to_item(item))
 
     def add_failed_payment(self, record: FailedPaymentRecord) -> bool:
         """One conditional ``PutItem``; ``False`` if that payment's failure was already recorded."""
@@ -110,18 +84,18 @@ class ReviewRepository:
             "method": record.method,
             "error_code": record.error_code,
             "error_reason": record.error_reason,
-            "attempted_at": _ts(record.attempted_at),
+            "attempted_at": ts(record.attempted_at),
             "event_id": record.event_id,
-            "recorded_at": _ts(record.recorded_at),
+            "recorded_at": ts(record.recorded_at),
         }
-        return self._put_new(stored)
+        return self._table.put_new(stored)
 
     # ------------------------------------------------------------------ reads
     def in_month(self, month: str) -> list[ReviewItem]:
         """One month's review items (``yyyy-mm``), oldest first: one ``Query`` per page."""
-        items = self._query(
+        items = self._table.query_all(
             KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=records.serialize({":pk": review_partition(month)}),
+            ExpressionAttributeValues=serialize({":pk": review_partition(month)}),
         )
         return [
             ReviewItem(
@@ -129,8 +103,8 @@ class ReviewRepository:
                 message=item["message"],
                 event_id=item["event_id"],
                 event_type=item["event_type"],
-                occurred_at=_parse_ts(item["occurred_at"]),
-                received_at=_parse_ts(item["received_at"]),
+                occurred_at=parse_ts(item["occurred_at"]),
+                received_at=parse_ts(item["received_at"]),
                 invoice_id=item.get("invoice_id"),
                 razorpay_invoice_id=item.get("razorpay_invoice_id"),
                 payment_id=item.get("payment_id"),
@@ -142,9 +116,9 @@ class ReviewRepository:
 
     def failed_payments(self, invoice_id: str) -> list[FailedPaymentRecord]:
         """An invoice's failed payment attempts: one ``Query`` per page."""
-        items = self._query(
+        items = self._table.query_all(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues=records.serialize(
+            ExpressionAttributeValues=serialize(
                 {":pk": records.invoice_key(invoice_id)["pk"], ":prefix": FAILED_PAYMENT_PREFIX}
             ),
         )
@@ -155,49 +129,11 @@ class ReviewRepository:
                 amount=item["amount"],
                 currency=item["currency"],
                 method=item["method"],
-                attempted_at=_parse_ts(item["attempted_at"]),
+                attempted_at=parse_ts(item["attempted_at"]),
                 event_id=item["event_id"],
-                recorded_at=_parse_ts(item["recorded_at"]),
+                recorded_at=parse_ts(item["recorded_at"]),
                 error_code=item.get("error_code"),
                 error_reason=item.get("error_reason"),
             )
             for item in items
         ]
-
-    # ---------------------------------------------------------------- helpers
-    def _put_new(self, item: dict[str, Any]) -> bool:
-        plain = {key: value for key, value in item.items() if value is not None}
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=records.serialize(plain),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise translate_client_error(exc) from exc
-        return True
-
-    def _query(self, **params: Any) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        start: dict[str, Any] | None = None
-        while True:
-            try:
-                page = self._client.query(
-                    TableName=self._table, **params, **({"ExclusiveStartKey": start} if start else {})
-                )
-            except ClientError as exc:
-                raise translate_client_error(exc) from exc
-            items += [records.deserialize(raw) for raw in page.get("Items", [])]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return items
-
-
-def _ts(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _parse_ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -11,43 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import timedelta
 
-from invoicing.adapters.storage import PDF, ZIP, DownloadLink
+from invoicing.domain.access import Caller
+from invoicing.domain.documents import (
+    PDF,
+    ZIP,
+    Download,
+    DownloadLink,
+    DownloadStatus,
+    export_key,
+    pdf_filename,
+    pdf_key,
+    zip_filename,
+)
 from invoicing.domain.errors import DomainValidationError, InvalidTransitionError, NotFoundError
-from invoicing.domain.invoice import Invoice, InvoiceStatus, new_id
-from invoicing.repository.documents import InvoiceDocument
-from invoicing.repository.downloads import Download, DownloadStatus, InvoiceOwner
-from invoicing.services.invoices import Caller
-from invoicing.services.rendering import export_key, filename, pdf_key, zip_filename
+from invoicing.domain.ids import new_id
+from invoicing.domain.invoice import InvoiceStatus
+from invoicing.services.ports import Clock, DocumentStore, DownloadStore, InvoiceStore, Links, RenderJobs
 
 DOWNLOAD_RETENTION = timedelta(days=7)  # the bucket's lifecycle rule expires exports/ after 7 days
 RETRY_AFTER_SECONDS = 2
-
-
-class Documents(Protocol):
-    def get(self, invoice_id: str) -> InvoiceDocument: ...
-
-
-class Downloads(Protocol):
-    def owners(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceOwner]: ...
-
-    def create(self, download: Download) -> Download: ...
-
-    def get(self, download_id: str) -> Download: ...
-
-
-class Links(Protocol):
-    def download_link(
-        self, key: str, *, filename: str, content_type: str = ..., now: datetime | None = None
-    ) -> DownloadLink: ...
-
-
-class Jobs(Protocol):
-    def enqueue(self, invoice: Invoice) -> None: ...
-
-    def enqueue_download(self, download_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -66,12 +50,14 @@ class DownloadState:
 
 @dataclass
 class DocumentService:
-    documents: Documents
-    downloads: Downloads
-    storage: Links
-    jobs: Jobs
+    documents: DocumentStore
+    invoices: InvoiceStore
+    downloads: DownloadStore
+    links: Links
+    jobs: RenderJobs
+    clock: Clock
 
-    def pdf_link(self, caller: Caller, invoice_id: str, now: datetime) -> DownloadLink | Rendering:
+    def pdf_link(self, caller: Caller, invoice_id: str) -> DownloadLink | Rendering:
         """A short-lived link to the current version's PDF, or ``Rendering`` after queueing it."""
         try:
             document = self.documents.get(invoice_id)
@@ -85,15 +71,16 @@ class DocumentService:
                 "download", invoice.status, f"Invoice {invoice_id} is a draft; drafts have no PDF."
             )
         if not document.pdf_is_current:
-            self.jobs.enqueue(invoice)
+            self.jobs.enqueue("invoice", invoice.id, invoice.version)
             return Rendering(invoice.id)
-        return self.storage.download_link(
-            pdf_key(invoice), filename=filename(invoice), content_type=PDF, now=now
+        return self.links.download_link(
+            pdf_key(invoice), filename=pdf_filename(invoice), content_type=PDF, now=self.clock()
         )
 
-    def request_download(self, caller: Caller, invoice_ids: Sequence[str], now: datetime) -> Download:
+    def request_download(self, caller: Caller, invoice_ids: Sequence[str]) -> Download:
         """Store a pending ZIP job for ``invoice_ids`` and queue it. Nothing is stored on a refusal."""
-        owners = self.downloads.owners(invoice_ids)
+        now = self.clock()
+        owners = self.invoices.owners(invoice_ids)
         for index, invoice_id in enumerate(invoice_ids):
             owner = owners.get(invoice_id)
             if owner is None or not caller.can_see(owner):
@@ -126,17 +113,17 @@ class DocumentService:
         self.jobs.enqueue_download(download.id)
         return download
 
-    def download(self, caller: Caller, download_id: str, now: datetime) -> DownloadState:
+    def download(self, caller: Caller, download_id: str) -> DownloadState:
         """The job if this caller may see it, with a short-lived link to its ZIP once ready."""
         try:
             download = self.downloads.get(download_id)
         except NotFoundError:
             raise NotFoundError(f"No download {download_id}.") from None
-        if not caller.is_operator and download.account_id != caller.account_id:
+        if not caller.owns(download.account_id):
             raise NotFoundError(f"No download {download_id}.")
         if download.status is not DownloadStatus.READY:
             return DownloadState(download, None)
-        link = self.storage.download_link(
-            download.key, filename=zip_filename(download.id), content_type=ZIP, now=now
+        link = self.links.download_link(
+            download.key, filename=zip_filename(download.id), content_type=ZIP, now=self.clock()
         )
         return DownloadState(download, link)

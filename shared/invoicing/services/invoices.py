@@ -1,65 +1,36 @@
 """Invoice use cases: create, revise, issue, cancel, delete, dispute, read.
 
-Services orchestrate: load, ask the domain for the next state, store it conditionally, then run
-the side effects (events, renders) after the commit. They never decide which moves are legal.
+Services orchestrate: load, ask the domain for the next state, commit it conditionally together
+with the outbox message of its side effects (events, the PDF render). They never decide which
+moves are legal, and they never talk to AWS or Razorpay except through the ports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any
 
-from invoicing.domain.errors import (
-    DomainValidationError,
-    ForbiddenError,
-    InvalidTransitionError,
-    NotFoundError,
-    SequenceTakenError,
+from invoicing.domain.access import Caller
+from invoicing.domain.changes import (
+    Change,
+    IdempotentReplay,
+    KeepIdempotency,
+    LinkProvider,
+    SaveInvoice,
+    TakeNumber,
 )
-from invoicing.domain.invoice import PAYABLE_STATUSES, Dispute, Invoice, InvoiceStatus, Supplier, new_id
+from invoicing.domain.effects import emit, invoice_effects
+from invoicing.domain.errors import InvalidTransitionError, NotFoundError, SequenceTakenError
+from invoicing.domain.ids import new_id
+from invoicing.domain.invoice import PAYABLE_STATUSES, Dispute, Invoice, InvoiceStatus, Supplier
 from invoicing.domain.numbering import financial_year, format_invoice_number, ist_date, series_key
+from invoicing.domain.queries import IdempotencyClaim, ListQuery, Page
 from invoicing.domain.summary import AccountSummary
-from invoicing.repository.invoices import IdempotencyClaim, InvoiceRepository, ListQuery, Page
-from invoicing.services.ports import EventPublisher, PaymentProvider, RenderQueue
+from invoicing.services.ports import Clock, InvoiceStore, PaymentProvider, Transactions
 
 ISSUE_ATTEMPTS = 5
-
-
-class Visible(Protocol):
-    """What deciding visibility needs: an invoice, or a projection of one."""
-
-    @property
-    def account_id(self) -> str: ...
-
-    @property
-    def status(self) -> InvoiceStatus: ...
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling, from the verified JWT claims."""
-
-    account_id: str | None
-    is_operator: bool = False
-
-    def can_see(self, invoice: Visible) -> bool:
-        """Operators see every invoice; a customer only its own account's, and never a draft."""
-        return self.is_operator or (
-            invoice.account_id == self.account_id and invoice.status is not InvoiceStatus.DRAFT
-        )
-
-    def account_for_listing(self, requested: str | None) -> str:
-        """Customers list their own account; operators must name one."""
-        if self.is_operator:
-            if not requested:
-                raise _missing_account()
-            return requested
-        if requested and requested != self.account_id:
-            raise ForbiddenError("You can only see your own account's invoices.")
-        assert self.account_id is not None
-        return self.account_id
+IDEMPOTENCY_SCOPE = "invoices"
 
 
 @dataclass(frozen=True)
@@ -73,30 +44,30 @@ class InvoicePolicy:
 
 @dataclass
 class InvoiceService:
-    repository: InvoiceRepository
+    invoices: InvoiceStore
+    transactions: Transactions
+    payments: PaymentProvider
     policy: InvoicePolicy
-    payments: PaymentProvider | None = None
-    events: EventPublisher | None = None
-    renders: RenderQueue | None = None
-    _published: list[str] = field(default_factory=list, repr=False)
+    clock: Clock
 
     # ------------------------------------------------------------------ reads
     def get(self, caller: Caller, invoice_id: str) -> Invoice:
         """The invoice if this caller may see it; otherwise not found, whoever owns it."""
         try:
-            invoice = self.repository.get(invoice_id)
+            invoice = self.invoices.get(invoice_id)
         except NotFoundError:
             raise NotFoundError(f"No invoice {invoice_id}.") from None
         if not caller.can_see(invoice):
             raise NotFoundError(f"No invoice {invoice_id}.")
         return invoice
 
-    def list(self, caller: Caller, query: ListQuery) -> Page:
+    def list(self, caller: Caller, query: ListQuery) -> Page[Invoice]:
         account = caller.account_for_listing(query.account_id or None)
-        if not caller.is_operator and query.statuses and InvoiceStatus.DRAFT in query.statuses:
-            query = ListQuery(**{**query.__dict__, "statuses": query.statuses - {InvoiceStatus.DRAFT}})
-        return self.repository.list_page(
-            ListQuery(**{**query.__dict__, "account_id": account, "include_drafts": caller.is_operator})
+        statuses = query.statuses
+        if not caller.is_operator and statuses is not None:
+            statuses = statuses - {InvoiceStatus.DRAFT}
+        return self.invoices.list_page(
+            replace(query, account_id=account, statuses=statuses, include_drafts=caller.is_operator)
         )
 
     def export(self, caller: Caller, query: ListQuery, *, page_size: int = 100) -> Iterator[Invoice]:
@@ -110,70 +81,70 @@ class InvoiceService:
             query = replace(query, cursor=page.next_cursor)
 
     def summary(self, caller: Caller, account_id: str | None) -> AccountSummary:
-        return self.repository.summary(caller.account_for_listing(account_id))
+        return self.invoices.summary(caller.account_for_listing(account_id))
 
     # ----------------------------------------------------------------- writes
     def create(
-        self,
-        *,
-        account_id: str,
-        fields: dict[str, Any],
-        now: datetime,
-        claim: IdempotencyClaim | None = None,
+        self, *, account_id: str, fields: dict[str, Any], claim: IdempotencyClaim | None = None
     ) -> Invoice:
+        """A draft. With a claim, the same key and body answer the first draft (a replay)."""
         fields = {"payment_terms_days": self.policy.payment_terms_days, **fields}
-        draft = Invoice.create_draft(account_id=account_id, supplier=self.policy.supplier, now=now, **fields)
-        return self.repository.create(draft, claim)
+        draft = Invoice.create_draft(
+            account_id=account_id, supplier=self.policy.supplier, now=self.clock(), **fields
+        )
+        changes: list[Change] = [SaveInvoice(None, draft)]
+        if claim is not None:
+            changes.append(KeepIdempotency(IDEMPOTENCY_SCOPE, account_id, claim, draft.id))
+        try:
+            self.transactions.commit(changes)
+        except IdempotentReplay as replay:
+            return self.invoices.get(replay.result_id)
+        return draft
 
-    def revise(self, invoice_id: str, changes: dict[str, Any], now: datetime) -> Invoice:
+    def revise(self, invoice_id: str, changes: dict[str, Any]) -> Invoice:
         """PATCH. Once issued, what Razorpay collects by (partial payments, expiry) changes there
         first: a Razorpay failure leaves ours unchanged, and a retry converges."""
-        before = self.repository.get(invoice_id)
-        after = before.revise(changes, now)
+        before = self.invoices.get(invoice_id)
+        after = before.revise(changes, self.clock())
         if (
-            self.payments is not None
-            and before.razorpay_invoice_id
+            before.razorpay_invoice_id
             and before.status in PAYABLE_STATUSES
             and any(getattr(before, name) != getattr(after, name) for name in _COLLECTED)
         ):
             self.payments.update(before.razorpay_invoice_id, after)
-        after = self.repository.save(before, after)
-        self._after_commit(before, after, event=None)
-        return after
+        return self._commit(before, after)
 
     def delete(self, invoice_id: str) -> None:
         """Delete a draft. A Razorpay invoice left by a failed issue is withdrawn first, so nothing
         payable outlives the draft; if Razorpay fails, the draft stays and a retry is safe."""
-        invoice = self.repository.get(invoice_id)
+        invoice = self.invoices.get(invoice_id)
         invoice.ensure_deletable()
-        if self.payments is not None and invoice.razorpay_invoice_id is not None:
+        if invoice.razorpay_invoice_id is not None:
             self.payments.withdraw(invoice.razorpay_invoice_id)
-        self.repository.delete_draft(invoice)
+        self.invoices.delete_draft(invoice)
 
-    def issue(self, invoice_id: str, now: datetime) -> Invoice:
+    def issue(self, invoice_id: str) -> Invoice:
         """Draft → issued with the next gap-free number and a live payment link.
 
-        Order matters for convergence: (1) a draft at Razorpay is created once and its id stored
-        on our draft, so a retry never creates a second one; (2) the number is read, the domain
-        builds the issued invoice, Razorpay's invoice is made to match it and issued; (3) one
-        transaction advances the counter, writes the number marker, issues our invoice and moves
-        the summary. If another issue took the number meanwhile, the loop takes the next one and
-        Razorpay's receipt follows. A failure before (3) leaves our invoice a draft and no number
-        used; Razorpay's invoice is reused by the retry. Should Razorpay's invoice no longer match
-        (the draft was edited after a failed attempt) the provider replaces it; the replacement is
-        linked to our draft (id and pointer) before (3), so a webhook about it always finds ours.
+        Everything that can fail here is computed before Razorpay makes anything payable: the
+        domain builds (and so validates) the issued invoice and its side effects from the number
+        it would take, and only then is Razorpay's invoice published. Order, for convergence:
+        (1) a draft at Razorpay is created once and its id stored on our draft (with a pointer
+        back), so a retry never creates a second one; (2) the number is read, the issued invoice
+        built, Razorpay's invoice made to match it and issued; (3) one transaction advances the
+        counter, writes the number marker, issues ours, moves the summary and queues the effects.
+        If another issue took the number meanwhile, the loop takes the next one and Razorpay's
+        receipt follows. A failure before (3) leaves ours a draft and no number used; a payment
+        Razorpay captures meanwhile is held on the draft and applied by the issue that completes it.
         """
-        invoice = self.repository.get(invoice_id)
+        now = self.clock()
+        invoice = self.invoices.get(invoice_id)
         invoice.check_issuable(now)
-        if self.payments is not None and invoice.razorpay_invoice_id is None:
-            provider = self.payments.create_draft(invoice)
-            linked = invoice.attach_payment_link(provider.provider_id, now)
-            invoice = self.repository.link_provider_invoice(invoice, linked)
         today = ist_date(now)
         fy = financial_year(today)
         series = series_key(self.policy.prefix, fy)
 
-        def issued_as(draft: Invoice, sequence: int, payment_url: str | None = None) -> Invoice:
+        def issued_as(draft: Invoice, sequence: int, payment_url: str | None) -> Invoice:
             return draft.issue(
                 invoice_number=format_invoice_number(self.policy.prefix, fy, sequence),
                 today=today,
@@ -184,36 +155,38 @@ class InvoiceService:
                 payment_url=payment_url,
             )
 
+        # Everything local first: the issued invoice (numbered as it would be) and its effects.
+        rehearsal = issued_as(invoice, self.invoices.next_sequence(series), "https://rehearsal.invalid")
+        self._changes_for_issue(invoice, rehearsal, series, 1)
+        if invoice.razorpay_invoice_id is None:
+            provider = self.payments.create_draft(invoice)
+            invoice = self._link(invoice, provider.provider_id)
         for _ in range(ISSUE_ATTEMPTS):
-            sequence = self.repository.next_sequence(series)
-            issued = issued_as(invoice, sequence)
-            if self.payments is not None:
-                assert invoice.razorpay_invoice_id is not None
-                published = self.payments.publish(invoice.razorpay_invoice_id, issued)
-                if published.provider_id != invoice.razorpay_invoice_id:
-                    replaced = invoice.attach_payment_link(published.provider_id, now)
-                    invoice = self.repository.link_provider_invoice(invoice, replaced)
-                issued = issued_as(invoice, sequence, published.payment_url)
+            sequence = self.invoices.next_sequence(series)
+            issued = issued_as(invoice, sequence, None)
+            assert invoice.razorpay_invoice_id is not None
+            published = self.payments.publish(invoice.razorpay_invoice_id, issued)
+            if published.provider_id != invoice.razorpay_invoice_id:
+                invoice = self._link(invoice, published.provider_id)
+            issued = issued_as(invoice, sequence, published.payment_url)
             try:
-                after = self.repository.issue(invoice, issued, series=series, sequence=sequence)
+                self.transactions.commit(self._changes_for_issue(invoice, issued, series, sequence))
             except SequenceTakenError:
                 continue
-            self._after_commit(invoice, after, event="InvoiceIssued")
-            return after
+            return issued
         raise SequenceTakenError(f"Could not take a number in {series} after {ISSUE_ATTEMPTS} attempts.")
 
-    def cancel(self, invoice_id: str, now: datetime) -> Invoice:
-        before = self.repository.get(invoice_id)
-        after = before.cancel(now)  # refuse before touching Razorpay
-        if self.payments is not None and before.razorpay_invoice_id:
+    def cancel(self, invoice_id: str) -> Invoice:
+        before = self.invoices.get(invoice_id)
+        after = before.cancel(self.clock())  # refuse before touching Razorpay
+        if before.razorpay_invoice_id:
             self.payments.cancel(before.razorpay_invoice_id)
-        after = self.repository.save(before, after)
-        self._after_commit(before, after, event="InvoiceCancelled")
-        return after
+        return self._commit(before, after, "InvoiceCancelled")
 
     def dispute(
-        self, caller: Caller, invoice_id: str, *, reason: str, expected_correction: str | None, now: datetime
+        self, caller: Caller, invoice_id: str, *, reason: str, expected_correction: str | None
     ) -> Dispute:
+        now = self.clock()
         before = self.get(caller, invoice_id)
         dispute = Dispute(
             id=new_id("dsp"),
@@ -222,8 +195,7 @@ class InvoiceService:
             expected_correction=expected_correction,
             created_at=now,
         )
-        after = self.repository.save(before, before.open_dispute(dispute, now))
-        self._after_commit(before, after, event="InvoiceDisputed")
+        self._commit(before, before.open_dispute(dispute, now), "InvoiceDisputed")
         return dispute
 
     def payment_link(self, caller: Caller, invoice_id: str) -> Invoice:
@@ -232,31 +204,35 @@ class InvoiceService:
             raise InvalidTransitionError("pay", invoice.status)
         return invoice
 
-    # ---------------------------------------------------------------- effects
-    def _after_commit(self, before: Invoice, after: Invoice, *, event: str | None) -> None:
-        """Side effects follow the commit, at-least-once; every consumer is idempotent."""
-        if event and self.events is not None:
-            self.events.publish(event, after)
-        if self.renders is not None and printed_changed(before, after):
-            self.renders.enqueue(after)
+    # ---------------------------------------------------------------- helpers
+    def _commit(self, before: Invoice, after: Invoice, *events: str) -> Invoice:
+        effects = invoice_effects(before, after, events)
+        self.transactions.commit(
+            [SaveInvoice(before, after), *emit(after.account_id, effects, after.updated_at)]
+        )
+        return after
+
+    def _link(self, draft: Invoice, provider_id: str) -> Invoice:
+        """Store the provider's invoice id on our draft, and the pointer back, in one commit."""
+        linked = draft.attach_payment_link(provider_id, self.clock())
+        self.transactions.commit(
+            [SaveInvoice(draft, linked), LinkProvider(provider_id, draft.id, draft.account_id)]
+        )
+        return linked
+
+    @staticmethod
+    def _changes_for_issue(draft: Invoice, issued: Invoice, series: str, sequence: int) -> list[Change]:
+        assert issued.invoice_number is not None
+        events = ["InvoiceIssued"]
+        if issued.status is not InvoiceStatus.ISSUED:  # payments held while it was a draft
+            events.append("InvoicePaid" if issued.status is InvoiceStatus.PAID else "InvoicePartiallyPaid")
+        effects = invoice_effects(draft, issued, events)
+        return [
+            TakeNumber(series, sequence, issued.invoice_number, issued.id, issued.account_id),
+            SaveInvoice(draft, issued),
+            *emit(issued.account_id, effects, issued.updated_at),
+        ]
 
 
 # What Razorpay collects by, among the fields an issued invoice may still change.
 _COLLECTED = ("partial_payment", "expire_by")
-
-_PRINTED = ("status", "amount_paid", "notes", "terms", "expire_by", "invoice_number", "payment_url")
-
-
-def printed_changed(before: Invoice, after: Invoice) -> bool:
-    """Whether ``after`` needs a new PDF: it is past draft (drafts have none) and something
-    printed on it changed (disputes and sweep bookkeeping are not printed)."""
-    return after.status is not InvoiceStatus.DRAFT and any(
-        getattr(before, name) != getattr(after, name) for name in _PRINTED
-    )
-
-
-def _missing_account() -> Exception:
-    return DomainValidationError(
-        "account_id is required for operators.",
-        [{"loc": ["query", "account_id"], "msg": "Field required"}],
-    )

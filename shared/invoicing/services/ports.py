@@ -1,24 +1,148 @@
-"""What services need from the outside world, as protocols. Adapters implement them."""
+"""Everything the use cases need from the outside world, as protocols, in one place.
+
+Services depend on these and on the domain only; ``repository/`` and ``adapters/`` implement them,
+and ``wiring/`` (the composition root) is the one place that knows both. Every collaborator a
+service takes is required: a wiring mistake fails when the service is built, never by silently
+skipping Razorpay or an event. Tests hand in the in-memory fakes of ``tests/fakes``, which pass the
+same contract tests as the real implementations.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import IO, Any, Protocol
 
+from invoicing.domain.changes import Change
+from invoicing.domain.documents import Download, DownloadLink, DownloadStatus, InvoiceDocument, InvoiceOwner
 from invoicing.domain.invoice import Invoice
+from invoicing.domain.outbox import OutboxMessage
+from invoicing.domain.provider import ProviderInvoice, ProviderRefund
+from invoicing.domain.queries import ListQuery, Page, SweepPage
+from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
+from invoicing.domain.summary import AccountSummary
+from invoicing.domain.sweep import Reminder, SweepWork
 
 
-@dataclass(frozen=True)
-class ProviderInvoice:
-    """The payment provider's view of our invoice."""
-
-    provider_id: str
-    status: str  # the provider's own status: draft, issued, partially_paid, paid, cancelled, expired
-    payment_url: str | None
-    amount: int
-    receipt: str | None
+class Clock(Protocol):
+    def __call__(self) -> datetime:
+        """Now, time-zone aware (UTC)."""
 
 
+# ------------------------------------------------------------------------------------- storage
+class Transactions(Protocol):
+    def commit(self, changes: Sequence[Change]) -> None:
+        """Write every change or none (``domain.changes`` says what each condition means)."""
+
+
+class InvoiceStore(Protocol):
+    def get(self, invoice_id: str) -> Invoice:
+        """The invoice, read consistently; ``NotFoundError`` if there is none."""
+
+    def summary(self, account_id: str) -> AccountSummary: ...
+
+    def find_by_provider_invoice(self, razorpay_invoice_id: str) -> Invoice:
+        """Our invoice collected by that Razorpay invoice; ``NotFoundError`` if none."""
+
+    def next_sequence(self, series: str) -> int:
+        """The number a series would hand out next (its counter + 1)."""
+
+    def list_page(self, query: ListQuery) -> Page[Invoice]: ...
+
+    def owners(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceOwner]:
+        """Account and status of each invoice that exists (absent ones are left out)."""
+
+    def due_for_sweep(
+        self, shard: int, through: date, *, start_key: dict[str, Any] | None = None, limit: int = 500
+    ) -> SweepPage:
+        """One page of the invoices the sweep may act on by ``through``, in one shard."""
+
+    def delete_draft(self, invoice: Invoice) -> None:
+        """Delete a draft if it is still at its version (else ``ConflictError``)."""
+
+
+class DocumentStore(Protocol):
+    def get(self, invoice_id: str) -> InvoiceDocument: ...
+
+    def mark_rendered(self, invoice_id: str, version: int) -> bool:
+        """Record the PDF of ``version``; ``False`` when the invoice moved on (or it was recorded)."""
+
+
+class DownloadStore(Protocol):
+    def create(self, download: Download) -> Download: ...
+
+    def get(self, download_id: str) -> Download: ...
+
+    def finish(self, download_id: str, status: DownloadStatus, *, reason: str | None = None) -> bool: ...
+
+
+class ReviewStore(Protocol):
+    def add(self, item: ReviewItem) -> bool:
+        """Keep a review item; ``False`` if this event's item was already kept."""
+
+    def add_failed_payment(self, record: FailedPaymentRecord) -> bool: ...
+
+
+class Outbox(Protocol):
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+        """Messages that may be tried at ``now``, oldest first."""
+
+    def get(self, message_id: str) -> OutboxMessage | None: ...
+
+    def done(self, message: OutboxMessage) -> None: ...
+
+    def retry_later(self, message: OutboxMessage, at: datetime, error: str) -> None: ...
+
+
+# -------------------------------------------------------------------------------- documents
+class Links(Protocol):
+    def download_link(self, key: str, *, filename: str, content_type: str, now: datetime) -> DownloadLink:
+        """A presigned GET (at most 15 minutes) that saves the object as ``filename``."""
+
+
+class DocumentStorage(Links, Protocol):
+    def put(self, key: str, body: bytes, *, filename: str, content_type: str) -> None: ...
+
+    def stream(self, key: str) -> Iterator[bytes]: ...
+
+    def upload_stream(self, key: str, *, filename: str) -> IO[bytes]:
+        """A write-only file object streamed to ``key`` (a context manager: exit completes it)."""
+
+
+class Renderer(Protocol):
+    def render(self, invoice: Invoice) -> bytes: ...
+
+
+class RenderJobs(Protocol):
+    def enqueue(self, document: str, document_id: str, version: int) -> None:
+        """Ask for a document's PDF at ``version`` to be rendered."""
+
+    def enqueue_download(self, download_id: str) -> None:
+        """Ask for a stored bulk-download job's ZIP to be built."""
+
+
+# ---------------------------------------------------------------------------- notifications
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, detail: dict[str, Any], *, event_id: str) -> None:
+        """Publish a domain event (at least once; ``event_id`` lets consumers drop repeats)."""
+
+
+class Mailer(Protocol):
+    def send_reminder(self, reminder: Reminder) -> None:
+        """E-mail an overdue notice or reminder to the invoice's customer."""
+
+
+class SweepQueue(Protocol):
+    def enqueue(self, works: Sequence[SweepWork]) -> None:
+        """Queue the works for the sweep function's SQS event; all or raise."""
+
+
+class Counter(Protocol):
+    def count(self, name: str) -> None:
+        """Add one to the business metric ``name``."""
+
+
+# ---------------------------------------------------------------------------------- payments
 class PaymentProvider(Protocol):
     """Razorpay, seen from the services. Every method is safe to call again after a failure."""
 
@@ -39,12 +163,7 @@ class PaymentProvider(Protocol):
 
         Refuses (``PaymentProviderError``) when the provider already took money for it."""
 
-
-class EventPublisher(Protocol):
-    def publish(self, detail_type: str, invoice: Invoice) -> None:
-        """Publish a domain event about ``invoice`` (at-least-once)."""
-
-
-class RenderQueue(Protocol):
-    def enqueue(self, invoice: Invoice) -> None:
-        """Ask for the invoice's PDF at its current version to be rendered."""
+    def refund(
+        self, payment_id: str, amount: int, *, refund_id: str, notes: dict[str, str]
+    ) -> ProviderRefund:
+        """Refund ``amount`` of a captured payment; ``refund_id`` makes a repeat return the first."""

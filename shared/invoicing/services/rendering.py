@@ -16,54 +16,22 @@ a permanent problem (an invoice gone, a draft, another account's) turns it ``fai
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import IO, Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-
+from invoicing.domain.documents import (
+    PDF,
+    Download,
+    DownloadStatus,
+    InvoiceDocument,
+    pdf_filename,
+    pdf_key,
+    zip_filename,
+)
 from invoicing.domain.errors import ConflictError, InvalidTransitionError, NotFoundError
 from invoicing.domain.invoice import Invoice, InvoiceStatus
-from invoicing.repository.documents import InvoiceDocument
-from invoicing.repository.downloads import Download, DownloadStatus
-
-
-class InvoiceRenderJob(BaseModel):
-    """The render queue's message for one invoice PDF (``adapters.render_queue`` writes it)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: Literal["invoice"] = "invoice"
-    invoice_id: str = Field(min_length=1, max_length=64)
-    version: int = Field(ge=1)
-
-    @classmethod
-    def parse(cls, body: str) -> InvoiceRenderJob:
-        """Parse a message body; anything else (bad JSON, another kind, extra fields) raises."""
-        return cls.model_validate(json.loads(body))
-
-
-class DownloadJob(BaseModel):
-    """The render queue's message for one bulk download (the API stores the job, then sends this)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: Literal["download"] = "download"
-    download_id: str = Field(min_length=1, max_length=64)
-
-
-RenderQueueJob = Annotated[InvoiceRenderJob | DownloadJob, Field(discriminator="kind")]
-_JOBS: TypeAdapter[InvoiceRenderJob | DownloadJob] = TypeAdapter(RenderQueueJob)
-
-
-def parse_job(body: str) -> InvoiceRenderJob | DownloadJob:
-    """Either kind of render-queue message (no ``kind``: an invoice job); anything else raises."""
-    message = json.loads(body)
-    if isinstance(message, dict):
-        message.setdefault("kind", "invoice")
-    return _JOBS.validate_python(message)
+from invoicing.services.ports import DocumentStorage, DocumentStore, DownloadStore, Renderer
 
 
 class Outcome(StrEnum):
@@ -81,47 +49,11 @@ class Rendition:
     outcome: Outcome
 
 
-class Documents(Protocol):
-    def get(self, invoice_id: str) -> InvoiceDocument: ...
-
-    def mark_rendered(self, invoice_id: str, version: int) -> bool: ...
-
-
-class Renderer(Protocol):
-    def render(self, invoice: Invoice) -> bytes: ...
-
-
-class Storage(Protocol):
-    def put(self, key: str, body: bytes, *, filename: str, content_type: str = ...) -> None: ...
-
-
-class ExportStorage(Storage, Protocol):
-    def stream(self, key: str) -> Iterator[bytes]: ...
-
-    def upload_stream(self, key: str, *, filename: str) -> IO[bytes]: ...
-
-
-class Downloads(Protocol):
-    def get(self, download_id: str) -> Download: ...
-
-    def finish(self, download_id: str, status: DownloadStatus, *, reason: str | None = None) -> bool: ...
-
-
-def pdf_key(invoice: Invoice) -> str:
-    """``pdfs/{account_id}/{invoice_id}/v{version}.pdf``: one object per printed version."""
-    return f"pdfs/{invoice.account_id}/{invoice.id}/v{invoice.version}.pdf"
-
-
-def filename(invoice: Invoice) -> str:
-    """The name a customer saves it under: ``INV/2627/000042`` → ``INV-2627-000042.pdf``."""
-    return f"{(invoice.invoice_number or invoice.id).replace('/', '-')}.pdf"
-
-
 @dataclass
 class RenderService:
-    documents: Documents
+    documents: DocumentStore
     renderer: Renderer
-    storage: Storage
+    storage: DocumentStorage
 
     def render(self, invoice_id: str, version: int) -> Rendition:
         """Make sure the PDF of the invoice as it is now is stored (the job named ``version``).
@@ -150,7 +82,7 @@ class RenderService:
         """Render ``invoice``, upload it at its versioned key and record it; the bytes too."""
         key = pdf_key(invoice)
         body = self.renderer.render(invoice)
-        self.storage.put(key, body, filename=filename(invoice))
+        self.storage.put(key, body, filename=pdf_filename(invoice), content_type=PDF)
         recorded = self.documents.mark_rendered(invoice.id, invoice.version)
         outcome = Outcome.RENDERED if recorded else Outcome.SUPERSEDED
         return body, Rendition(invoice.id, invoice.version, key, outcome)
@@ -182,8 +114,8 @@ class ExportService:
     """Builds a bulk download's ZIP, streamed straight to S3."""
 
     renders: RenderService
-    downloads: Downloads
-    storage: ExportStorage
+    downloads: DownloadStore
+    storage: DocumentStorage
 
     def export(self, download_id: str) -> Export:
         """Write the job's ZIP and mark it ready (or failed on a permanent error).
@@ -204,7 +136,7 @@ class ExportService:
             ):
                 for invoice_id in download.invoice_ids:
                     document = self._document(download, invoice_id)
-                    with archive.open(filename(document.invoice), mode="w") as entry:
+                    with archive.open(pdf_filename(document.invoice), mode="w") as entry:
                         for chunk in self._pdf(document):
                             entry.write(chunk)
                     rendered += not document.pdf_is_current
@@ -231,12 +163,3 @@ class ExportService:
         else:
             body, _ = self.renders.store(document.invoice)
             yield body
-
-
-def export_key(account_id: str, download_id: str) -> str:
-    """``exports/{account}/{download_id}.zip``: under the prefix the bucket's lifecycle expires."""
-    return f"exports/{account_id}/{download_id}.zip"
-
-
-def zip_filename(download_id: str) -> str:
-    return f"invoices-{download_id}.zip"

@@ -11,19 +11,13 @@ What "now" is
     The scheduled event's ``time``, carried unchanged into every fanned-out message, never the wall
     clock: a run can be replayed for a given day and gives the same decisions.
 
-Order of effects: commit, then send
-    Each step of ``domain.sweep.plan`` is committed first (one conditional write); only the writer
-    whose write succeeded publishes the event and sends the e-mail. So a second run the same day, an
-    EventBridge double delivery, an SQS redelivery or a concurrent sweep never sends anything twice:
-    it finds the step already committed (or loses the conditional write) and moves on. The price is
-    **at-most-once** delivery of the sweep's own effects: if the function dies, or SES/EventBridge
-    keeps failing, between a commit and its effect, that e-mail or event is not sent again, because
-    the retry sees the step as done. The SDK's retries cover transient failures; a failure that
-    survives them is logged (invoice id and action only) with the ``SweepEffectFailed`` metric and
-    raised, so the invocation fails visibly and its retry carries on with the rest. Send-then-commit
-    would give at-least-once but would e-mail twice whenever two runs overlap, which the issue
-    forbids. (An outbox — the pending effect written with the state change and cleared once sent —
-    would close the gap; it needs a field on the invoice.)
+Effects travel with the commit
+    Each step of ``domain.sweep.plan`` is committed (one conditional write) together with the outbox
+    message of its effects: the domain event, the e-mail, the PDF render. The dispatcher performs
+    them after the commit, at least once. So a second run the same day, an EventBridge double
+    delivery, an SQS redelivery or a concurrent sweep never e-mails twice — it finds the step
+    already committed (or loses the conditional write) and writes no message — and a crash
+    between the commit and the e-mail delays the e-mail instead of losing it.
 
 Fan-out
     One invocation handles at most ``fanout_threshold`` invoices (shared by every record of an SQS
@@ -34,88 +28,25 @@ Fan-out
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 from invoicing.domain import sweep
-from invoicing.domain.errors import ConflictError, DomainValidationError, NotFoundError
+from invoicing.domain.changes import SaveInvoice
+from invoicing.domain.effects import emit, invoice_effects
+from invoicing.domain.errors import ConflictError, NotFoundError
 from invoicing.domain.invoice import Invoice
 from invoicing.domain.numbering import ist_date
+from invoicing.domain.outbox import Effect, SendReminder
+from invoicing.domain.sweep import SWEEP_SHARDS, SweepWork
 from invoicing.observability import logger
-from invoicing.repository.invoices import InvoiceRepository
-from invoicing.repository.records import SWEEP_SHARDS
-from invoicing.services.invoices import printed_changed
-from invoicing.services.ports import EventPublisher, RenderQueue
+from invoicing.services.ports import Counter, InvoiceStore, SweepQueue, Transactions
 
 DEFAULT_FANOUT_THRESHOLD = 500
 PAGE_SIZE = 500
 MAX_REREADS = 3
-
-
-# ------------------------------------------------------------------------------------------ ports
-@dataclass(frozen=True)
-class Reminder:
-    """An overdue notice or reminder to e-mail to the invoice's customer."""
-
-    invoice: Invoice
-    today: date
-    first_notice: bool
-
-    @property
-    def days_past_due(self) -> int:
-        return sweep.days_past_due(self.invoice, self.today)
-
-
-class ReminderMailer(Protocol):
-    def send_reminder(self, reminder: Reminder) -> None:
-        """E-mail ``reminder`` to the invoice's customer (HTML and plain text)."""
-
-
-class SweepWorkQueue(Protocol):
-    def enqueue(self, works: Sequence[SweepWork]) -> None:
-        """Queue the works for the sweep function's SQS event; all or raise."""
-
-
-class Counter(Protocol):
-    def count(self, name: str) -> None:
-        """Add one to the business metric ``name``."""
-
-
-# ------------------------------------------------------------------------------------- messages
-class SweepWork(BaseModel):
-    """One shard's due invoices through ``through``, as of the run's ``now``; resumable.
-
-    On the queue as JSON: ``{"kind": "sweep-shard", "shard": 3, "through": "2026-10-17",
-    "now": "2026-10-17T00:30:00Z", "start_key": null | {...the index key to resume after...}}``.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: str = Field(default="sweep-shard", pattern="^sweep-shard$")
-    shard: int = Field(ge=0, lt=SWEEP_SHARDS)
-    through: date
-    now: AwareDatetime
-    start_key: dict[str, str] | None = None
-
-    @classmethod
-    def from_message(cls, body: Mapping[str, Any] | str) -> SweepWork:
-        """A validated message; anything else is a ``DomainValidationError`` (a poisoned message)."""
-        try:
-            if isinstance(body, str):
-                return cls.model_validate_json(body)
-            return cls.model_validate(body)
-        except ValidationError as exc:
-            raise DomainValidationError(
-                "Not a sweep work message.",
-                [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)],
-            ) from None
-
-    def to_message(self) -> str:
-        return self.model_dump_json()
 
 
 # --------------------------------------------------------------------------------------- report
@@ -152,12 +83,10 @@ class _Budget:
 class OverdueSweep:
     """One invocation's sweep. Build a new one per invocation: it carries that invocation's budget."""
 
-    repository: InvoiceRepository
-    events: EventPublisher
-    mailer: ReminderMailer
-    queue: SweepWorkQueue
-    renders: RenderQueue | None = None
-    metrics: Counter | None = None
+    invoices: InvoiceStore
+    transactions: Transactions
+    queue: SweepQueue
+    metrics: Counter
     fanout_threshold: int = DEFAULT_FANOUT_THRESHOLD
     page_size: int = PAGE_SIZE
     report: SweepReport = field(default_factory=SweepReport)
@@ -193,8 +122,8 @@ class OverdueSweep:
         start = work.start_key
         while True:
             if self._budget.left <= 0:
-                return replace_start(work, start)
-            page = self.repository.due_for_sweep(
+                return work.resume_after(start)
+            page = self.invoices.due_for_sweep(
                 work.shard, work.through, start_key=start, limit=min(self.page_size, self._budget.left)
             )
             for invoice in page.items:
@@ -220,7 +149,12 @@ class OverdueSweep:
             step = steps[0]
             after = step.apply(invoice, today, now)
             try:
-                saved = self.repository.save(invoice, after)
+                self.transactions.commit(
+                    [
+                        SaveInvoice(invoice, after),
+                        *emit(after.account_id, _effects(step, invoice, after, today), now),
+                    ]
+                )
             except ConflictError:
                 self.report.conflicts += 1
                 rereads += 1
@@ -230,33 +164,15 @@ class OverdueSweep:
                     return
                 logger.info("sweep lost a write; re-reading", invoice_id=invoice.id, action=step.action)
                 try:
-                    invoice = self.repository.get(invoice.id)
+                    invoice = self.invoices.get(invoice.id)
                 except NotFoundError:
                     return
                 continue
             changed = True
-            self._after_commit(step, invoice, saved, today)
-            invoice = saved
+            self._tally(step)
+            invoice = after
         if not changed:
             self.report.unchanged += 1
-
-    def _after_commit(self, step: sweep.SweepStep, before: Invoice, after: Invoice, today: date) -> None:
-        """The step's effects, by the one writer that committed it (at most once; see module doc)."""
-        self._tally(step)
-        try:
-            if step.event:
-                self.events.publish(step.event, after)
-            if step.notify:
-                first = step.action is sweep.SweepAction.MARK_OVERDUE
-                self.mailer.send_reminder(Reminder(invoice=after, today=today, first_notice=first))
-                self.report.reminders_sent += 1
-                self._count("ReminderSent")
-            if self.renders is not None and printed_changed(before, after):
-                self.renders.enqueue(after)
-        except Exception:
-            logger.exception("sweep effect failed after commit", invoice_id=after.id, action=step.action)
-            self._count("SweepEffectFailed")
-            raise
 
     def _tally(self, step: sweep.SweepStep) -> None:
         action = step.action
@@ -264,6 +180,8 @@ class OverdueSweep:
             self.report.overdue += 1
         elif action is sweep.SweepAction.RECORD_REMINDER and not step.notify:
             self.report.reminders_skipped += 1
+        if step.notify:
+            self.report.reminders_sent += 1
         elif action is sweep.SweepAction.REQUEST_SUSPENSION:
             self.report.suspensions_requested += 1
         elif action is sweep.SweepAction.EXPIRE:
@@ -272,21 +190,13 @@ class OverdueSweep:
             self._count(step.event)
 
     def _count(self, name: str) -> None:
-        if self.metrics is not None:
-            self.metrics.count(name)
+        self.metrics.count(name)
 
 
-def replace_start(work: SweepWork, start_key: dict[str, Any] | None) -> SweepWork:
-    """``work`` resuming after ``start_key`` (index keys are strings)."""
-    return work.model_copy(update={"start_key": start_key})
-
-
-__all__ = [
-    "Counter",
-    "OverdueSweep",
-    "Reminder",
-    "ReminderMailer",
-    "SweepReport",
-    "SweepWork",
-    "SweepWorkQueue",
-]
+def _effects(step: sweep.SweepStep, before: Invoice, after: Invoice, today: date) -> list[Effect]:
+    """The step's event and PDF, then its e-mail (last: a retried message re-sends least)."""
+    effects = invoice_effects(before, after, [step.event] if step.event else [])
+    if step.notify:
+        first = step.action is sweep.SweepAction.MARK_OVERDUE
+        effects.append(SendReminder(invoice_id=after.id, today=today, first_notice=first))
+    return effects

@@ -1,55 +1,145 @@
-"""What every function shares: settings, the repository, events, the render queue."""
+"""The one place adapters are built: one cached factory per adapter, keyed by what configures it.
+
+Every function's wiring module (``api``, ``webhook``, ``sweep``, ``pdf``, ``outbox``) composes its
+services from these, so an adapter is built the same way wherever it is used, once per container.
+Nothing runs at import time.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
+from typing import TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.adapters import secrets
 from invoicing.adapters.aws import client
+from invoicing.adapters.email import SesReminderMailer
 from invoicing.adapters.events import EventBridgePublisher
+from invoicing.adapters.razorpay import RazorpayPaymentProvider
 from invoicing.adapters.render_queue import SqsRenderQueue
-from invoicing.config import InvoiceSettings, invoice_settings
-from invoicing.repository.invoices import InvoiceRepository
+from invoicing.adapters.storage import DocumentStorage
+from invoicing.config import InvoiceSettings, RazorpaySettings, load
+from invoicing.observability import metrics
+from invoicing.repository.commit import DynamoTransactions
+from invoicing.repository.invoices import DynamoInvoiceStore
+from invoicing.repository.table import Table
 from invoicing.services.invoices import InvoicePolicy
 
+S = TypeVar("S")
+
+
+class SystemClock:
+    """``services.ports.Clock``: the wall clock, in UTC. ``set`` replaces it (tests, replays)."""
+
+    def __init__(self) -> None:
+        self._now = lambda: datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self._now()
+
+    def set(self, now: object) -> None:
+        self._now = now  # type: ignore[assignment]
+
+
+class PowertoolsCounter:
+    """``services.ports.Counter`` onto the function's Powertools metrics (flushed per invocation)."""
+
+    def count(self, name: str) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
 
 @cache
-def repository() -> InvoiceRepository:
-    settings = invoice_settings()
-    return InvoiceRepository(
-        settings.invoices_table,
-        client("dynamodb"),
-        cursor_key=secrets.signing_key(settings.cursor_secret_name),
+def settings(model: type[S]) -> S:
+    """The function's validated settings (``config``), read from the environment once."""
+    return load(model)  # type: ignore[type-var]
+
+
+@cache
+def clock() -> SystemClock:
+    return SystemClock()
+
+
+@cache
+def counter() -> PowertoolsCounter:
+    return PowertoolsCounter()
+
+
+@cache
+def table(name: str) -> Table:
+    return Table(name, client("dynamodb"))
+
+
+@cache
+def transactions(table_name: str) -> DynamoTransactions:
+    return DynamoTransactions(table(table_name))
+
+
+@cache
+def invoice_store(table_name: str, cursor_secret_name: str | None = None) -> DynamoInvoiceStore:
+    """The invoices; with a cursor secret it can list (the key signs page cursors)."""
+    key = secrets.signing_key(cursor_secret_name) if cursor_secret_name else None
+    return DynamoInvoiceStore(table(table_name), cursor_key=key)
+
+
+@cache
+def events(bus_name: str) -> EventBridgePublisher:
+    return EventBridgePublisher(bus_name, client("events"))
+
+
+@cache
+def render_jobs(queue_url: str) -> SqsRenderQueue:
+    return SqsRenderQueue(queue_url, client("sqs"))
+
+
+@cache
+def storage(bucket: str) -> DocumentStorage:
+    return DocumentStorage(bucket, client("s3"))
+
+
+@cache
+def mailer(sender: str) -> SesReminderMailer:
+    return SesReminderMailer(sender, client("sesv2"))
+
+
+def payments(config: RazorpaySettings) -> RazorpayPaymentProvider:
+    return _payments(config.razorpay_secret_name, config.razorpay_base_url, config.razorpay_timeout_seconds)
+
+
+@cache
+def _payments(secret_name: str, base_url: str | None, timeout: float) -> RazorpayPaymentProvider:
+    return RazorpayPaymentProvider(
+        lambda: secrets.razorpay_credentials(secret_name), base_url=base_url, timeout_seconds=timeout
     )
 
 
-def policy(settings: InvoiceSettings | None = None) -> InvoicePolicy:
-    settings = settings or invoice_settings()
+def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
+    config = config or settings(InvoiceSettings)
     return InvoicePolicy(
-        prefix=settings.invoice_number_prefix,
-        supplier=settings.supplier_json,
-        payment_terms_days=settings.payment_terms_days,
-        reminder_days=settings.reminder_days_past_due,
-        grace_period_days=settings.grace_period_days,
+        prefix=config.invoice_number_prefix,
+        supplier=config.supplier_json,
+        payment_terms_days=config.payment_terms_days,
+        reminder_days=config.reminder_days_past_due,
+        grace_period_days=config.grace_period_days,
     )
-
-
-@cache
-def events() -> EventBridgePublisher:
-    return EventBridgePublisher(invoice_settings().event_bus_name, client("events"))
-
-
-@cache
-def renders() -> SqsRenderQueue:
-    return SqsRenderQueue(invoice_settings().render_queue_url, client("sqs"))
 
 
 def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
     from invoicing.adapters import aws
 
-    for factory in (repository, events, renders):
+    for factory in (
+        settings,
+        table,
+        transactions,
+        invoice_store,
+        events,
+        render_jobs,
+        storage,
+        mailer,
+        _payments,
+    ):
         factory.cache_clear()
-    invoice_settings.cache_clear()
     secrets.reset()
     aws.reset()

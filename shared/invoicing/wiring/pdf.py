@@ -5,28 +5,16 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from invoicing.adapters.aws import client
 from invoicing.adapters.pdf import InvoicePdfRenderer
-from invoicing.adapters.storage import DocumentStorage
-from invoicing.config import PdfSettings, load
-from invoicing.repository.documents import DocumentRepository
-from invoicing.repository.downloads import DownloadRepository
+from invoicing.config import PdfSettings
+from invoicing.repository.documents import DynamoDocumentStore
+from invoicing.repository.downloads import DynamoDownloadStore
 from invoicing.services.rendering import ExportService, RenderService
+from invoicing.wiring import common
 
 
-@cache
 def settings() -> PdfSettings:
-    return load(PdfSettings)
-
-
-@cache
-def documents() -> DocumentRepository:
-    return DocumentRepository(settings().invoices_table, client("dynamodb"))
-
-
-@cache
-def storage() -> DocumentStorage:
-    return DocumentStorage(settings().pdf_bucket, client("s3"))
+    return common.settings(PdfSettings)
 
 
 @cache
@@ -37,24 +25,27 @@ def renderer(assets: Path) -> InvoicePdfRenderer:
 @cache
 def render_service(assets: Path) -> RenderService:
     """``assets``: the folder holding ``templates/invoice.html`` and ``fonts/`` (the function's own)."""
-    return RenderService(documents=documents(), renderer=renderer(assets), storage=storage())
-
-
-@cache
-def downloads() -> DownloadRepository:
-    return DownloadRepository(settings().invoices_table, client("dynamodb"))
+    config = settings()
+    return RenderService(
+        documents=DynamoDocumentStore(common.table(config.invoices_table)),
+        renderer=renderer(assets),
+        storage=common.storage(config.pdf_bucket),
+    )
 
 
 @cache
 def export_service(assets: Path) -> ExportService:
     """Bulk downloads: ZIPs of the invoices' PDFs, rendering the missing ones with ``render_service``."""
-    return ExportService(renders=render_service(assets), downloads=downloads(), storage=storage())
+    config = settings()
+    return ExportService(
+        renders=render_service(assets),
+        downloads=DynamoDownloadStore(common.table(config.invoices_table)),
+        storage=common.storage(config.pdf_bucket),
+    )
 
 
 def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
-    from invoicing.adapters import aws
-
-    for factory in (settings, documents, storage, renderer, render_service, downloads, export_service):
+    for factory in (renderer, render_service, export_service):
         factory.cache_clear()
-    aws.reset()
+    common.reset()

@@ -33,38 +33,30 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from invoicing.adapters import secrets
 from invoicing.adapters.aws import client
 from invoicing.adapters.razorpay_webhooks import RazorpayWebhookReceiver
-from invoicing.config import WebhookSettings, load
-from invoicing.repository.invoices import InvoiceRepository
-from invoicing.repository.reviews import ReviewRepository
+from invoicing.config import WebhookSettings
+from invoicing.repository.reviews import DynamoReviewStore
 from invoicing.services.payments import Outcome, OutcomeStatus, PaymentService
+from invoicing.services.retry import Backoff
 from invoicing.wiring import common
 
 IDEMPOTENCY_KEY_PREFIX = "razorpay-webhook-event"
 IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600
 
 
-@cache
 def settings() -> WebhookSettings:
-    return load(WebhookSettings)
-
-
-@cache
-def repository() -> InvoiceRepository:
-    """The invoice repository without the cursor secret.
-
-    The webhook never lists, so it never signs a cursor: a random per-container key stands in,
-    and the function needs no access to ``CursorSigningSecret`` (least privilege).
-    """
-    return InvoiceRepository(settings().invoices_table, client("dynamodb"))
+    return common.settings(WebhookSettings)
 
 
 @cache
 def payment_service() -> PaymentService:
+    """The webhook never lists invoices, so its store has no cursor key (and no grant to read one)."""
+    config = settings()
     return PaymentService(
-        repository=repository(),
-        reviews=ReviewRepository(settings().invoices_table, client("dynamodb")),
-        events=common.events(),
-        renders=common.renders(),
+        invoices=common.invoice_store(config.invoices_table),
+        transactions=common.transactions(config.invoices_table),
+        reviews=DynamoReviewStore(common.table(config.invoices_table)),
+        clock=common.clock(),
+        backoff=Backoff(),
     )
 
 
@@ -86,7 +78,7 @@ def _replayed(response: Any, record: DataRecord) -> Outcome:
 
 
 @cache
-def _receiver() -> RazorpayWebhookReceiver:
+def _receiver() -> RazorpayWebhookReceiver[Outcome]:
     persistence = DynamoDBPersistenceLayer(
         table_name=settings().idempotency_table, boto3_client=client("dynamodb")
     )
@@ -107,7 +99,7 @@ def _webhook_secrets() -> list[str | None]:
     return [credentials.webhook_secret, credentials.previous_webhook_secret]
 
 
-def receiver(lambda_context: Any | None = None) -> RazorpayWebhookReceiver:
+def receiver(lambda_context: Any | None = None) -> RazorpayWebhookReceiver[Outcome]:
     """The receiver, with this invocation's context registered (in-progress records expire with it)."""
     if lambda_context is not None:
         idempotency_config().register_lambda_context(lambda_context)
@@ -116,6 +108,6 @@ def receiver(lambda_context: Any | None = None) -> RazorpayWebhookReceiver:
 
 def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
-    for factory in (settings, repository, payment_service, idempotency_config, _receiver):
+    for factory in (payment_service, idempotency_config, _receiver):
         factory.cache_clear()
     common.reset()

@@ -1,8 +1,9 @@
-"""The HTTP contract (api.md) as pydantic models, and the explicit mapping to and from the domain.
+"""The invoice routes' contract (api.md, corrections.md) as pydantic models, and the explicit mapping
+to and from the domain.
 
 Requests reject unknown fields (422). Their shape is checked here; the domain's own rules (GSTIN
-check digits, state codes, decimal strings, ordering of dates) run when a request is mapped to
-domain objects, and a refusal there comes back as a 422 whose ``loc`` points into the body.
+check digits, state codes, decimal strings, ordering of dates, magnitudes) run when a request is
+mapped to domain objects, and a refusal there comes back as a 422 whose ``loc`` points into the body.
 
 Responses: money is ``int`` paise, quantities and rates decimal strings, dates ``YYYY-MM-DD``,
 timestamps ISO 8601 in UTC with ``Z``. Internal bookkeeping (``version``, the sweep's reminder
@@ -13,66 +14,52 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    StringConstraints,
-    ValidationError,
-    model_validator,
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from invoicing.contracts.common import (
+    AccountId,
+    DateIn,
+    DecimalString,
+    Request,
+    Response,
+    StrictBool,
+    StrictInt,
+    Text,
+    Timestamp,
+    TimestampIn,
+    csv_cell,
+    domain_value,
+    rupees,
+    utc_timestamp,
 )
-
-from invoicing.domain.errors import DomainValidationError
+from invoicing.domain.gst import DEFAULT_SAC, SAC_PATTERN
 from invoicing.domain.invoice import (
-    MAX_LINES,
+    EMAIL_PATTERN,
+    MAX_MANUAL_LINES,
+    STATUS_FILTERS,
     Address,
     BillingPeriod,
     Customer,
     Dispute,
     Invoice,
+    InvoiceStatus,
     LineItem,
 )
+from invoicing.domain.queries import ListQuery
 from invoicing.domain.summary import AccountSummary
 
-if TYPE_CHECKING:
-    from invoicing.adapters.storage import DownloadLink
-    from invoicing.repository.downloads import Download
-
-T = TypeVar("T")
-
-
-def utc_timestamp(value: datetime) -> str:
-    """``2026-10-01T06:30:00Z``: UTC, with ``Z`` (microseconds only when there are any)."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-Timestamp = Annotated[AwareDatetime, PlainSerializer(utc_timestamp, return_type=str, when_used="json")]
 Status = Literal["draft", "issued", "partially_paid", "overdue", "paid", "expired", "cancelled"]
 ResourceType = Literal["pod", "vm", "storage", "network", "other"]
-AccountId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-DecimalString = Annotated[
-    str,
-    StringConstraints(pattern=r"^[+-]?[0-9]+(\.[0-9]+)?$", max_length=40),
-    Field(description='A decimal string such as "720", "0.5" or "0.013900" (up to 6 decimals).'),
-]
-IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,255}$")]
-Text = Annotated[str, StringConstraints(max_length=2000)]
 
 
 # ------------------------------------------------------------------------------------------------
 # Requests
 # ------------------------------------------------------------------------------------------------
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AddressIn(_Request):
+class AddressIn(Request):
     line1: str = Field(min_length=1, max_length=200)
     line2: str | None = Field(default=None, max_length=200)
     city: str = Field(min_length=1, max_length=100)
@@ -81,42 +68,49 @@ class AddressIn(_Request):
     country: str = Field(default="IN", min_length=2, max_length=56)
 
 
-class CustomerIn(_Request):
+class CustomerIn(Request):
     name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=254)
-    gstin: str | None = Field(default=None, description="15-character GSTIN; null for unregistered buyers.")
-    state_code: str = Field(description='Two-digit GST state code, e.g. "29".')
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
+    gstin: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{2}[A-Za-z]{5}[0-9]{4}[A-Za-z][1-9A-Za-z][Zz][0-9A-Za-z]$",
+        description="15-character GSTIN (format and mod-36 check digit are verified; its first two digits "
+        "must equal state_code); null for unregistered buyers.",
+    )
+    state_code: str = Field(
+        pattern=r"^(0[1-9]|[12][0-9]|3[0-8]|97)$", description='Two-digit GST state code, e.g. "29".'
+    )
     address: AddressIn
 
 
-class BillingPeriodIn(_Request):
-    start: date
-    end: date
+class BillingPeriodIn(Request):
+    start: DateIn
+    end: DateIn
 
 
-class LineItemIn(_Request):
+class LineItemIn(Request):
     """A line as the operator sends it; its ``amount`` is always computed (sending one is a 422)."""
 
     resource_type: ResourceType
     resource_name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=500)
-    usage_start: AwareDatetime
-    usage_end: AwareDatetime
-    quantity: DecimalString
+    usage_start: TimestampIn
+    usage_end: TimestampIn
+    quantity: DecimalString = Field(description="Greater than zero; up to 12 digits and 6 decimals.")
     unit: str = Field(min_length=1, max_length=32)
     unit_rate: DecimalString
-    sac_code: str = Field(default="998315", pattern=r"^99\d{4}$")
+    sac_code: str = Field(default=DEFAULT_SAC, pattern=SAC_PATTERN)
 
 
-class CreateInvoiceRequest(_Request):
+class CreateInvoiceRequest(Request):
     account_id: AccountId
     customer: CustomerIn
     billing_period: BillingPeriodIn
-    line_items: list[LineItemIn] = Field(min_length=1, max_length=MAX_LINES)
+    line_items: list[LineItemIn] = Field(min_length=1, max_length=MAX_MANUAL_LINES)
     description: Text | None = None
-    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
-    partial_payment: bool = False
-    expire_by: AwareDatetime | None = None
+    payment_terms_days: StrictInt | None = Field(default=None, ge=0, le=365)
+    partial_payment: StrictBool = False
+    expire_by: TimestampIn | None = None
     notes: Text | None = None
     terms: Text | None = None
 
@@ -137,7 +131,7 @@ class CreateInvoiceRequest(_Request):
         return fields
 
 
-class PatchInvoiceRequest(_Request):
+class PatchInvoiceRequest(Request):
     """Only the fields sent change; ``null`` clears an optional text or the expiry.
 
     A draft takes any of them; an issued, partially paid or overdue invoice only ``notes``,
@@ -146,11 +140,11 @@ class PatchInvoiceRequest(_Request):
 
     customer: CustomerIn | None = None
     billing_period: BillingPeriodIn | None = None
-    line_items: list[LineItemIn] | None = Field(default=None, min_length=1, max_length=MAX_LINES)
+    line_items: list[LineItemIn] | None = Field(default=None, min_length=1, max_length=MAX_MANUAL_LINES)
     description: Text | None = None
-    payment_terms_days: int | None = Field(default=None, ge=0, le=365)
-    partial_payment: bool | None = None
-    expire_by: AwareDatetime | None = None
+    payment_terms_days: StrictInt | None = Field(default=None, ge=0, le=365)
+    partial_payment: StrictBool | None = None
+    expire_by: TimestampIn | None = None
     notes: Text | None = None
     terms: Text | None = None
 
@@ -176,37 +170,70 @@ class PatchInvoiceRequest(_Request):
         }
 
 
-class DisputeRequest(_Request):
+class ListInvoicesQuery(Request):
+    """The list's (and the CSV export's) query string."""
+
+    status: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Comma-separated: paid, pending, overdue, cancelled, expired, draft (operators).",
+    )
+    date_from: DateIn | None = Field(default=None, alias="from", description="Issued on or after.")
+    date_to: DateIn | None = Field(default=None, alias="to", description="Issued on or before.")
+    q: str | None = Field(default=None, max_length=100, description="Invoice number or description.")
+    account_id: AccountId | None = Field(
+        default=None, description="Required for operators; a customer's own."
+    )
+
+    @field_validator("status")
+    @classmethod
+    def _known_statuses(cls, raw: str | None) -> str | None:
+        unknown = [v.strip() for v in (raw or "").split(",") if v.strip() and v.strip() not in STATUS_FILTERS]
+        if unknown:
+            raise ValueError(f"unknown status filter {unknown[0]!r}; use {', '.join(STATUS_FILTERS)}")
+        return raw
+
+    @model_validator(mode="after")
+    def _range(self) -> ListInvoicesQuery:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("`from` must be on or before `to`")
+        return self
+
+    def to_query(self, *, limit: int = 25, cursor: str | None = None) -> ListQuery:
+        return ListQuery(
+            account_id=self.account_id or "",
+            statuses=_statuses(self.status),
+            date_from=self.date_from,
+            date_to=self.date_to,
+            q=(self.q.strip() or None) if self.q else None,
+            limit=limit,
+            cursor=cursor,
+        )
+
+
+def _statuses(raw: str | None) -> frozenset[InvoiceStatus] | None:
+    values = [value.strip() for value in (raw or "").split(",") if value.strip()]
+    return frozenset().union(*(STATUS_FILTERS[value] for value in values)) if values else None
+
+
+class DisputeRequest(Request):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
     expected_correction: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = (
         None
     )
 
 
-InvoiceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-
-
-class DownloadRequest(_Request):
-    invoice_ids: list[InvoiceId] = Field(
-        min_length=1, max_length=100, description="1–100 distinct invoice ids; the ZIP holds one PDF each."
-    )
-
-    @model_validator(mode="after")
-    def _distinct(self) -> DownloadRequest:
-        seen: set[str] = set()
-        for invoice_id in self.invoice_ids:
-            if invoice_id in seen:
-                raise ValueError(f"invoice_ids names {invoice_id} more than once")
-            seen.add(invoice_id)
-        return self
-
-
 def _customer(value: CustomerIn) -> Customer:
-    return _domain(lambda: Customer.model_validate(value.model_dump()), ("body", "customer"))
+    return to_customer(value, ("body", "customer"))
+
+
+def to_customer(value: CustomerIn, loc: tuple[str | int, ...]) -> Customer:
+    """A customer as the domain takes it (GSTIN checksum, state agreement), or a 422 at ``loc``."""
+    return domain_value(lambda: Customer.model_validate(value.model_dump()), loc)
 
 
 def _billing_period(value: BillingPeriodIn) -> BillingPeriod:
-    return _domain(lambda: BillingPeriod.model_validate(value.model_dump()), ("body", "billing_period"))
+    return domain_value(lambda: BillingPeriod.model_validate(value.model_dump()), ("body", "billing_period"))
 
 
 def _lines(values: list[LineItemIn]) -> tuple[LineItem, ...]:
@@ -214,38 +241,13 @@ def _lines(values: list[LineItemIn]) -> tuple[LineItem, ...]:
 
 
 def _line(value: LineItemIn, index: int) -> LineItem:
-    return _domain(lambda: LineItem.model_validate(value.model_dump()), ("body", "line_items", index))
-
-
-def _domain(build: Callable[[], T], loc: tuple[str | int, ...]) -> T:
-    """Build a domain value; its refusal becomes a 422 whose ``loc`` points into the request body."""
-    try:
-        return build()
-    except ValidationError as exc:
-        details = [
-            {"loc": [*loc, *err["loc"]], "msg": validation_message(err)}
-            for err in exc.errors(include_url=False)
-        ]
-        where = ".".join(str(part) for part in details[0]["loc"][1:])
-        raise DomainValidationError(f"{where}: {details[0]['msg']}.", details) from None
-
-
-def validation_message(error: dict[str, Any]) -> str:
-    """pydantic's message without its "Value error, " prefix (the domain's own words follow it)."""
-    message = str(error.get("msg", "invalid"))
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    return message
+    return domain_value(lambda: LineItem.model_validate(value.model_dump()), ("body", "line_items", index))
 
 
 # ------------------------------------------------------------------------------------------------
 # Responses
 # ------------------------------------------------------------------------------------------------
-class _Response(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class AddressOut(_Response):
+class AddressOut(Response):
     line1: str
     line2: str | None
     city: str
@@ -265,7 +267,7 @@ class AddressOut(_Response):
         )
 
 
-class CustomerOut(_Response):
+class CustomerOut(Response):
     name: str
     email: str
     gstin: str | None
@@ -273,19 +275,19 @@ class CustomerOut(_Response):
     address: AddressOut
 
 
-class SupplierOut(_Response):
+class SupplierOut(Response):
     name: str
     gstin: str
     state_code: str
     address: AddressOut
 
 
-class BillingPeriodOut(_Response):
+class BillingPeriodOut(Response):
     start: date
     end: date
 
 
-class LineItemOut(_Response):
+class LineItemOut(Response):
     resource_type: ResourceType
     resource_name: str
     description: str
@@ -298,21 +300,39 @@ class LineItemOut(_Response):
     amount: int = Field(description="quantity × unit_rate in paise, rounded half-up")
 
 
-class TaxOut(_Response):
+class TaxOut(Response):
     rate: str
     cgst: int
     sgst: int
     igst: int
 
 
-class PaymentOut(_Response):
+class PaymentOut(Response):
     id: str
     amount: int
     method: str
     paid_at: Timestamp
+    receipts: list[str] = Field(description='For method "advance": the receipt vouchers drawn on.')
 
 
-class InvoiceResponse(_Response):
+class CreditNoteRefOut(Response):
+    id: str
+    credit_note_number: str
+    date: date
+    amount: int
+
+
+class RefundOut(Response):
+    id: str
+    payment_id: str
+    amount: int
+    reason: Literal["credit_note", "overpayment"]
+    credit_note_id: str | None
+    status: Literal["pending", "processed", "failed"]
+    created_at: Timestamp
+
+
+class InvoiceResponse(Response):
     """The Invoice object of api.md."""
 
     id: str
@@ -333,8 +353,15 @@ class InvoiceResponse(_Response):
     tax_amount: int
     amount: int
     amount_paid: int
-    amount_due: int
+    amount_refunded: int = Field(description="Money returned (or being returned) to the customer.")
+    amount_credited: int = Field(description="The sum of the invoice's credit notes.")
+    amount_due: int = Field(
+        description="amount_paid - amount_refunded + amount_credited + amount_due == amount"
+    )
     payments: list[PaymentOut]
+    refunds: list[RefundOut]
+    credit_notes: list[CreditNoteRefOut]
+    origin: Literal["manual", "billing_run"]
     partial_payment: bool
     payment_terms_days: int
     expire_by: Timestamp | None
@@ -401,11 +428,34 @@ class InvoiceResponse(_Response):
             tax_amount=invoice.tax_amount,
             amount=invoice.amount,
             amount_paid=invoice.amount_paid,
+            amount_refunded=invoice.amount_refunded,
+            amount_credited=invoice.amount_credited,
             amount_due=invoice.amount_due,
             payments=[
-                PaymentOut(id=p.id, amount=p.amount, method=p.method, paid_at=p.paid_at)
+                PaymentOut(
+                    id=p.id, amount=p.amount, method=p.method, paid_at=p.paid_at, receipts=list(p.receipts)
+                )
                 for p in invoice.payments
             ],
+            refunds=[
+                RefundOut(
+                    id=r.id,
+                    payment_id=r.payment_id,
+                    amount=r.amount,
+                    reason=r.reason.value,
+                    credit_note_id=r.credit_note_id,
+                    status=r.status.value,
+                    created_at=r.created_at,
+                )
+                for r in invoice.refunds
+            ],
+            credit_notes=[
+                CreditNoteRefOut(
+                    id=c.id, credit_note_number=c.credit_note_number, date=c.date, amount=c.amount
+                )
+                for c in invoice.credit_notes
+            ],
+            origin=invoice.origin,
             partial_payment=invoice.partial_payment,
             payment_terms_days=invoice.payment_terms_days,
             expire_by=invoice.expire_by,
@@ -423,7 +473,7 @@ class InvoiceResponse(_Response):
         )
 
 
-class InvoiceSummaryRow(_Response):
+class InvoiceSummaryRow(Response):
     """One row of the list (api.md's InvoiceSummary)."""
 
     id: str
@@ -455,12 +505,12 @@ class InvoiceSummaryRow(_Response):
         )
 
 
-class ListResponse(_Response):
+class ListResponse(Response):
     items: list[InvoiceSummaryRow]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
-class SummaryResponse(_Response):
+class SummaryResponse(Response):
     currency: Literal["INR"]
     total_paid: int
     total_pending: int
@@ -482,7 +532,7 @@ class SummaryResponse(_Response):
         )
 
 
-class PayResponse(_Response):
+class PayResponse(Response):
     invoice_id: str
     amount_due: int
     currency: Literal["INR"]
@@ -498,7 +548,7 @@ class PayResponse(_Response):
         )
 
 
-class DisputeResponse(_Response):
+class DisputeResponse(Response):
     id: str
     invoice_id: str
     status: Literal["open", "resolved"]
@@ -516,58 +566,6 @@ class DisputeResponse(_Response):
             expected_correction=dispute.expected_correction,
             created_at=dispute.created_at,
         )
-
-
-class PdfLinkResponse(_Response):
-    url: str = Field(description="Presigned S3 GET (at most 15 minutes); saves as `filename`.")
-    expires_at: Timestamp
-    filename: str
-
-    @classmethod
-    def from_domain(cls, link: DownloadLink) -> PdfLinkResponse:
-        return cls(url=link.url, expires_at=link.expires_at, filename=link.filename)
-
-
-class RenderingResponse(_Response):
-    status: Literal["rendering"] = "rendering"
-
-
-class DownloadAcceptedResponse(_Response):
-    id: str
-    status: Literal["pending"] = "pending"
-
-
-class DownloadResponse(_Response):
-    id: str
-    status: Literal["pending", "ready", "failed"]
-    url: str | None = Field(description="The ZIP (presigned, at most 15 minutes) once ready; else null.")
-    expires_at: Timestamp | None = Field(description="When `url` stops working; null without one.")
-    count: int = Field(description="How many invoices (PDFs) the ZIP holds.")
-
-    @classmethod
-    def from_domain(cls, download: Download, link: DownloadLink | None) -> DownloadResponse:
-        return cls(
-            id=download.id,
-            status=download.status.value,
-            url=link.url if link else None,
-            expires_at=link.expires_at if link else None,
-            count=download.count,
-        )
-
-
-class ErrorDetail(_Response):
-    loc: list[str | int]
-    msg: str
-
-
-class ErrorBody(_Response):
-    code: str = Field(description="snake_case, e.g. not_found, invalid_state, validation_error")
-    message: str = Field(description="One human sentence.")
-    details: list[ErrorDetail]
-
-
-class ErrorResponse(_Response):
-    error: ErrorBody
 
 
 # ------------------------------------------------------------------------------------------------
@@ -588,21 +586,9 @@ CSV_COLUMNS = (
     "amount_due",
     "currency",
     "paid_at",
+    "amount_credited",
+    "amount_refunded",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def rupees(paise: int) -> str:
-    """Paise as rupees with two decimals, for accountants: ``123450`` → ``"1234.50"``."""
-    sign = "-" if paise < 0 else ""
-    whole, fraction = divmod(abs(paise), 100)
-    return f"{sign}{whole}.{fraction:02d}"
-
-
-def csv_cell(value: Any) -> str:
-    """A cell a spreadsheet will not run: text starting with = + - @ (or a tab/CR) gets a leading '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def csv_row(invoice: Invoice) -> list[str]:
@@ -625,14 +611,21 @@ def csv_row(invoice: Invoice) -> list[str]:
     )
     cells += [rupees(amount) for amount in money]
     cells += [invoice.currency, utc_timestamp(invoice.paid_at) if invoice.paid_at else ""]
+    cells += [rupees(invoice.amount_credited), rupees(invoice.amount_refunded)]
     return cells
 
 
-def csv_export(invoices: Iterable[Invoice]) -> str:
-    """The export: a header row, then one row per invoice (CRLF line ends, RFC 4180 quoting)."""
+def csv_lines(invoices: Iterable[Invoice]) -> Iterator[str]:
+    """The export, one CRLF-terminated line at a time (RFC 4180 quoting): a header, then a row each."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for invoice in invoices:
-        writer.writerow(csv_row(invoice))
-    return buffer.getvalue()
+    for row in (CSV_COLUMNS, *(csv_row(invoice) for invoice in invoices)):
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def csv_export(invoices: Iterable[Invoice]) -> str:
+    """The whole export as one string (small exports)."""
+    return "".join(csv_lines(invoices))

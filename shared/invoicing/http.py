@@ -1,0 +1,265 @@
+"""The HTTP API's edge, shared by its routers: who is calling, what a route may answer, errors → HTTP.
+
+Who is calling comes only from the JWT claims API Gateway verified
+(``requestContext.authorizer.jwt.claims``): the account claim (its name is configurable) and
+``scope``, space-separated tokens compared exactly (``invoices:admin`` = operator, ``usage:write``
+= the metering service). Identity is settled before anything else, including body validation: no
+usable claims → 401; a route tagged ``Operator`` without the operator scope → 403; the metering
+scope on any route but its own → 403.
+
+Every error leaves through one block of exception handlers as
+``{"error": {"code", "message", "details"}}`` (api.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoSuchRouteError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+
+from invoicing.contracts.common import ErrorResponse, validation_message
+from invoicing.contracts.errors import error_body
+from invoicing.domain.access import Caller
+from invoicing.domain.errors import (
+    BadRequestError,
+    ConflictError,
+    DomainValidationError,
+    ForbiddenError,
+    InvalidTransitionError,
+    InvoicingError,
+    NotFoundError,
+    PaymentProviderError,
+    RetryableError,
+    UnauthorizedError,
+)
+from invoicing.observability import logger
+
+OPERATOR_SCOPE = "invoices:admin"
+USAGE_SCOPE = "usage:write"
+CUSTOMER, OPERATOR, METERING = "Customer", "Operator", "Metering"  # route tags: who may call
+PUBLIC_PATHS = frozenset({"/openapi.json", "/swagger"})  # Auth: NONE in template.yaml
+API_TITLE, API_VERSION = "Invoicing API", "1.0.0"
+
+_ERROR_DESCRIPTIONS = {
+    400: "bad_request: malformed JSON (or not UTF-8), or a cursor that is not valid for this query",
+    401: "unauthorized: no usable JWT claims",
+    403: "forbidden: needs the invoices:admin scope, or names another account",
+    404: "not_found: no such object for this caller",
+    409: "invalid_state (the status does not allow it) or conflict (concurrent change, reused key)",
+    422: "validation_error: the body or query fails validation",
+    500: "internal_error: unexpected; the message carries a correlation id",
+    502: "payment_provider_error: Razorpay failed or timed out; nothing was half-done, retry",
+    503: "service_unavailable: a dependency is throttling or busy; retry",
+}
+
+_ERRORS: dict[type[InvoicingError], tuple[HTTPStatus, str]] = {
+    BadRequestError: (HTTPStatus.BAD_REQUEST, "bad_request"),
+    UnauthorizedError: (HTTPStatus.UNAUTHORIZED, "unauthorized"),
+    ForbiddenError: (HTTPStatus.FORBIDDEN, "forbidden"),
+    NotFoundError: (HTTPStatus.NOT_FOUND, "not_found"),
+    InvalidTransitionError: (HTTPStatus.CONFLICT, "invalid_state"),
+    ConflictError: (HTTPStatus.CONFLICT, "conflict"),
+    DomainValidationError: (HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error"),
+    PaymentProviderError: (HTTPStatus.BAD_GATEWAY, "payment_provider_error"),
+    RetryableError: (HTTPStatus.SERVICE_UNAVAILABLE, "service_unavailable"),
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# Who is calling
+# ------------------------------------------------------------------------------------------------
+def caller_from_claims(claims: dict[str, Any] | None, account_claim: str) -> Caller:
+    """The caller from verified JWT claims; ``UnauthorizedError`` when they identify no one."""
+    if not claims:
+        raise UnauthorizedError("This request carries no verified JWT claims.")
+    scope = claims.get("scope")
+    scopes = set(scope.split()) if isinstance(scope, str) else set()
+    is_operator, writes_usage = OPERATOR_SCOPE in scopes, USAGE_SCOPE in scopes
+    account = claims.get(account_claim)
+    if account is not None and (not isinstance(account, str) or not account or account != account.strip()):
+        raise UnauthorizedError(f"The token's {account_claim} claim is not a usable account id.")
+    if account is None and not (is_operator or writes_usage):
+        raise UnauthorizedError("The token names no billing account.")
+    return Caller(account_id=account, is_operator=is_operator, can_write_usage=writes_usage)
+
+
+def authorize(caller: Caller, tags: list[str] | tuple[str, ...]) -> None:
+    """Scope rules by route tag (operators may call every route)."""
+    if caller.is_operator:
+        return
+    if METERING in tags:
+        if not caller.can_write_usage:
+            raise ForbiddenError(f"This route needs the {USAGE_SCOPE} or {OPERATOR_SCOPE} scope.")
+        return
+    if caller.can_write_usage:
+        raise ForbiddenError(f"The {USAGE_SCOPE} scope may only post usage.")
+    if OPERATOR in tags:
+        raise ForbiddenError(f"This route needs the {OPERATOR_SCOPE} scope.")
+
+
+def current_caller(app: APIGatewayHttpResolver) -> Caller:
+    """The caller the middleware settled for this request (routers call it through their app)."""
+    return app.context["caller"]
+
+
+# ------------------------------------------------------------------------------------------------
+# OpenAPI: every route's answers, errors in the contract's body
+# ------------------------------------------------------------------------------------------------
+def responses(success: int, description: str, *errors: int, content: dict | None = None) -> dict:
+    """A route's documented answers: its success, the errors it names, and 400/401/422/500/503 always."""
+    answers: dict[int, Any] = {success: {"description": description}}
+    if content is not None:
+        answers[success]["content"] = content
+    for code in sorted({*errors, 400, 401, 422, 500, 503}):
+        answers[code] = {"description": _ERROR_DESCRIPTIONS[code], "content": json_content(ErrorResponse)}
+    return answers
+
+
+def json_content(model: type) -> dict:
+    return {content_types.APPLICATION_JSON: {"model": model}}
+
+
+# ------------------------------------------------------------------------------------------------
+# The resolver: middleware, documentation routes, exception handlers
+# ------------------------------------------------------------------------------------------------
+def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> None:
+    """Authorization middleware, ``/openapi.json`` and ``/swagger``, and the one error map."""
+
+    def authorized(route: Any) -> Caller | None:
+        if route is not None and route.path in PUBLIC_PATHS:
+            return None
+        caller = caller_from_claims(app.current_event.request_context.authorizer.jwt_claim, account_claim())
+        authorize(caller, tuple(getattr(route, "tags", None) or ()))
+        return caller
+
+    def middleware(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
+        app.append_context(caller=authorized(app.context.get("_route")))
+        return next_middleware(app)
+
+    app.use(middlewares=[middleware])
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def get_openapi_document() -> Response:
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json(app))
+
+    @app.get("/swagger", include_in_schema=False)
+    def get_swagger_ui() -> Response:
+        """Swagger UI over the same document (what ``app.enable_swagger`` serves, built lazily)."""
+        from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+        assets = Path(content_types.__file__).parent / "openapi" / "swagger_ui"
+        html = generate_swagger_html(
+            openapi_json(app).replace("</", "<\\/"),
+            (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+            (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+            "",
+            None,
+        )
+        return Response(status_code=200, content_type="text/html", body=html)
+
+    @app.exception_handler(InvoicingError)
+    def invoicing_error(exc: InvoicingError) -> Response:
+        status, code = next(
+            (_ERRORS[kind] for kind in type(exc).__mro__ if kind in _ERRORS),
+            (HTTPStatus.CONFLICT, "conflict"),
+        )
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            logger.exception("Request failed", extra={"error_code": code, "status": status.value})
+        else:
+            logger.info("Request refused", extra={"error_code": code, "status": status.value})
+        return error(status, code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def request_invalid(exc: RequestValidationError) -> Response:
+        try:  # who is calling is settled before what they sent
+            authorized(app.context.get("_route"))
+        except InvoicingError as refused:
+            return invoicing_error(refused)
+        errors = exc.errors()
+        if any(err.get("type") == "json_invalid" for err in errors):
+            logger.info("Request refused", extra={"error_code": "bad_request", "status": 400})
+            return error(HTTPStatus.BAD_REQUEST, "bad_request", "The request body is not valid JSON.")
+        details = [{"loc": _location(err.get("loc", ())), "msg": validation_message(err)} for err in errors]
+        logger.info("Request refused", extra={"error_code": "validation_error", "status": 422})
+        first = details[0] if details else {"loc": [], "msg": "invalid"}
+        where = ".".join(str(part) for part in first["loc"]) or "request"
+        message = f"{where}: {str(first['msg']).rstrip('.')}."
+        return error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", message, details)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_body(exc: RequestUnsupportedContentType) -> Response:
+        return error(HTTPStatus.BAD_REQUEST, "bad_request", "Send the request body as application/json.")
+
+    @app.exception_handler(NoSuchRouteError)
+    def no_such_route(exc: NoSuchRouteError) -> Response:
+        return error(HTTPStatus.NOT_FOUND, "not_found", "No such route.")
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        if isinstance(exc, UnicodeDecodeError | RecursionError):  # a body we cannot read is the caller's
+            try:
+                authorized(app.context.get("_route"))
+            except InvoicingError as refused:
+                return invoicing_error(refused)
+            logger.info("Request refused", extra={"error_code": "bad_request", "status": 400})
+            return error(
+                HTTPStatus.BAD_REQUEST, "bad_request", "The request body is not UTF-8 JSON we can read."
+            )
+        correlation_id = (
+            logger.get_correlation_id() or getattr(app.lambda_context, "aws_request_id", None) or "-"
+        )
+        logger.exception("Unexpected error", extra={"correlation_id": correlation_id})
+        return error(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "internal_error",
+            f"Something went wrong on our side; quote correlation id {correlation_id} when reporting it.",
+        )
+
+
+QUERY_MODEL = "params"  # the name routes give their query-string model parameter
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
+    """Where a request failed, as the client wrote it: a query model's fields sit directly under
+    ``query`` (``["query", "status"]``), not under the route's parameter name."""
+    parts = list(loc)
+    if len(parts) > 2 and parts[0] == "query" and parts[1] == QUERY_MODEL:
+        del parts[1]
+    return parts
+
+
+@cache
+def _openapi(app_id: int, app: APIGatewayHttpResolver) -> str:
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        description="GST invoices for a GPU cloud, collected through Razorpay. See docs/api.md.",
+        security_schemes={"jwt": HTTPBearer(bearerFormat="JWT", description="API Gateway JWT authorizer")},
+        security=[{"jwt": []}],
+    )
+
+
+def openapi_json(app: APIGatewayHttpResolver) -> str:
+    """The OpenAPI document generated from the routes and their models, built on first request
+    (Powertools' OpenAPI models cost a third of a second to import, which no cold start should pay)."""
+    return _openapi(id(app), app)
+
+
+def error(status: HTTPStatus, code: str, message: str, details: list | None = None) -> Response:
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(error_body(code, message, details)),
+    )
