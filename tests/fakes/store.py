@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -80,6 +80,7 @@ class InMemoryStore:
     failed_payments: dict[tuple[str, str], FailedPaymentRecord] = field(default_factory=dict)
     downloads: dict[str, Download] = field(default_factory=dict)
     outbox: dict[str, _Outboxed] = field(default_factory=dict)
+    extra: dict[str, dict[Any, Any]] = field(default_factory=dict)
     commits: int = 0
 
     def _now(self) -> datetime:
@@ -89,79 +90,22 @@ class InMemoryStore:
 
     # ------------------------------------------------------------------ Transactions
     def commit(self, changes: Sequence[Change]) -> None:
+        """Check every change's condition (the first failure raises), then apply them all."""
+        handlers = []
         for change in changes:
-            self._check(change)
-        for change in changes:
-            self._apply(change)
+            handler = HANDLERS.get(type(change))
+            if handler is None:
+                raise TypeError(f"no fake handler is registered for {type(change).__name__}")
+            handlers.append((handler, change))
+        for (check, _), change in handlers:
+            check(self, change)
+        for (_, apply), change in handlers:
+            apply(self, change)
         self.commits += 1
 
-    def _check(self, change: Change) -> None:
-        if isinstance(change, SaveInvoice):
-            stored = self.invoices.get(change.after.id)
-            if change.before is None:
-                if stored is not None:
-                    raise ConflictError(f"Invoice {change.after.id} already exists.")
-            elif stored is None or (stored.status, stored.version) != (
-                change.before.status,
-                change.before.version,
-            ):
-                raise ConflictError(
-                    f"{change.before.id} was changed by someone else (expected version "
-                    f"{change.before.version}); read it again and retry."
-                )
-        elif isinstance(change, TakeNumber):
-            last = self.counters.get(change.series)
-            expected_free = (last is None) if change.sequence == 1 else (last == change.sequence - 1)
-            if not expected_free or (change.series, change.sequence) in self.markers:
-                raise SequenceTakenError(f"Number {change.sequence} of {change.series} was taken.")
-        elif isinstance(change, LinkProvider):
-            pointer = self.pointers.get(change.provider_id)
-            if pointer is not None and pointer["document_id"] != change.document_id:
-                raise ConflictError(f"{change.provider_id} already collects for another document.")
-        elif isinstance(change, KeepIdempotency):
-            key = (change.scope, change.account_id, change.claim.key)
-            stored = self.idempotency.get(key)
-            if stored is not None and stored["expires_at"] >= self._now().timestamp():
-                if stored["request_hash"] != change.claim.request_hash:
-                    raise ConflictError(
-                        "This Idempotency-Key was already used with a different request body.",
-                        [{"loc": ["header", "Idempotency-Key"], "msg": "reused with a different body"}],
-                    )
-                raise IdempotentReplay(stored["result_id"])
-
-    def _apply(self, change: Change) -> None:
-        if isinstance(change, SaveInvoice):
-            after = change.after
-            self.invoices[after.id] = after
-            self.pdf_versions.pop(after.id, None)  # a rewritten invoice item loses its pdf_version
-            totals = self.summaries.setdefault(after.account_id, dict.fromkeys(SUMMARY_FIELDS, 0))
-            for name, value in summary.delta(change.before, after).items():
-                totals[name] += value
-        elif isinstance(change, TakeNumber):
-            self.counters[change.series] = change.sequence
-            self.markers[(change.series, change.sequence)] = {
-                "number": change.number,
-                "document_id": change.document_id,
-                "account_id": change.account_id,
-            }
-        elif isinstance(change, LinkProvider):
-            self.pointers[change.provider_id] = {
-                "document_id": change.document_id,
-                "account_id": change.account_id,
-                "kind": change.kind,
-            }
-        elif isinstance(change, KeepIdempotency):
-            self.idempotency[(change.scope, change.account_id, change.claim.key)] = {
-                "request_hash": change.claim.request_hash,
-                "result_id": change.result_id,
-                "expires_at": self._now().timestamp() + IDEMPOTENCY_TTL_SECONDS,
-            }
-        elif isinstance(change, KeepReview):
-            self.reviews[(change.item.event_id, _ts(change.item.occurred_at))] = change.item
-        elif isinstance(change, Emit):
-            self.outbox[change.message.id] = _Outboxed(change.message, due=self._now())
-        else:  # pragma: no cover
-            raise TypeError(f"cannot commit {type(change).__name__}")
+    def collection(self, name: str) -> dict[Any, Any]:
+        """A feature's own documents (credit notes, profiles, ...), by key."""
+        return self.extra.setdefault(name, {})
 
     # ------------------------------------------------------------------ InvoiceStore
     def get(self, invoice_id: str) -> Invoice:
@@ -194,9 +138,10 @@ class InMemoryStore:
         def wanted(invoice: Invoice) -> bool:
             if invoice.account_id != query.account_id:
                 return False
-            if invoice.status is InvoiceStatus.DRAFT:
-                if not query.include_drafts or query.date_from or query.date_to:
-                    return False
+            if invoice.status is InvoiceStatus.DRAFT and (
+                not query.include_drafts or query.date_from or query.date_to
+            ):
+                return False
             if query.statuses is not None and invoice.status not in query.statuses:
                 return False
             if invoice.date is not None:
@@ -305,6 +250,110 @@ class InMemoryStore:
     def message(self, message_id: str) -> OutboxMessage | None:
         waiting = self.outbox.get(message_id)
         return waiting.message if waiting else None
+
+
+# ------------------------------------------------------------------------------ change handlers
+Check = Callable[[InMemoryStore, Any], None]
+Apply = Callable[[InMemoryStore, Any], None]
+HANDLERS: dict[type[Change], tuple[Check, Apply]] = {}
+
+
+def handles(change_type: type[Change], check: Check) -> Callable[[Apply], Apply]:
+    """Register how the fake checks and applies a change type (features add theirs in their module)."""
+
+    def register(apply: Apply) -> Apply:
+        HANDLERS[change_type] = (check, apply)
+        return apply
+
+    return register
+
+
+def _no_condition(store: InMemoryStore, change: Any) -> None:
+    return None
+
+
+def _check_save(store: InMemoryStore, change: SaveInvoice) -> None:
+    stored = store.invoices.get(change.after.id)
+    if change.before is None:
+        if stored is not None:
+            raise ConflictError(f"Invoice {change.after.id} already exists.")
+    elif stored is None or (stored.status, stored.version) != (change.before.status, change.before.version):
+        raise ConflictError(
+            f"{change.before.id} was changed by someone else (expected version {change.before.version}); "
+            "read it again and retry."
+        )
+
+
+@handles(SaveInvoice, _check_save)
+def _save(store: InMemoryStore, change: SaveInvoice) -> None:
+    after = change.after
+    store.invoices[after.id] = after
+    store.pdf_versions.pop(after.id, None)  # a rewritten invoice item loses its pdf_version
+    totals = store.summaries.setdefault(after.account_id, dict.fromkeys(SUMMARY_FIELDS, 0))
+    for name, value in summary.delta(change.before, after).items():
+        totals[name] += value
+
+
+def _check_number(store: InMemoryStore, change: TakeNumber) -> None:
+    last = store.counters.get(change.series)
+    free = (last is None) if change.sequence == 1 else (last == change.sequence - 1)
+    if not free or (change.series, change.sequence) in store.markers:
+        raise SequenceTakenError(f"Number {change.sequence} of {change.series} was taken.")
+
+
+@handles(TakeNumber, _check_number)
+def _number(store: InMemoryStore, change: TakeNumber) -> None:
+    store.counters[change.series] = change.sequence
+    store.markers[(change.series, change.sequence)] = {
+        "number": change.number,
+        "document_id": change.document_id,
+        "account_id": change.account_id,
+    }
+
+
+def _check_link(store: InMemoryStore, change: LinkProvider) -> None:
+    pointer = store.pointers.get(change.provider_id)
+    if pointer is not None and pointer["document_id"] != change.document_id:
+        raise ConflictError(f"{change.provider_id} already collects for another document.")
+
+
+@handles(LinkProvider, _check_link)
+def _link(store: InMemoryStore, change: LinkProvider) -> None:
+    store.pointers[change.provider_id] = {
+        "document_id": change.document_id,
+        "account_id": change.account_id,
+        "kind": change.kind,
+    }
+
+
+def _check_idempotency(store: InMemoryStore, change: KeepIdempotency) -> None:
+    stored = store.idempotency.get((change.scope, change.account_id, change.claim.key))
+    if stored is not None and stored["expires_at"] >= store._now().timestamp():
+        if stored["request_hash"] != change.claim.request_hash:
+            raise ConflictError(
+                "This Idempotency-Key was already used with a different request body.",
+                [{"loc": ["header", "Idempotency-Key"], "msg": "reused with a different body"}],
+            )
+        raise IdempotentReplay(stored["result_id"])
+
+
+@handles(KeepIdempotency, _check_idempotency)
+def _idempotency(store: InMemoryStore, change: KeepIdempotency) -> None:
+    store.idempotency[(change.scope, change.account_id, change.claim.key)] = {
+        "request_hash": change.claim.request_hash,
+        "result_id": change.result_id,
+        "expires_at": store._now().timestamp() + IDEMPOTENCY_TTL_SECONDS,
+    }
+
+
+@handles(KeepReview, _no_condition)
+def _review(store: InMemoryStore, change: KeepReview) -> None:
+    store.reviews[(change.item.event_id, _ts(change.item.occurred_at))] = change.item
+
+
+@handles(Emit, _no_condition)
+def _emit(store: InMemoryStore, change: Emit) -> None:
+    store.outbox[change.message.id] = _Outboxed(change.message, due=store._now())
 
 
 def _fingerprint(query: ListQuery) -> str:

@@ -1,5 +1,10 @@
 """What one commit changes, as plain values: the repository writes them in ONE transaction.
 
+Every change is a frozen dataclass deriving from :class:`Change`. The invoice-level changes are
+here; a feature with its own documents defines its changes next to its entity (a credit note's
+in ``domain.credit_notes``, say), and ``repository.commit`` / the in-memory fake learn to write them
+by registration — nothing here needs to know them.
+
 A use case builds the list (the invoice before and after, the number it takes, the idempotency key
 it keeps, the outbox message of its side effects, ...) and hands it to ``Transactions.commit``.
 Either every change is written or none is. Derived bookkeeping follows the changes inside the same
@@ -30,7 +35,12 @@ from invoicing.domain.reviews import ReviewItem
 
 
 @dataclass(frozen=True)
-class SaveInvoice:
+class Change:
+    """Base of every change a commit can carry."""
+
+
+@dataclass(frozen=True)
+class SaveInvoice(Change):
     before: Invoice | None
     after: Invoice
 
@@ -43,7 +53,7 @@ class SaveInvoice:
 
 
 @dataclass(frozen=True)
-class TakeNumber:
+class TakeNumber(Change):
     """Advance a gap-free series (``INV/2627``, ``CN/2627``, ``RV/2627``) to ``sequence``."""
 
     series: str
@@ -57,7 +67,7 @@ ProviderKind = Literal["razorpay_invoice", "razorpay_payment_link"]
 
 
 @dataclass(frozen=True)
-class LinkProvider:
+class LinkProvider(Change):
     """A pointer from a provider object to ours, so a webhook naming only the provider's id finds it."""
 
     provider_id: str
@@ -67,7 +77,7 @@ class LinkProvider:
 
 
 @dataclass(frozen=True)
-class KeepIdempotency:
+class KeepIdempotency(Change):
     """Remember that ``claim`` produced ``result_id`` (for 24 h), within ``scope`` and account."""
 
     scope: str
@@ -77,20 +87,17 @@ class KeepIdempotency:
 
 
 @dataclass(frozen=True)
-class KeepReview:
+class KeepReview(Change):
     """A review item for a person (written as is: the same event writes the same item)."""
 
     item: ReviewItem
 
 
 @dataclass(frozen=True)
-class Emit:
+class Emit(Change):
     """The side effects of this commit, dispatched after it (``domain.outbox``)."""
 
     message: OutboxMessage
-
-
-Change = SaveInvoice | TakeNumber | LinkProvider | KeepIdempotency | KeepReview | Emit
 
 
 class IdempotentReplay(InvoicingError):

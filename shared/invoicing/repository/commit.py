@@ -1,10 +1,14 @@
 """``Transactions.commit``: a list of domain changes written in ONE ``TransactWriteItems``.
 
-Each change (``domain.changes``) becomes one or more transaction items with its condition; derived
-bookkeeping joins them (an invoice's account-summary delta). When the transaction is cancelled, the
-index of the failed condition says which change lost, and that change's meaning of "lost" is
-raised: a stale invoice is a ``ConflictError``, a taken number a ``SequenceTakenError``, a used
-idempotency key an ``IdempotentReplay`` (same request) or ``ConflictError`` (another request).
+Each change (``domain.changes.Change``) is turned into one or more transaction items, each with its
+condition, by the *writer* registered for its type (:func:`writes`); derived bookkeeping joins
+them (an invoice's account-summary delta). When the transaction is cancelled, the index of the
+failed condition says which item lost, and that item's meaning of "lost" is raised: a stale
+invoice is a ``ConflictError``, a taken number a ``SequenceTakenError``, a used idempotency key an
+``IdempotentReplay`` (same request) or ``ConflictError`` (another request).
+
+A feature registers the writers of its own changes in its own repository module (credit notes in
+``repository.credit_notes``, ...) and lists that module in ``WRITER_MODULES``.
 
 A commit of exactly one plain put or update is sent as that single call instead (a transaction
 costs twice the write units).
@@ -12,11 +16,12 @@ costs twice the write units).
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -32,6 +37,7 @@ from invoicing.domain.changes import (
     TakeNumber,
 )
 from invoicing.domain.errors import ConflictError, SequenceTakenError
+from invoicing.domain.invoice import Invoice
 from invoicing.repository import records
 from invoicing.repository.errors import error_code
 from invoicing.repository.reviews import review_to_item
@@ -39,29 +45,61 @@ from invoicing.repository.table import Cancelled, Table, serialize, ts
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
+# Repository modules that register writers for their changes (imported once, on first commit).
+WRITER_MODULES: tuple[str, ...] = ()
+
 
 @dataclass
-class _Plan:
+class Plan:
     """Transaction items, each with what its failed condition means."""
 
+    table: Table
+    now: datetime
     items: list[dict[str, Any]] = field(default_factory=list)
     on_failure: list[Callable[[], Exception]] = field(default_factory=list)
 
     def add(self, kind: str, spec: dict[str, Any], on_failure: Callable[[], Exception]) -> None:
-        self.items.append({kind: spec})
+        self.items.append({kind: {"TableName": self.table.name, **spec}})
         self.on_failure.append(on_failure)
+
+    def put(self, item: dict[str, Any], on_failure: Callable[[], Exception], **condition: Any) -> None:
+        self.add("Put", {"Item": serialize(item), **condition}, on_failure)
+
+    def update(self, key: dict[str, Any], on_failure: Callable[[], Exception], **spec: Any) -> None:
+        self.add("Update", {"Key": serialize(key), **spec}, on_failure)
+
+
+C = TypeVar("C", bound=Change)
+Writer = Callable[[Plan, Any], None]
+_WRITERS: dict[type[Change], Writer] = {}
+
+
+def writes(change_type: type[C]) -> Callable[[Callable[[Plan, C], None]], Callable[[Plan, C], None]]:
+    """Register the function that adds a change type's items to a plan."""
+
+    def register(writer: Callable[[Plan, C], None]) -> Callable[[Plan, C], None]:
+        _WRITERS[change_type] = writer
+        return writer
+
+    return register
 
 
 class DynamoTransactions:
+    """``services.ports.Transactions`` on the invoices table."""
+
     def __init__(self, table: Table, clock: Callable[[], float] = time.time) -> None:
         self._table = table
         self._clock = clock
 
     def commit(self, changes: Sequence[Change]) -> None:
         """Write every change or none; raises what the first failed condition means."""
-        plan = _Plan()
+        _load_writers()
+        plan = Plan(self._table, datetime.fromtimestamp(self._clock(), UTC))
         for change in changes:
-            self._add(plan, change)
+            writer = _WRITERS.get(type(change))
+            if writer is None:
+                raise TypeError(f"no writer is registered for {type(change).__name__}")
+            writer(plan, change)
         if not plan.items:
             return
         if len(plan.items) == 1:
@@ -75,145 +113,9 @@ class DynamoTransactions:
                 raise cancelled.as_error() from None
             raise plan.on_failure[index]() from None
 
-    # ------------------------------------------------------------------ changes
-    def _add(self, plan: _Plan, change: Change) -> None:
-        table = self._table.name
-        if isinstance(change, SaveInvoice):
-            before, after = change.before, change.after
-            put: dict[str, Any] = {"TableName": table, "Item": serialize(records.invoice_to_item(after))}
-            if before is None:
-                put["ConditionExpression"] = "attribute_not_exists(pk)"
-                plan.add("Put", put, lambda: ConflictError(f"Invoice {after.id} already exists."))
-            else:
-                put |= {
-                    "ConditionExpression": "#status = :status AND #version = :version",
-                    "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
-                    "ExpressionAttributeValues": serialize(
-                        {":status": before.status.value, ":version": before.version}
-                    ),
-                }
-                plan.add("Put", put, lambda: stale(before.id, before.version))
-            self._add_summary(plan, before, after)
-        elif isinstance(change, TakeNumber):
-            self._add_number(plan, change)
-        elif isinstance(change, LinkProvider):
-            plan.add(
-                "Put",
-                {
-                    "TableName": table,
-                    "Item": serialize(
-                        {
-                            **records.provider_pointer_key(change.provider_id),
-                            "entity": "provider_pointer",
-                            "kind": change.kind,
-                            "document_id": change.document_id,
-                            "account_id": change.account_id,
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(pk) OR document_id = :id",
-                    "ExpressionAttributeValues": serialize({":id": change.document_id}),
-                },
-                lambda: ConflictError(f"{change.provider_id} already collects for another document."),
-            )
-        elif isinstance(change, KeepIdempotency):
-            now = int(self._clock())
-            key = records.idempotency_key(change.scope, change.account_id, change.claim.key)
-            plan.add(
-                "Put",
-                {
-                    "TableName": table,
-                    "Item": serialize(
-                        {
-                            **key,
-                            "entity": "idempotency",
-                            "request_hash": change.claim.request_hash,
-                            "result_id": change.result_id,
-                            "expires_at": now + IDEMPOTENCY_TTL_SECONDS,
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
-                    "ExpressionAttributeValues": serialize({":now": now}),
-                },
-                lambda: self._replay(key, change),
-            )
-        elif isinstance(change, KeepReview):
-            plain = {k: v for k, v in review_to_item(change.item).items() if v is not None}
-            plan.add(
-                "Put",
-                {"TableName": table, "Item": serialize(plain)},
-                lambda: ConflictError("The review item could not be written."),
-            )
-        elif isinstance(change, Emit):
-            now = datetime.fromtimestamp(self._clock(), UTC)
-            plan.add(
-                "Put",
-                {"TableName": table, "Item": serialize(records.outbox_to_item(change.message, ts(now)))},
-                lambda: ConflictError(f"Outbox message {change.message.id} already exists."),
-            )
-        else:  # pragma: no cover - the type union is exhaustive
-            raise TypeError(f"cannot commit {type(change).__name__}")
-
-    def _add_summary(self, plan: _Plan, before: Any, after: Any) -> None:
-        change = summary.delta(before, after)
-        if not change:
-            return
-        names = {f"#f{i}": name for i, name in enumerate(change)}
-        values = {f":v{i}": value for i, value in enumerate(change.values())}
-        plan.add(
-            "Update",
-            {
-                "TableName": self._table.name,
-                "Key": serialize(records.summary_key(after.account_id)),
-                "UpdateExpression": "ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(change))),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": serialize(values),
-            },
-            lambda: ConflictError("The account summary could not be updated."),
-        )
-
-    def _add_number(self, plan: _Plan, change: TakeNumber) -> None:
-        sequence, series = change.sequence, change.series
-
-        def taken() -> Exception:
-            return SequenceTakenError(f"Number {sequence} of {series} was taken.")
-
-        plan.add(
-            "Update",
-            {
-                "TableName": self._table.name,
-                "Key": serialize(records.counter_key(series)),
-                "UpdateExpression": "SET #last = :seq, entity = :entity",
-                "ConditionExpression": "attribute_not_exists(pk)" if sequence == 1 else "#last = :prev",
-                "ExpressionAttributeNames": {"#last": "last"},
-                "ExpressionAttributeValues": serialize(
-                    {":seq": sequence, ":entity": "counter"}
-                    | ({":prev": sequence - 1} if sequence > 1 else {})
-                ),
-            },
-            taken,
-        )
-        plan.add(
-            "Put",
-            {
-                "TableName": self._table.name,
-                "Item": serialize(
-                    {
-                        **records.marker_key(series, sequence),
-                        "entity": "number",
-                        "number": change.number,
-                        "document_id": change.document_id,
-                        "account_id": change.account_id,
-                    }
-                ),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            },
-            taken,
-        )
-
-    # ------------------------------------------------------------------ helpers
-    def _single(self, plan: _Plan) -> None:
+    def _single(self, plan: Plan) -> None:
         ((kind, spec),) = plan.items[0].items()
-        operation = {"Put": "put_item", "Update": "update_item"}[kind]
+        operation = {"Put": "put_item", "Update": "update_item", "Delete": "delete_item"}[kind]
         try:
             self._table.call(operation, **spec)
         except ClientError as exc:
@@ -221,8 +123,119 @@ class DynamoTransactions:
                 raise plan.on_failure[0]() from None
             raise
 
-    def _replay(self, key: dict[str, Any], change: KeepIdempotency) -> Exception:
-        stored = self._table.get(key) or {}
+
+def _load_writers() -> None:
+    for module in WRITER_MODULES:
+        importlib.import_module(module)
+
+
+def stale(document_id: str, version: int) -> ConflictError:
+    return ConflictError(
+        f"{document_id} was changed by someone else (expected version {version}); read it again and retry."
+    )
+
+
+def guarded_by_version(before_status: str | None, before_version: int) -> dict[str, Any]:
+    """The condition of every versioned document write: still at the status and version read."""
+    names = {"#version": "version"}
+    values: dict[str, Any] = {":version": before_version}
+    expression = "#version = :version"
+    if before_status is not None:
+        names["#status"] = "status"
+        values[":status"] = before_status
+        expression = "#status = :status AND " + expression
+    return {
+        "ConditionExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": serialize(values),
+    }
+
+
+# ------------------------------------------------------------------------------------ writers
+@writes(SaveInvoice)
+def _save_invoice(plan: Plan, change: SaveInvoice) -> None:
+    before, after = change.before, change.after
+    item = records.invoice_to_item(after)
+    if before is None:
+        exists = ConflictError(f"Invoice {after.id} already exists.")
+        plan.put(item, lambda: exists, ConditionExpression="attribute_not_exists(pk)")
+    else:
+        plan.put(
+            item,
+            lambda: stale(before.id, before.version),
+            **guarded_by_version(before.status.value, before.version),
+        )
+    add_summary(plan, before, after)
+
+
+def add_summary(plan: Plan, before: Invoice | None, after: Invoice) -> None:
+    """The account summary moves by ``summary.delta`` in the same transaction (``ADD``)."""
+    change = summary.delta(before, after)
+    if not change:
+        return
+    plan.update(
+        records.summary_key(after.account_id),
+        lambda: ConflictError("The account summary could not be updated."),
+        UpdateExpression="ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(change))),
+        ExpressionAttributeNames={f"#f{i}": name for i, name in enumerate(change)},
+        ExpressionAttributeValues=serialize({f":v{i}": value for i, value in enumerate(change.values())}),
+    )
+
+
+@writes(TakeNumber)
+def _take_number(plan: Plan, change: TakeNumber) -> None:
+    sequence, series = change.sequence, change.series
+
+    def taken() -> Exception:
+        return SequenceTakenError(f"Number {sequence} of {series} was taken.")
+
+    plan.update(
+        records.counter_key(series),
+        taken,
+        UpdateExpression="SET #last = :seq, entity = :entity",
+        ConditionExpression="attribute_not_exists(pk)" if sequence == 1 else "#last = :prev",
+        ExpressionAttributeNames={"#last": "last"},
+        ExpressionAttributeValues=serialize(
+            {":seq": sequence, ":entity": "counter"} | ({":prev": sequence - 1} if sequence > 1 else {})
+        ),
+    )
+    plan.put(
+        {
+            **records.marker_key(series, sequence),
+            "entity": "number",
+            "number": change.number,
+            "document_id": change.document_id,
+            "account_id": change.account_id,
+        },
+        taken,
+        ConditionExpression="attribute_not_exists(pk)",
+    )
+
+
+@writes(LinkProvider)
+def _link_provider(plan: Plan, change: LinkProvider) -> None:
+    plan.put(
+        {
+            **records.provider_pointer_key(change.provider_id),
+            "entity": "provider_pointer",
+            "kind": change.kind,
+            "document_id": change.document_id,
+            "account_id": change.account_id,
+        },
+        lambda: ConflictError(f"{change.provider_id} already collects for another document."),
+        ConditionExpression="attribute_not_exists(pk) OR document_id = :id",
+        ExpressionAttributeValues=serialize({":id": change.document_id}),
+    )
+
+
+@writes(KeepIdempotency)
+def _keep_idempotency(plan: Plan, change: KeepIdempotency) -> None:
+    now = int(plan.now.timestamp())
+    key = records.idempotency_key(change.scope, change.account_id, change.claim.key)
+    table = plan.table
+
+    def replay() -> Exception:
+        stored = table.get(key) or {}
         if stored.get("request_hash") != change.claim.request_hash:
             return ConflictError(
                 "This Idempotency-Key was already used with a different request body.",
@@ -230,8 +243,30 @@ class DynamoTransactions:
             )
         return IdempotentReplay(str(stored.get("result_id")))
 
+    plan.put(
+        {
+            **key,
+            "entity": "idempotency",
+            "request_hash": change.claim.request_hash,
+            "result_id": change.result_id,
+            "expires_at": now + IDEMPOTENCY_TTL_SECONDS,
+        },
+        replay,
+        ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+        ExpressionAttributeValues=serialize({":now": now}),
+    )
 
-def stale(document_id: str, version: int) -> ConflictError:
-    return ConflictError(
-        f"{document_id} was changed by someone else (expected version {version}); read it again and retry."
+
+@writes(KeepReview)
+def _keep_review(plan: Plan, change: KeepReview) -> None:
+    plain = {k: v for k, v in review_to_item(change.item).items() if v is not None}
+    plan.put(plain, lambda: ConflictError("The review item could not be written."))
+
+
+@writes(Emit)
+def _emit(plan: Plan, change: Emit) -> None:
+    message_id = change.message.id
+    plan.put(
+        records.outbox_to_item(change.message, ts(plan.now)),
+        lambda: ConflictError(f"Outbox message {message_id} already exists."),
     )
