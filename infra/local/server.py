@@ -335,7 +335,12 @@ class LocalServer:
         handler = type("Handler", (_Handler,), {"dispatcher": dispatcher})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="local-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},  # how long stop() may wait for the loop to notice
+            name="local-http",
+            daemon=True,
+        )
         self._started = False
 
     @property

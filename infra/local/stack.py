@@ -224,14 +224,21 @@ class LocalStack:
 
     # -------------------------------------------------------------------------------- stop
     def stop(self) -> None:
+        """Stop the pollers, the HTTP server and moto side by side: each takes a moment to notice.
+
+        A batch still rendering is abandoned after two seconds: moto's state goes anyway.
+        """
         self.stop_event.set()
-        deadline = time.monotonic() + 2  # a batch still rendering is abandoned: moto's state goes anyway
-        for poller in self.pollers:
-            poller.join(timeout=max(0.0, deadline - time.monotonic()))
-        if self.server is not None:
-            self.server.stop()
-        if self.moto is not None:
-            self.moto.stop()
+        stoppers = [
+            threading.Thread(target=part.stop, name=f"stop-{name}", daemon=True)
+            for name, part in (("http", self.server), ("moto", self.moto))
+            if part is not None
+        ]
+        for stopper in stoppers:
+            stopper.start()
+        deadline = time.monotonic() + 2
+        for thread in [*self.pollers, *stoppers]:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         log.info("stopped")
 
     # ------------------------------------------------------------------------------ banner
