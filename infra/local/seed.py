@@ -12,6 +12,7 @@ Issues are back-dated and made oldest first, so invoice numbers follow the dates
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -41,14 +42,25 @@ def payment_provider(base_url: str) -> PaymentProvider | None:
     return RazorpayPaymentProvider(lambda: secrets.razorpay_credentials(secret_name), base_url=base_url)
 
 
+def _go_on() -> None:
+    pass
+
+
 @dataclass
 class Seeder:
     service: InvoiceService
     standin: RazorpayStandIn
     now: datetime
+    checkpoint: Callable[[], None] = _go_on  # called before each step; raises to stop seeding
 
     @classmethod
-    def build(cls, standin: RazorpayStandIn, razorpay_base_url: str, now: datetime | None = None) -> Seeder:
+    def build(
+        cls,
+        standin: RazorpayStandIn,
+        razorpay_base_url: str,
+        now: datetime | None = None,
+        checkpoint: Callable[[], None] = _go_on,
+    ) -> Seeder:
         service = InvoiceService(
             repository=common.repository(),
             policy=common.policy(),
@@ -56,13 +68,14 @@ class Seeder:
             events=common.events(),
             renders=common.renders(),
         )
-        return cls(service=service, standin=standin, now=now or datetime.now(UTC))
+        return cls(service=service, standin=standin, now=now or datetime.now(UTC), checkpoint=checkpoint)
 
     # --------------------------------------------------------------------------------- steps
     def ago(self, days: float) -> datetime:
         return self.now - timedelta(days=days)
 
     def draft(self, created: datetime, *, intra_state: bool, lines: int = 3, **extra: object) -> Invoice:
+        self.checkpoint()
         start = _month_start(created - timedelta(days=28))
         fields = draft_fields(start, intra_state=intra_state, lines=lines, **extra)
         return self.service.create(account_id=DEMO_ACCOUNT, fields=fields, now=created)
@@ -97,6 +110,7 @@ class Seeder:
         return self._save(invoice, invoice.expire(self.now), "InvoiceExpired")
 
     def _save(self, before: Invoice, after: Invoice, event: str) -> Invoice:
+        self.checkpoint()
         stored = self.service.repository.save(before, after)
         common.events().publish(event, stored)
         common.renders().enqueue(stored)
@@ -136,9 +150,13 @@ def _month_start(moment: datetime) -> date:
 
 
 def seed(
-    standin: RazorpayStandIn, razorpay_base_url: str, *, now: datetime | None = None
+    standin: RazorpayStandIn,
+    razorpay_base_url: str,
+    *,
+    now: datetime | None = None,
+    checkpoint: Callable[[], None] = _go_on,
 ) -> dict[str, Invoice]:
-    seeded = Seeder.build(standin, razorpay_base_url, now).run()
+    seeded = Seeder.build(standin, razorpay_base_url, now, checkpoint).run()
     listed = ", ".join(f"{i.status.value} {i.invoice_number or i.id}" for i in seeded.values())
     log.info("demo data for %s: %s", DEMO_ACCOUNT, listed)
     return seeded

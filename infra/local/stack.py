@@ -4,7 +4,9 @@ Start-up order: moto's server → fake AWS credentials and ``AWS_ENDPOINT_URL`` 
 before any client exists → every resource from ``template.yaml`` (``infra.cfn``) → the SES
 sender verified, a tap on the event bus → the functions' environment exported (all four share this
 process) → the HTTP server (API Gateway, local routes, Razorpay stand-in) → queue pollers → demo data →
-``/health`` turns 200 and the banner is printed. SIGINT/SIGTERM stop everything and exit 0.
+``/health`` turns 200 and the banner is printed. SIGINT/SIGTERM stop everything and exit 0, also
+while starting (``start`` checks between its steps); a second signal forces the exit after a short
+grace, a third at once (``infra/local/shutdown.py``).
 """
 
 from __future__ import annotations
@@ -14,12 +16,11 @@ import json
 import logging
 import os
 import secrets
-import signal
 import sys
 import threading
 import time
 import warnings
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ from infra.local.gateway import RouteTable
 from infra.local.razorpay_standin import RazorpayStandIn
 from infra.local.seed import seed
 from infra.local.server import Dispatcher, LocalServer
+from infra.local.shutdown import Shutdown
 from infra.local.tokens import make_token
 
 LOCAL_REGION = "ap-south-1"
@@ -125,9 +127,14 @@ def merged_function_environment(template: Mapping[str, Any], base: Mapping[str, 
     return merged
 
 
+class StartInterrupted(BaseException):  # like KeyboardInterrupt: no `except Exception` swallows it
+    """A stop was requested while starting."""
+
+
 class LocalStack:
-    def __init__(self, settings: LocalSettings) -> None:
+    def __init__(self, settings: LocalSettings, *, interrupted: Callable[[], bool] = lambda: False) -> None:
         self.settings = settings
+        self._interrupted = interrupted
         self.stop_event = threading.Event()
         self.moto: Any = None
         self.server: Any = None
@@ -137,10 +144,17 @@ class LocalStack:
         self.seeded: dict[str, Any] = {}
 
     # ------------------------------------------------------------------------------- start
+    def checkpoint(self) -> None:
+        """Raise ``StartInterrupted`` if a stop was requested (called between the steps of ``start``)."""
+        if self._interrupted():
+            raise StartInterrupted
+
     def start(self) -> None:
+        self.checkpoint()
         ensure_port_free(self.settings.port)  # both ports checked before anything starts
 
         self.moto, self.aws_url = start_moto(self.settings.aws_port)
+        self.checkpoint()
         log.info("embedded AWS (moto) on %s; creating the resources of template.yaml", self.aws_url)
         point_at_local_aws(os.environ, self.aws_url)
         install_scan_guard()
@@ -164,6 +178,7 @@ class LocalStack:
                 "CursorSigningSecret": secrets.token_urlsafe(36),
             },
         )
+        self.checkpoint()
         session.client("ses", endpoint_url=self.aws_url).verify_email_identity(
             EmailAddress=base["SES_SENDER"]
         )
@@ -203,10 +218,12 @@ class LocalStack:
 
         log.info("loading the functions' handlers")
         for function in functions.values():
+            self.checkpoint()
             try:
                 function.load()
             except Exception as exc:  # surfaced now; its routes answer 500 until fixed
                 log.error("%s", exc)
+        self.checkpoint()
         self.server.start()
 
         sqs = session.client("sqs", endpoint_url=self.aws_url)
@@ -219,7 +236,8 @@ class LocalStack:
 
         if self.settings.demo_data:
             log.info("seeding demo data")
-            self.seeded = seed(standin, standin.hosted_base_url)
+            self.seeded = seed(standin, standin.hosted_base_url, checkpoint=self.checkpoint)
+        self.checkpoint()
         dispatcher.ready.set()
 
     # -------------------------------------------------------------------------------- stop
@@ -286,48 +304,33 @@ def _queue_env(queue_id: str) -> str:
     return {"RenderQueue": "RENDER_QUEUE_URL", "SweepQueue": "SWEEP_QUEUE_URL"}[queue_id]
 
 
-class _Interrupted(BaseException):  # like KeyboardInterrupt: no `except Exception` swallows it
-    """SIGINT/SIGTERM while still starting."""
-
-
-def main() -> int:
+def main(shutdown: Shutdown | None = None) -> int:
+    """``make run``; ``shutdown``: signal handling installed earlier (``__main__``, before the imports)."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." per client
     warnings.filterwarnings("ignore", message="No application metrics to publish")  # metrics are off locally
-    try:
-        settings = LocalSettings.from_env()
-    except ConfigError as exc:
-        print(f"make run: {exc}", file=sys.stderr)
-        return 2
-    stack = LocalStack(settings)
-    starting = threading.Event()
-    starting.set()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stack.stop_event.set()
-        if starting.is_set():
-            starting.clear()  # once: a second signal must not interrupt the shutdown
-            raise _Interrupted  # still starting: unwind start() and shut down what is up
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
+    with shutdown or Shutdown() as signals:
         try:
-            stack.start()
-        except _Interrupted:
+            settings = LocalSettings.from_env()
+        except ConfigError as exc:
+            print(f"make run: {exc}", file=sys.stderr)
+            return 2
+        stack = LocalStack(settings, interrupted=lambda: signals.requested)
+        try:
+            try:
+                stack.start()
+            except StartInterrupted:
+                log.info("interrupted while starting")
+                return 0
+            except PortInUseError as exc:
+                print(f"make run: {exc}; set PORT / AWS_PORT to free ports", file=sys.stderr)
+                return 1
+            print(stack.banner(), flush=True)
+            signals.wait()
+            log.info("stopping")
             return 0
-        except PortInUseError as exc:
-            print(f"make run: {exc}; set PORT / AWS_PORT to free ports", file=sys.stderr)
-            return 1
-        starting.clear()
-        print(stack.banner(), flush=True)
-        while not stack.stop_event.wait(1.0):
-            pass
-        log.info("stopping")
-        return 0
-    finally:
-        starting.clear()
-        stack.stop()
-        gc.freeze()  # exit without a last full collection of everything moto and boto3 loaded (~1-2 s)
+        finally:
+            stack.stop()
+            gc.freeze()  # exit without a last full collection of everything moto and boto3 loaded (~1-2 s)
