@@ -32,7 +32,7 @@ from urllib.parse import parse_qs
 from infra.local import gateway
 from infra.local.events import not_implemented, scheduled_event
 from infra.local.functions import HandlerUnavailableError, LocalFunction
-from infra.local.gateway import HttpResponse, RouteTable
+from infra.local.gateway import HttpResponse, JwtConfiguration, RouteTable, UnauthorizedError
 from infra.local.razorpay_standin import (
     RazorpayError,
     RazorpayStandIn,
@@ -63,8 +63,10 @@ class Dispatcher:
         events: Callable[[], list[dict[str, Any]]] = list,
         webhook_url: str = "",
         schedule_name: str = "overdue-sweep",
+        jwt: JwtConfiguration | None = None,
     ) -> None:
         self.routes = routes
+        self.jwt = jwt or JwtConfiguration()
         self.functions = functions
         self.standin = standin
         self.emails = emails
@@ -110,9 +112,13 @@ class Dispatcher:
         request_id = uuid.uuid4().hex[:16]
         apigw = [("apigw-requestid", request_id)]
         lowered = {k.lower(): v for k, v in headers}
-        authorizer = gateway.authorize(match.route, lowered)
-        if authorizer is None:
-            return HttpResponse.json(*gateway.UNAUTHORIZED, headers=apigw)
+        try:
+            authorizer = gateway.authorize(match.route, lowered, jwt=self.jwt)
+        except UnauthorizedError as denied:
+            log.info("401 on %s %s: %s", method, path, denied.reason)
+            return HttpResponse.json(
+                *gateway.UNAUTHORIZED, headers=[("www-authenticate", denied.www_authenticate), *apigw]
+            )
         event = gateway.build_event(
             match,
             method=method,

@@ -21,7 +21,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -38,7 +38,7 @@ from infra.local.aws import (
 )
 from infra.local.events import SqsPoller
 from infra.local.functions import LocalFunction, functions_from_template
-from infra.local.gateway import RouteTable
+from infra.local.gateway import JwtConfiguration, RouteTable
 from infra.local.razorpay_standin import RazorpayStandIn
 from infra.local.seed import seed
 from infra.local.server import Dispatcher, LocalServer
@@ -68,6 +68,7 @@ class LocalSettings:
     key_secret: str = DEV_KEY_SECRET
     webhook_secret: str = DEV_WEBHOOK_SECRET
     demo_data: bool = True
+    jwt: JwtConfiguration = field(default_factory=JwtConfiguration)  # JWT_ISSUER / JWT_AUDIENCE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalSettings:
@@ -89,6 +90,7 @@ class LocalSettings:
             key_secret=env.get("RAZORPAY_KEY_SECRET") or DEV_KEY_SECRET,
             webhook_secret=env.get("RAZORPAY_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET,
             demo_data=demo == "1",
+            jwt=JwtConfiguration.from_env(env),
         )
 
 
@@ -199,6 +201,7 @@ class LocalStack:
             emails=sent_emails,
             events=tap.events,
             schedule_name=specs["OverdueSweepFunction"].function_name,
+            jwt=self.settings.jwt,
         )
         try:
             self.server = LocalServer(dispatcher, self.settings.port)
@@ -280,8 +283,9 @@ class LocalStack:
                 f"webhooks go to {api}/webhooks/razorpay)",
                 f"  Demo data      {demo}",
                 "",
-                f"Tokens for {DEMO_ACCOUNT}, valid 12 h. Locally they are decoded but NOT verified:",
-                "any well-formed header.payload.signature JWT works.",
+                f"Tokens for {DEMO_ACCOUNT}, valid 12 h. Locally their signature is NOT verified: any",
+                "well-formed header.payload.signature JWT works if its claims pass what API Gateway checks",
+                f"(exp, nbf, iat; {self._jwt_checks()}).",
                 "Another one: make token ACCOUNT=acc_x [ADMIN=1]",
                 f"  export OPERATOR_TOKEN={operator}",
                 f"  export CUSTOMER_TOKEN={customer}",
@@ -298,6 +302,12 @@ class LocalStack:
                 "",
             ]
         )
+
+    def _jwt_checks(self) -> str:
+        jwt = self.settings.jwt
+        issuer = f"iss {jwt.issuer}" if jwt.issuer else "iss unchecked: JWT_ISSUER unset"
+        audiences = " or ".join(jwt.audiences)
+        return f"{issuer}; " + (f"aud {audiences}" if audiences else "aud unchecked: JWT_AUDIENCE unset")
 
 
 def _queue_env(queue_id: str) -> str:

@@ -94,6 +94,17 @@ def test_invoices_without_a_usable_token_is_401_like_api_gateway(stack, authoriz
     assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
 
 
+def test_expired_token_is_401_like_api_gateway_and_the_log_says_why(stack):
+    expired = make_token(DEMO_ACCOUNT, now=1_700_000_000)
+
+    response = requests.get(f"{stack.url}/invoices", headers=_auth(expired), timeout=5)
+
+    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert "401 on GET /invoices: the token expired at 2023-11-15T10:13:20Z" in stack.output()
+    assert expired not in stack.output()
+
+
 def test_unknown_route_is_404_like_api_gateway(stack):
     response = requests.delete(f"{stack.url}/invoices", headers=_auth(OPERATOR), timeout=5)
 

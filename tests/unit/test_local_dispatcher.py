@@ -11,7 +11,7 @@ import pytest
 from infra.cfn import load_template
 from infra.local.events import failed_ids, not_implemented, scheduled_event, sqs_event
 from infra.local.functions import FunctionSpec, LambdaContext, functions_from_template
-from infra.local.gateway import RouteTable
+from infra.local.gateway import JwtConfiguration, RouteTable
 from infra.local.razorpay_standin import RazorpayStandIn
 from infra.local.server import Dispatcher
 from infra.local.stack import ConfigError, LocalSettings, merged_function_environment, point_at_local_aws
@@ -70,6 +70,37 @@ def test_api_route_without_token_is_401_and_never_reaches_the_function(dispatche
     response = _get(dispatcher, "/invoices")
 
     assert (response.status, json.loads(response.body)) == (401, {"message": "Unauthorized"})
+    assert functions["InvoiceApiFunction"].events == []
+
+
+def test_expired_token_is_401_says_why_in_one_log_line_and_never_shows_the_token(
+    dispatcher, functions, caplog
+):
+    # Given
+    token = make_token("acc_x", now=1_700_000_000)
+    caplog.set_level("INFO", logger="infra.local")
+
+    # When
+    response = _get(dispatcher, "/invoices", token=token)
+
+    # Then
+    assert (response.status, json.loads(response.body)) == (401, {"message": "Unauthorized"})
+    assert dict(response.headers)["www-authenticate"].startswith('Bearer scope="" error="invalid_token"')
+    assert functions["InvoiceApiFunction"].events == []
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "infra.local"]
+    assert line == "401 on GET /invoices: the token expired at 2023-11-15T10:13:20Z"
+    assert token not in caplog.text and token.split(".")[1] not in caplog.text
+
+
+def test_configured_issuer_is_required_of_api_tokens(functions):
+    dispatcher = Dispatcher(
+        routes=RouteTable.from_template(load_template()),
+        functions=functions,  # type: ignore[arg-type]
+        standin=RazorpayStandIn(key_id="k", key_secret="s", webhook_secret="w"),
+        jwt=JwtConfiguration(issuer="https://issuer.example/"),
+    )
+
+    assert _get(dispatcher, "/invoices", token=make_token("acc_x")).status == 401
     assert functions["InvoiceApiFunction"].events == []
 
 
@@ -248,6 +279,11 @@ def test_settings_honour_the_environment_and_refuse_nonsense():
     env = {"PORT": "3100", "AWS_PORT": "0", "DEMO_DATA": "0", "RAZORPAY_WEBHOOK_SECRET": "whsec"}
 
     settings = LocalSettings.from_env(env)
+
+    assert settings.jwt == JwtConfiguration()  # unset: issuer and audience unchecked
+    assert LocalSettings.from_env({"JWT_ISSUER": "https://i/", "JWT_AUDIENCE": "a"}).jwt == JwtConfiguration(
+        issuer="https://i/", audiences=("a",)
+    )
 
     assert (settings.port, settings.aws_port, settings.demo_data, settings.webhook_secret) == (
         3100,
