@@ -232,8 +232,9 @@ def test_hosted_page_pays_a_part_when_partial_payments_are_allowed(stack):
         f"{invoice['payment_url']}/pay", data={"method": "upi", "amount": "1000.00"}, timeout=30
     )
 
-    # Then
-    assert page.status_code == 200
+    # Then: 303 See Other to the page, which shows the payment
+    assert [r.status_code for r in page.history] == [303]
+    assert page.status_code == 200 and page.request.method == "GET"
     assert "Payment of ₹1,000.00 captured" in page.text
     assert "invoice.partially_paid</code> → 200" in page.text
     after = requests.get(f"{stack.url}/invoices/{invoice['id']}", headers=_auth(OPERATOR), timeout=10).json()

@@ -187,6 +187,94 @@ def test_hosted_page_of_an_unknown_invoice_is_404(dispatcher):
     assert ("Content-Type", "text/html; charset=utf-8") in response.headers
 
 
+# ------------------------------------------------------------------------- the hosted pay page
+def _issued_at_the_stand_in(dispatcher: Dispatcher, *, partial: bool) -> dict:
+    return dispatcher.standin.create_invoice(
+        {
+            "type": "invoice",
+            "customer": {"name": "Vyom Analytics LLP"},
+            "line_items": [{"name": "GPU hours", "amount": 123450}],  # ₹1,234.50
+            "partial_payment": partial,
+        }
+    )
+
+
+def _post_form(dispatcher: Dispatcher, invoice_id: str, **form: str):
+    body = "&".join(f"{k}={v}" for k, v in form.items()).encode()
+    headers = [("Content-Type", "application/x-www-form-urlencoded")]
+    return dispatcher.dispatch("POST", f"/_razorpay/i/{invoice_id}/pay", "", headers, body)
+
+
+@pytest.fixture
+def delivered(dispatcher, monkeypatch) -> list:
+    """Webhooks the page's payments would deliver, answered 200 without a webhook function behind them."""
+    sent: list = []
+
+    def deliver(delivery):
+        sent.append(delivery)
+        return {"event": delivery.event, "event_id": delivery.event_id, "status_code": 200}
+
+    monkeypatch.setattr(dispatcher, "deliver", deliver)
+    return sent
+
+
+def test_a_refused_amount_on_the_hosted_page_is_in_rupees_and_stays_typed(dispatcher, delivered):
+    # Given
+    invoice = _issued_at_the_stand_in(dispatcher, partial=True)
+
+    # When
+    response = _post_form(dispatcher, invoice["id"], method="upi", amount="1500.75")
+
+    # Then
+    page = response.body.decode()
+    assert response.status == 400
+    assert "₹1,500.75 is more than the amount due, ₹1,234.50." in page
+    assert "paise" not in page and "150075" not in page and "123450" not in page
+    assert "name='amount' inputmode='decimal' value='1500.75'" in page
+    assert delivered == []
+
+
+def test_partial_payment_refused_on_the_hosted_page_says_what_to_pay_in_rupees(dispatcher, delivered):
+    invoice = _issued_at_the_stand_in(dispatcher, partial=False)
+
+    response = _post_form(dispatcher, invoice["id"], method="card", amount="100")
+
+    assert response.status == 400
+    assert "does not accept partial payments: pay ₹1,234.50." in response.body.decode()
+
+
+def test_paying_on_the_hosted_page_answers_see_other_and_a_reload_does_not_pay_again(dispatcher, delivered):
+    # Given
+    invoice = _issued_at_the_stand_in(dispatcher, partial=True)
+
+    # When
+    response = _post_form(dispatcher, invoice["id"], method="netbanking", amount="1,000.50")
+
+    # Then: 303 to the page (GET), which shows the payment however often it is loaded
+    assert response.status == 303
+    location = dict(response.headers)["Location"]
+    path, _, query = location.partition("?")
+    assert path == f"/_razorpay/i/{invoice['id']}" and query.startswith("payment_id=pay_")
+    for _ in range(2):
+        page = dispatcher.dispatch("GET", path, query, [], b"")
+        assert page.status == 200
+        assert "Payment of ₹1,000.50 captured" in page.body.decode()
+        assert "invoice.partially_paid</code> → 200" in page.body.decode()
+    after = dispatcher.standin.fetch_invoice(invoice["id"])
+    assert (after["amount_paid"], after["amount_due"]) == (100050, 23400)
+    assert [d.event for d in delivered] == ["payment.captured", "invoice.partially_paid"]
+
+
+def test_the_page_shows_no_payment_of_another_invoice(dispatcher, delivered):
+    paid = _issued_at_the_stand_in(dispatcher, partial=False)
+    other = _issued_at_the_stand_in(dispatcher, partial=False)
+    query = dict(_post_form(dispatcher, paid["id"], method="upi").headers)["Location"].partition("?")[2]
+
+    page = dispatcher.dispatch("GET", f"/_razorpay/i/{other['id']}", query, [], b"")
+
+    assert page.status == 200 and "captured" not in page.body.decode()
+
+
 # ---------------------------------------------------------------------------- event sources
 def test_scheduled_event_is_eventbridge_schedulers_shape():
     event = scheduled_event(
