@@ -15,41 +15,16 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
 from infra.cfn import REPO_ROOT
 from infra.local.shutdown import FORCED_EXIT_STATUS
-from tests.e2e.conftest import _die_with_parent
+from tests.e2e.conftest import _die_with_parent, exit_status, spawn_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
 UP = "local stack is up"
-EXIT_SECONDS = 6.0  # about 1 s idle (a second signal forces the exit 1 s later); slack for a busy CI
-
-
-def _spawn(log: Path, *, demo_data: bool = False) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    env.update(PORT="0", AWS_PORT="0", DEMO_DATA="1" if demo_data else "0", PYTHONUNBUFFERED="1")
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "infra.local"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-        )
-
-
-def _wait_for(process: subprocess.Popen, log: Path, text: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"no {text!r} from the stack ({process.returncode}):\n{log.read_text()[-3000:]}")
-        time.sleep(0.01)
 
 
 def _signal_burst(pid: int, signals: list[signal.Signals], gap_seconds: float) -> None:
@@ -59,15 +34,6 @@ def _signal_burst(pid: int, signals: list[signal.Signals], gap_seconds: float) -
             while time.perf_counter() < until:
                 pass
         os.kill(pid, signum)
-
-
-def _exit_status(process: subprocess.Popen, log: Path, timeout: float = EXIT_SECONDS) -> int:
-    try:
-        return process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        pytest.fail(f"the stack did not exit within {timeout}s:\n{log.read_text()[-3000:]}")
 
 
 SIGINT, SIGTERM = signal.SIGINT, signal.SIGTERM
@@ -80,14 +46,14 @@ SIGINT, SIGTERM = signal.SIGINT, signal.SIGTERM
 def test_signals_close_together_stop_the_running_stack_promptly(tmp_path, signals, gap_us):
     # Given
     log = tmp_path / "stack.log"
-    process = _spawn(log)
-    _wait_for(process, log, UP)
+    process = spawn_stack(log)
+    wait_for(process, log, UP)
 
     # When
     _signal_burst(process.pid, signals, gap_us / 1e6)
 
     # Then
-    assert _exit_status(process, log) in (0, FORCED_EXIT_STATUS)
+    assert exit_status(process, log) in (0, FORCED_EXIT_STATUS)
 
 
 @pytest.mark.parametrize(
@@ -97,14 +63,14 @@ def test_signals_close_together_stop_the_running_stack_promptly(tmp_path, signal
 def test_a_signal_while_starting_stops_the_stack_promptly(tmp_path, demo_data, after):
     # Given
     log = tmp_path / "stack.log"
-    process = _spawn(log, demo_data=demo_data)
-    _wait_for(process, log, after)
+    process = spawn_stack(log, demo_data=demo_data)
+    wait_for(process, log, after)
 
     # When
     process.send_signal(SIGINT)
 
     # Then
-    assert _exit_status(process, log) == 0
+    assert exit_status(process, log) == 0
     output = log.read_text()
     assert "interrupted while starting" in output and UP not in output
 
