@@ -239,6 +239,16 @@ def test_hosted_page_pays_a_part_when_partial_payments_are_allowed(stack):
     assert "invoice.partially_paid</code> → 200" in page.text
     after = requests.get(f"{stack.url}/invoices/{invoice['id']}", headers=_auth(OPERATOR), timeout=10).json()
     assert (after["status"], after["amount_paid"]) == ("partially_paid", 100000)
+    # and the webhook function logged its answers as itself (one JSON line each: tests keep JSON)
+    answered = [
+        line
+        for line in map(json.loads, filter(lambda text: text.startswith("{"), stack.output().splitlines()))
+        if line["message"] == "Webhook answered" and line.get("invoice_id") == invoice["id"]
+    ]
+    assert {(line["service"], line["function_name"]) for line in answered} == {
+        ("razorpay-webhook", "invoicing-dev-razorpay-webhook")
+    }
+    assert len(answered) == 2 and not any("message_id" in line for line in answered)
 
 
 # ------------------------------------------------------------------------- Razorpay's REST slice

@@ -339,6 +339,8 @@ def test_functions_and_their_lambda_context_come_from_the_template():
         29,
         512,
     )
+    assert api.service_name == "invoice-api"  # its POWERTOOLS_SERVICE_NAME: its logs say so locally too
+    assert specs["PdfRendererFunction"].service_name == "pdf-renderer"
     context = LambdaContext(api, request_id="r1")
     assert context.aws_request_id == "r1"
     assert context.invoked_function_arn.endswith(":function:invoicing-dev-invoice-api")
@@ -395,7 +397,7 @@ def test_local_aws_environment_drops_profiles_and_per_service_endpoints():
     assert not {"AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_SESSION_TOKEN"} & env.keys()
 
 
-def test_functions_share_one_environment_with_a_local_service_name():
+def test_functions_share_one_environment_with_a_local_service_name_for_code_outside_them():
     env = merged_function_environment(load_template(), {"INVOICES_TABLE": "t"})
 
     assert env["INVOICES_TABLE"] == "t"
