@@ -226,6 +226,10 @@ class LocalStack:
                 function.load()
             except Exception as exc:  # surfaced now; its routes answer 500 until fixed
                 log.error("%s", exc)
+        # Indented JSON logs for a person (unless the shell says POWERTOOLS_DEV=0, as the tests do).
+        # Only now, after the imports: it also turns on the Event Handler's debug mode (fixed when a
+        # resolver is built), which prints every event, Authorization header included.
+        os.environ.setdefault("POWERTOOLS_DEV", "1")
         self.checkpoint()
         self.server.start()
 
@@ -321,6 +325,7 @@ def main(shutdown: Shutdown | None = None) -> int:
     )
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." per client
     warnings.filterwarnings("ignore", message="No application metrics to publish")  # metrics are off locally
+    warnings.filterwarnings("ignore", message="POWERTOOLS_DEV environment variable is enabled")
     with shutdown or Shutdown() as signals:
         try:
             settings = LocalSettings.from_env()
