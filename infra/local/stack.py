@@ -302,7 +302,7 @@ class LocalStack:
                 "",
                 "Local only: GET /_local/emails · GET /_local/events · "
                 "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay",
-                "Ctrl-C stops everything.",
+                "Ctrl-C stops everything (pressed again, it quits within a second).",
                 "",
             ]
         )
