@@ -494,7 +494,8 @@ class Invoice(_Frozen):
         )
         for held in self.held_payments:
             issued = issued._received(held, now)
-        return issued
+        # One transition, one version: applying the held payments is part of the issue.
+        return issued.model_copy(update={"version": self.version + 1})
 
     def attach_payment_link(self, razorpay_invoice_id: str, now: datetime) -> Invoice:
         """Remember the provider's (still unpayable, draft) invoice before it is issued there."""
