@@ -1,7 +1,8 @@
 """Every contract test runs twice: against the in-memory fakes (``tests/fakes/store.py``) and against
 the DynamoDB implementations under moto.
 
-Cheap on purpose: one moto session and one client per test module (per xdist worker), and a fresh
+Cheap on purpose: one moto session and one client per test module (per xdist worker), moto's
+transactions rolled back per item (``moto_speed``) instead of copying the whole table, and a fresh
 table per test, created from ``template.yaml``'s own ``InvoicesTable`` properties with one
 ``CreateTable`` (~20 ms in moto), so tests never see each other's items — the sweep and the outbox
 read whole index partitions, which a shared table would pollute. Every DynamoDB call the stores
@@ -29,6 +30,7 @@ from invoicing.repository.outbox import DynamoOutbox
 from invoicing.repository.reviews import DynamoReviewStore
 from invoicing.repository.table import Table
 from invoicing.services import ports
+from tests.contract.moto_speed import per_item_rollback
 from tests.fakes.messaging import FixedClock
 from tests.fakes.store import Documents, Downloads, InMemoryStore, OutboxView
 from tests.unit.factories import NOW
@@ -85,7 +87,7 @@ class _Moto:
 @pytest.fixture(scope="module")
 def _moto() -> Iterator[_Moto]:
     """One moto session and one DynamoDB client for the whole module."""
-    with mock_aws():
+    with mock_aws(), per_item_rollback():
         client = boto3.client("dynamodb", region_name="ap-south-1")
         moto = _Moto(
             client,
