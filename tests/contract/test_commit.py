@@ -317,3 +317,18 @@ def test_only_a_draft_is_deleted(stores):
     with pytest.raises(InvalidTransitionError):
         stores.invoices.delete_draft(invoice)
     assert stores.invoices.get(invoice.id) == invoice
+
+
+def test_a_link_that_loses_writes_neither_the_invoice_nor_the_pointer(stores):
+    invoice = create(stores)
+    linked = invoice.attach_payment_link("inv_Rzp1", LATER)
+    save(stores, invoice, invoice.revise({"notes": "meanwhile"}, LATER))
+
+    with pytest.raises(ConflictError):
+        stores.transactions.commit(
+            [SaveInvoice(invoice, linked), LinkProvider("inv_Rzp1", invoice.id, "acc_1")]
+        )
+
+    assert stores.invoices.get(invoice.id).razorpay_invoice_id is None
+    with pytest.raises(NotFoundError):
+        stores.invoices.find_by_provider_invoice("inv_Rzp1")
