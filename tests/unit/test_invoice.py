@@ -1145,3 +1145,15 @@ def test_dates_outside_the_years_2000_to_2100_are_refused(day):
 def test_a_payment_above_the_amount_cap_is_refused():
     with pytest.raises(ValidationError):
         payment(MAX_AMOUNT_PAISE + 1)
+
+
+@pytest.mark.parametrize(
+    "legacy",
+    [{"amount": MAX_AMOUNT_PAISE + 1}, {"expire_by": datetime(9999, 12, 31, tzinfo=UTC)}],
+    ids=["amount", "expire_by"],
+)
+def test_a_draft_stored_before_the_bounds_is_refused_before_issue(legacy):
+    invoice = draft().model_copy(update=legacy)  # as read from an old item, unvalidated
+
+    with pytest.raises(DomainValidationError, match="must"):
+        invoice.check_issuable(NOW)
