@@ -155,11 +155,17 @@ class World:
         """Run ``action`` (a concurrent writer) just before each of the next ``times`` commits."""
         real = self.store.commit
         seen: list[list[Change]] = []
+        busy = False
 
         def commit(changes: Any) -> None:
-            if len(seen) < times:
+            nonlocal busy
+            if len(seen) < times and not busy:  # the rival's own commits go straight through
                 seen.append(list(changes))
-                action(list(changes))
+                busy = True
+                try:
+                    action(list(changes))
+                finally:
+                    busy = False
             real(changes)
 
         self.store.commit = commit  # type: ignore[method-assign]
