@@ -4,7 +4,6 @@ refund settlement and lost races."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +16,8 @@ from invoicing.domain.outbox import PublishEvent, RequestRefund
 from invoicing.domain.reviews import ReviewReason
 from invoicing.domain.summary import summarize
 from invoicing.services.payments import OutcomeStatus
+from tests.services.builders import LATER, paid_notice
 from tests.unit.factories import NOW, payment
-
-LATER = NOW + timedelta(hours=1)
 
 
 def effects(world) -> list[Any]:
@@ -36,23 +34,6 @@ def refunds_requested(world) -> list[tuple[str, int]]:
 
 def reviews(world) -> list[str]:
     return [item.reason for item in world.store.reviews.values()]
-
-
-def paid_notice(
-    invoice, amount: int, payment_id: str = "pay_Late0001", event_id: str = "evt_late", **extra
-) -> PaymentNotice:
-    """What ``invoice.partially_paid``/``invoice.paid`` says: our ids echoed in the invoice's notes."""
-    return PaymentNotice(
-        event_id=event_id,
-        event_type="invoice.paid",
-        kind=NoticeKind.PAYMENT,
-        occurred_at=LATER,
-        invoice_id=invoice.id,
-        account_id=invoice.account_id,
-        ours=True,
-        provider_invoice_id=invoice.razorpay_invoice_id,
-        payment=payment(amount, payment_id, paid_at=LATER, **extra),
-    )
 
 
 # ---------------------------------------------------------------------------------------- payments
