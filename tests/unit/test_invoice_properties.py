@@ -101,12 +101,14 @@ def test_totals_follow_the_lines_and_the_supply_for_any_lines_and_states(
 
 # ------------------------------------------------------------------------- action sequences
 
-# Moves that end the invoice (a full payment, cancel, expire) are drawn less often than the
-# others, so that most sequences spend several steps in issued, partially_paid and overdue. The
-# invoice starts as a draft with a payment link: it may hold payments before it is issued.
+# A draft (with a payment link) mostly holds payments and gets issued; once issued, moves that end
+# the invoice (a full payment, cancel, expire) are drawn less often than the others, so that most
+# sequences spend several steps in issued, partially_paid and overdue, and then a few after the end
+# (payments after final, refunds settled).
+DRAFT_ACTIONS = (*["hold"] * 3, *["issue"] * 3, "pay_any", "pay_duplicate", "revise", "cancel")
 ACTIONS = (
-    *["hold"] * 2,
-    *["issue"] * 3,
+    "hold",
+    "issue",
     *["pay_part"] * 3,
     *["pay_any"] * 2,
     *["pay_duplicate"] * 2,
@@ -114,7 +116,7 @@ ACTIONS = (
     *["reminder"] * 2,
     *["suspend"] * 2,
     *["revise"] * 2,
-    *["settle"] * 2,
+    *["settle"] * 3,
     "dispute",
     "pay_over",
     "pay_foreign",
@@ -162,7 +164,7 @@ def act(kind: str, invoice: Invoice, data: st.DataObject, step: int) -> Invoice:
             return invoice.mark_overdue(today, now)
         case "cancel":
             credit = None
-            if data.draw(st.booleans(), label="credit"):
+            if data.draw(st.booleans(), label="credit") and invoice.amount > invoice.amount_credited:
                 credit = CreditNoteRef(
                     id=f"cn_{step}",
                     credit_note_number=f"CN/2627/{step:06d}",
@@ -220,17 +222,17 @@ def check_invariants(invoice: Invoice, totals: dict[str, int]) -> None:
     assert totals["total_paid"] == (0 if invoice.status is InvoiceStatus.DRAFT else net_paid)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     data=st.data(),
     # Only invoices with something to collect can be issued.
     specs=st.lists(line_specs(lines=5), min_size=1, max_size=5).filter(lambda s: sum(p for *_, p in s) > 0),
     intra_state=st.booleans(),
     partial_payment=st.booleans(),
-    kinds=st.lists(st.sampled_from(ACTIONS), min_size=3, max_size=30),
+    steps=st.integers(3, 30),
 )
 def test_invariants_hold_after_every_action_from_draft_to_final(
-    data, specs, intra_state, partial_payment, kinds
+    data, specs, intra_state, partial_payment, steps
 ):
     # Given a draft with a payment link, its summary built from deltas since creation
     invoice = draft(
@@ -250,7 +252,9 @@ def test_invariants_hold_after_every_action_from_draft_to_final(
     final_status = None
 
     # When any sequence of actions is applied, refused ones raising an InvoicingError
-    for step, kind in enumerate(kinds, start=1):
+    for step in range(1, steps + 1):
+        pool = DRAFT_ACTIONS if invoice.status is InvoiceStatus.DRAFT else ACTIONS
+        kind = data.draw(st.sampled_from(pool), label="action")
         refused: InvoicingError | None = None
         try:
             after = act(kind, invoice, data, step)
