@@ -110,6 +110,14 @@ def test_drafts_only_when_asked_and_never_in_a_date_range(stores):
     assert ids(all_pages(stores, only_drafts)) == []
     ranged = ListQuery(account_id="acc_1", include_drafts=True, date_from=date(2026, 1, 1))
     assert len(ids(all_pages(stores, ranged))) == 7
+    mixed = ListQuery(
+        account_id="acc_1", include_drafts=True, statuses=frozenset({InvoiceStatus.DRAFT, InvoiceStatus.PAID})
+    )
+    paid = pay(
+        stores, stores.invoices.get(ids(all_pages(stores, ListQuery(account_id="acc_1", limit=1)))[0]), 106200
+    )
+    listed = ids(all_pages(stores, replace(mixed, limit=2)))
+    assert len(listed) == 3 and listed[-1] == paid.id
 
 
 def test_another_account_s_list_is_its_own(stores):
