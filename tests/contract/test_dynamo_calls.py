@@ -26,7 +26,7 @@ from tests.contract.builders import create, issue, pay
 from tests.contract.conftest import counted, dynamo_only
 from tests.contract.test_commit import review
 from tests.contract.test_reads import download
-from tests.unit.factories import NOW, payment
+from tests.unit.factories import NOW, dispute, payment
 
 pytestmark = dynamo_only
 LATER = NOW + timedelta(hours=1)
@@ -130,13 +130,24 @@ def test_a_one_change_commit_is_one_single_write(busy):
 
 def test_a_commit_of_several_items_is_one_transaction(busy):
     invoice = issue(busy)
+    disputed = invoice.open_dispute(dispute(invoice_id=invoice.id), LATER)
+    message = OutboxMessage(
+        account_id="acc_1", created_at=NOW, effects=(RenderDocument(document_id=invoice.id),)
+    )
+    with counted(busy) as calls:
+        busy.transactions.commit([SaveInvoice(invoice, disputed), Emit(message)])
+    assert calls == ["TransactWriteItems"]
+
+
+def test_a_money_commit_reads_the_ledger_head_once_then_is_one_transaction(busy):
+    invoice = issue(busy)
     paid = invoice.apply_payment(payment(invoice.amount), LATER)
     message = OutboxMessage(
         account_id="acc_1", created_at=NOW, effects=(RenderDocument(document_id=paid.id),)
     )
     with counted(busy) as calls:
         busy.transactions.commit([SaveInvoice(invoice, paid), Emit(message)])
-    assert calls == ["TransactWriteItems"]
+    assert calls == ["GetItem", "TransactWriteItems"]  # the account's ledger head, then the commit
 
 
 def test_a_replayed_idempotency_key_reads_the_first_result_once(busy):
