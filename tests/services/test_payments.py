@@ -121,6 +121,7 @@ def test_money_for_an_expired_invoice_settles_what_it_still_owes(world):
     issued = world.issued(partial_payment=True)
     (notice,) = world.notices(world.standin.expire(issued.razorpay_invoice_id))
     world.payments.handle(notice)
+    world.store.outbox.clear()
 
     outcome = world.payments.handle(paid_notice(issued, 1000))
 
@@ -131,6 +132,7 @@ def test_money_for_an_expired_invoice_settles_what_it_still_owes(world):
         issued.amount - 1000,
     )
     assert after.refunds == ()
+    assert "InvoicePartiallyPaid" not in events(world)  # an expired invoice is not part paid
 
 
 def test_a_payment_for_a_provider_invoice_we_do_not_know_is_ignored_and_kept_for_review(world):
