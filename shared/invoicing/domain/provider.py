@@ -14,6 +14,8 @@ class ProviderInvoice:
     payment_url: str | None
     amount: int
     receipt: str | None
+    amount_due: int | None = None  # what it still collects (None: the provider did not say)
+    ours_for: str | None = None  # our invoice id, when the provider echoes it (its notes)
 
 
 @dataclass(frozen=True)
