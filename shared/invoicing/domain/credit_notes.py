@@ -478,3 +478,13 @@ class CreditNoteDocument:
     @property
     def pdf_is_current(self) -> bool:
         return self.pdf_version == self.note.version
+
+
+def pdf_key(note: CreditNote) -> str:
+    """``pdfs/{account_id}/{credit_note_id}/v{version}.pdf``: beside its account's invoices' PDFs."""
+    return f"pdfs/{note.account_id}/{note.id}/v{note.version}.pdf"
+
+
+def pdf_filename(note: CreditNote) -> str:
+    """``CN/2627/000001`` → ``CN-2627-000001.pdf``."""
+    return f"{note.credit_note_number.replace('/', '-')}.pdf"
