@@ -518,6 +518,11 @@ class RazorpayStandIn:
         with self._lock:
             return [self._public(r) for r in self._refunds.values() if r["status"] == "pending"]
 
+    def refunds(self) -> list[dict[str, Any]]:
+        """Every refund made, newest first."""
+        with self._lock:
+            return [self._public(r) for r in sorted(self._refunds.values(), key=lambda r: -r["created_at"])]
+
     def _refund_event(self, event: str, refund: Mapping[str, Any], now: int) -> WebhookDelivery:
         payment = self._payments[refund["payment_id"]]
         return self._event(event, {"refund": refund, "payment": payment}, now)

@@ -71,9 +71,9 @@ _REASONS = {
     "other": "Other",
 }
 _REFUND_STATUSES = {
-    RefundStatus.PENDING: "being refunded",
+    RefundStatus.PENDING: "pending",
     RefundStatus.PROCESSED: "refunded",
-    RefundStatus.FAILED: "refund failed; we will contact you",
+    RefundStatus.FAILED: "failed",
 }
 
 
@@ -178,7 +178,7 @@ def _corrections_view(invoice: Invoice) -> dict[str, Any]:
                 "payment_id": r.payment_id,
                 "amount": format_inr(r.amount),
                 "status": _REFUND_STATUSES[r.status],
-                "why": "credit note" if r.credit_note_id else "paid beyond what was due",
+                "why": "credit note" if r.credit_note_id else "overpayment",
             }
             for r in invoice.refunds
         ],
