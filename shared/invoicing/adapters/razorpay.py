@@ -501,7 +501,6 @@ def _delete_quietly(client: Any, provider_id: str) -> None:
 
 
 def _provider_invoice(data: dict[str, Any]) -> ProviderInvoice:
-    notes = data.get("notes")
     due = data.get("amount_due")
     return ProviderInvoice(
         provider_id=str(data["id"]),
@@ -510,7 +509,6 @@ def _provider_invoice(data: dict[str, Any]) -> ProviderInvoice:
         amount=int(data.get("amount") or 0),
         receipt=data.get("receipt"),
         amount_due=int(due) if due is not None else None,
-        ours_for=notes.get("invoice_id") if isinstance(notes, dict) else None,
     )
 
 

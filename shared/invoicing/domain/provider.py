@@ -15,7 +15,6 @@ class ProviderInvoice:
     amount: int
     receipt: str | None
     amount_due: int | None = None  # what it still collects (None: the provider did not say)
-    ours_for: str | None = None  # our invoice id, when the provider echoes it (its notes)
 
 
 @dataclass(frozen=True)

@@ -263,3 +263,28 @@ def test_an_expired_invoice_can_be_credited_and_keeps_its_status(stack: Stack):
     assert after["status"] == "expired"
     assert after["amount_due"] == invoice["amount"] - note["amount"]
     assert after["payment_url"] is None
+
+
+def test_the_new_routes_are_documented_in_the_openapi_document(stack: Stack):
+    # (The whole API's document is built by invoicing.http; this checks the corrections' routers.)
+    import json
+    import sys
+
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    stack.functions["InvoiceApiFunction"].load()
+    handler = sys.modules["_local_lambda_InvoiceApiFunction"]
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.include_router(handler.credit_notes.router)
+    app.include_router(handler.disputes.router)
+    paths = json.loads(app.get_openapi_json_schema(title="corrections", version="1"))["paths"]
+    for path, method in (
+        ("/invoices/{invoice_id}/credit-notes", "post"),
+        ("/credit-notes", "get"),
+        ("/credit-notes/{credit_note_id}", "get"),
+        ("/credit-notes/{credit_note_id}/pdf", "get"),
+        ("/invoices/{invoice_id}/disputes", "get"),
+        ("/invoices/{invoice_id}/disputes/{dispute_id}/resolve", "post"),
+    ):
+        assert method in paths[path], (path, method)
+    assert "Idempotency-Key" in json.dumps(paths["/invoices/{invoice_id}/credit-notes"])
