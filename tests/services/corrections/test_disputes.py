@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from invoicing.domain.access import Caller
 from invoicing.domain.errors import DomainValidationError, InvalidTransitionError, NotFoundError
 from invoicing.domain.invoice import InvoiceStatus
+from invoicing.domain.numbering import IST
+from invoicing.services.sweep import OverdueSweep
+from tests.fakes.messaging import RecordingCounter, RecordingSweepQueue
 from tests.services.corrections.conftest import World, invariant, request
 from tests.unit.factories import NOW
 
@@ -99,3 +102,32 @@ def test_disputes_are_listed_for_their_customer_and_hidden_from_others(world: Wo
     assert [d.id for d in world.disputes.list(Caller(account_id="acc_1"), invoice.id)] == [dispute.id]
     with pytest.raises(NotFoundError):
         world.disputes.list(Caller(account_id="acc_2"), invoice.id)
+
+
+def test_the_sweep_sends_no_reminder_while_disputed_and_resumes_once_resolved(world: World):
+    def sweep(day):
+        at = datetime.combine(day, time(6, 0), tzinfo=IST)
+        OverdueSweep(
+            invoices=world.store,
+            transactions=world.store,
+            queue=RecordingSweepQueue(),
+            metrics=RecordingCounter(),
+        ).run(at)
+        world.drain()
+
+    # Given an overdue invoice under dispute, four days past due (the day-3 reminder is due)
+    invoice, dispute = disputed_overdue(world)
+    day = invoice.due_date + timedelta(days=4)
+    sweep(day)
+    assert world.invoice(invoice.id).reminders_sent == ()
+    assert "ServiceSuspensionRequested" not in world.events.names
+
+    # When the dispute is rejected, the next sweep sends the reminder it held back
+    world.disputes.resolve(invoice.id, dispute.id, outcome="rejected", note="No error found.")
+    sweep(day)
+    assert world.invoice(invoice.id).reminders_sent == (3,)
+
+    # And after the grace period, suspension is requested again
+    sweep(invoice.due_date + timedelta(days=8))
+    assert world.invoice(invoice.id).suspension_requested_at is not None
+    assert "ServiceSuspensionRequested" in world.events.names
