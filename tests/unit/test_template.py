@@ -31,6 +31,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/invoices/{id}/issue"): "InvoiceApiFunction",
     ("POST", "/invoices/{id}/cancel"): "InvoiceApiFunction",
     ("DELETE", "/invoices/{id}"): "InvoiceApiFunction",
+    # corrections.md
+    ("POST", "/invoices/{id}/credit-notes"): "InvoiceApiFunction",
+    ("GET", "/credit-notes"): "InvoiceApiFunction",
+    ("GET", "/credit-notes/{id}"): "InvoiceApiFunction",
+    ("GET", "/credit-notes/{id}/pdf"): "InvoiceApiFunction",
+    ("GET", "/invoices/{id}/disputes"): "InvoiceApiFunction",
+    ("POST", "/invoices/{id}/disputes/{dispute_id}/resolve"): "InvoiceApiFunction",
     ("GET", "/openapi.json"): "InvoiceApiFunction",
     ("GET", "/swagger"): "InvoiceApiFunction",
     ("POST", "/webhooks/razorpay"): "RazorpayWebhookFunction",

@@ -23,6 +23,7 @@ from invoicing.adapters.storage import DocumentStorage
 from invoicing.config import InvoiceSettings, RazorpaySettings, load
 from invoicing.observability import metrics
 from invoicing.repository.commit import DynamoTransactions
+from invoicing.repository.credit_notes import DynamoCreditNoteStore
 from invoicing.repository.invoices import DynamoInvoiceStore
 from invoicing.repository.table import Table
 from invoicing.services.invoices import InvoicePolicy
@@ -84,6 +85,13 @@ def invoice_store(table_name: str, cursor_secret_name: str | None = None) -> Dyn
 
 
 @cache
+def credit_note_store(table_name: str, cursor_secret_name: str | None = None) -> DynamoCreditNoteStore:
+    """The credit notes; with a cursor secret it can list them."""
+    key = secrets.signing_key(cursor_secret_name) if cursor_secret_name else None
+    return DynamoCreditNoteStore(table(table_name), cursor_key=key)
+
+
+@cache
 def events(bus_name: str) -> EventBridgePublisher:
     return EventBridgePublisher(bus_name, client("events"))
 
@@ -134,6 +142,7 @@ def reset() -> None:
         table,
         transactions,
         invoice_store,
+        credit_note_store,
         events,
         render_jobs,
         storage,
