@@ -68,7 +68,7 @@ def list_credit_notes(
     limit: Limit = 25,
     cursor: Cursor = None,
 ) -> CreditNoteListResponse:
-    page = credit_note_service().list(current_caller(router), account_id, limit=limit, cursor=cursor)
+    page = credit_note_service().list(current_caller(), account_id, limit=limit, cursor=cursor)
     return CreditNoteListResponse(
         items=[CreditNoteResponse.from_domain(view) for view in page.items], next_cursor=page.next_cursor
     )
@@ -82,7 +82,7 @@ def list_credit_notes(
 )
 def get_credit_note(credit_note_id: str) -> CreditNoteResponse:
     logger.append_keys(credit_note_id=credit_note_id)
-    return CreditNoteResponse.from_domain(credit_note_service().get(current_caller(router), credit_note_id))
+    return CreditNoteResponse.from_domain(credit_note_service().get(current_caller(), credit_note_id))
 
 
 @router.get(
@@ -99,7 +99,7 @@ def get_credit_note(credit_note_id: str) -> CreditNoteResponse:
 )
 def get_credit_note_pdf(credit_note_id: str):
     logger.append_keys(credit_note_id=credit_note_id)
-    result = credit_note_document_service().pdf_link(current_caller(router), credit_note_id)
+    result = credit_note_document_service().pdf_link(current_caller(), credit_note_id)
     if isinstance(result, CreditNoteRendering):
         return Response(
             status_code=HTTPStatus.ACCEPTED.value,

@@ -24,7 +24,7 @@ router = Router()
 )
 def list_disputes(invoice_id: str) -> DisputeListResponse:
     logger.append_keys(invoice_id=invoice_id)
-    disputes = dispute_service().list(current_caller(router), invoice_id)
+    disputes = dispute_service().list(current_caller(), invoice_id)
     return DisputeListResponse(items=[DisputeOut.from_domain(dispute) for dispute in disputes])
 
 
