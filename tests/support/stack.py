@@ -270,7 +270,7 @@ class Invoices(DynamoInvoiceStore):
         year = financial_year(today)
         series = series_key(prefix, year)
         sequence = self.next_sequence(series)
-        provider_id = options.pop("razorpay_invoice_id", "inv_Rzp" + draft.id.removeprefix("inv_")[:11])
+        provider_id = options.pop("razorpay_invoice_id", "inv_Rzp" + draft.id.removeprefix("inv_"))
         issued = draft.issue(
             invoice_number=format_invoice_number(prefix, year, sequence),
             today=today,
