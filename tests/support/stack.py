@@ -37,7 +37,8 @@ from invoicing.domain.numbering import financial_year, format_invoice_number, is
 from invoicing.repository.commit import DynamoTransactions
 from invoicing.repository.invoices import DynamoInvoiceStore
 from invoicing.repository.reviews import DynamoReviewStore
-from invoicing.repository.table import Table
+from invoicing.repository import records
+from invoicing.repository.table import Table, serialize
 from tests.support import functions as lambdas
 from tests.support.razorpay import KEY_ID, KEY_SECRET, PREVIOUS_WEBHOOK_SECRET, WEBHOOK_SECRET
 
@@ -244,11 +245,17 @@ class Invoices(DynamoInvoiceStore):
     def __init__(self, table_name: str) -> None:
         table = Table(table_name, _dynamodb())
         super().__init__(table, cursor_key=CURSOR_KEY)
+        self.table = table
         self.reviews = DynamoReviewStore(table)
         self._transactions = DynamoTransactions(table)
 
     def commit(self, *changes: Change) -> None:
         self._transactions.commit(list(changes))
+
+    def put(self, invoice: Invoice) -> Invoice:
+        """``invoice`` written as it is, in any status (no summary, counter or pointer follows)."""
+        self.table.call("put_item", Item=serialize(records.invoice_to_item(invoice)))
+        return invoice
 
     def create(self, invoice: Invoice) -> Invoice:
         self.commit(SaveInvoice(None, invoice))
