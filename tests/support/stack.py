@@ -34,10 +34,10 @@ from invoicing.domain.changes import Change, LinkProvider, SaveInvoice, TakeNumb
 from invoicing.domain.errors import NotFoundError
 from invoicing.domain.invoice import Invoice
 from invoicing.domain.numbering import financial_year, format_invoice_number, ist_date, series_key
+from invoicing.repository import records
 from invoicing.repository.commit import DynamoTransactions
 from invoicing.repository.invoices import DynamoInvoiceStore
 from invoicing.repository.reviews import DynamoReviewStore
-from invoicing.repository import records
 from invoicing.repository.table import Table, serialize
 from tests.support import functions as lambdas
 from tests.support.razorpay import KEY_ID, KEY_SECRET, PREVIOUS_WEBHOOK_SECRET, WEBHOOK_SECRET
