@@ -16,9 +16,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import requests
@@ -29,6 +30,7 @@ START_TIMEOUT_SECONDS = 120  # ~6 s usually; generous for a loaded CI machine
 KEY_ID = "rzp_test_e2e"
 KEY_SECRET = "e2e_key_secret"
 WEBHOOK_SECRET = "e2e_webhook_secret"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -107,3 +109,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             process.wait()
             code = None
     assert code == 0, f"the local stack did not stop cleanly on SIGTERM ({code}):\n{log.read_text()[-3000:]}"
+
+
+def eventually(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 10.0) -> T:
+    """``read()`` again until ``done`` says yes (effects follow commits through the outbox, which the
+    stack polls twice a second); the last reading either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
