@@ -16,6 +16,7 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "ap-south-1",
         "AWS_REGION": "ap-south-1",
         "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "InvoicingBench",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
