@@ -121,7 +121,7 @@ def measure(folder: Path) -> dict[str, float]:
 
     # A warm container: one invocation first (a job for a PDF already stored), so the figure is the
     # download's, not the cold start's.
-    warm = renderer.invoke(job({"kind": "invoice", "invoice_id": seeded["first_invoice"], "version": 1}))
+    warm = renderer.invoke(job({"kind": "invoice", "document_id": seeded["first_invoice"], "version": 1}))
     assert warm == {"batchItemFailures": []}, warm
     baseline = _peak_rss_mb()
     started = time.perf_counter()
