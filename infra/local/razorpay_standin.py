@@ -27,6 +27,9 @@ second); :meth:`RazorpayStandIn.fail_refund` fails one with ``refund.failed``.
 
 Deliberate simplifications: line items carry their own ``amount`` (no ``item_id``, no tax fields),
 and ``expire_by`` is not checked against the clock (so demo data can be back-dated).
+
+Tests make the next calls of an operation fail (timeout, connection error, 5xx) with
+:meth:`RazorpayStandIn.fail_next`.
 """
 
 from __future__ import annotations
@@ -89,6 +92,37 @@ def format_inr(paise: int) -> str:
 def sign(body: bytes, secret: str) -> str:
     """Razorpay's webhook signature: hex HMAC-SHA256 of the exact raw body."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class InjectedTimeout(Exception):
+    """A call :meth:`RazorpayStandIn.fail_next` made time out: the transport raises its timeout."""
+
+
+class InjectedConnectionError(Exception):
+    """A call :meth:`RazorpayStandIn.fail_next` made fail to connect."""
+
+
+OPERATIONS = ("create", "list", "fetch", "edit", "delete", "issue", "cancel", "refund")
+FAILURE_KINDS = ("timeout", "connection", "server_error")
+
+
+def operation_of(method: str, path: str) -> str | None:
+    """Which operation of the REST slice a call is (``None`` if none): ``POST /v1/invoices`` is
+    ``create``, ``POST /v1/invoices/{id}/issue`` is ``issue``, ``POST /v1/payments/{id}/refund`` is
+    ``refund``, ..."""
+    parts = [p for p in urlsplit(path).path.split("/") if p]
+    method = method.upper()
+    if parts[:2] == ["v1", "payments"] and len(parts) == 4 and parts[3] == "refund" and method == "POST":
+        return "refund"
+    if parts[:2] != ["v1", "invoices"]:
+        return None
+    if len(parts) == 2:
+        return {"POST": "create", "GET": "list"}.get(method)
+    if len(parts) == 3:
+        return {"GET": "fetch", "PATCH": "edit", "DELETE": "delete"}.get(method)
+    if len(parts) == 4 and method == "POST" and parts[3] in ("issue", "cancel"):
+        return parts[3]
+    return None
 
 
 class RazorpayError(Exception):
@@ -160,12 +194,20 @@ class RazorpayStandIn:
         self._payments: dict[str, dict[str, Any]] = {}
         self._refunds: dict[str, dict[str, Any]] = {}
         self._refund_keys: dict[str, str] = {}  # X-Refund-Idempotency → refund id
+        self._failures: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------------------------ HTTP
     def handle(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes | str | None
     ) -> tuple[int, dict[str, str], bytes]:
-        """Answer one REST call; ``path`` is relative to the SDK's ``base_url`` (``/v1/...``)."""
+        """Answer one REST call; ``path`` is relative to the SDK's ``base_url`` (``/v1/...``).
+
+        A failure injected with :meth:`fail_next` answers 502 or raises :class:`InjectedTimeout` /
+        :class:`InjectedConnectionError` for the transport to turn into its own exception.
+        """
+        injected = self._injected(method.upper(), path)
+        if injected is not None:
+            return injected
         try:
             status, payload = self._dispatch(method.upper(), path, headers, body)
         except RazorpayError as error:
@@ -236,6 +278,33 @@ class RazorpayStandIn:
         if not isinstance(data, dict):
             raise RazorpayError("The request body must be a JSON object.")
         return data
+
+    # ------------------------------------------------------------------------- failure injection
+    def fail_next(self, operation: str, how: str = "timeout", times: int = 1) -> None:
+        """Fail the next ``times`` calls of ``operation`` (:data:`OPERATIONS`): ``timeout`` and
+        ``connection`` raise :class:`InjectedTimeout` / :class:`InjectedConnectionError` from
+        :meth:`handle` (the transport raises its own timeout or connection error), ``server_error``
+        answers 502 with Razorpay's ``SERVER_ERROR`` body. Nothing is changed by a failed call."""
+        if operation not in OPERATIONS:
+            raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}, not {operation!r}")
+        if how not in FAILURE_KINDS:
+            raise ValueError(f"how must be one of {', '.join(FAILURE_KINDS)}, not {how!r}")
+        with self._lock:
+            self._failures.setdefault(operation, []).extend([how] * times)
+
+    def _injected(self, method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
+        operation = operation_of(method, path)
+        with self._lock:
+            pending = self._failures.get(operation or "")
+            how = pending.pop(0) if pending else None
+        if how == "timeout":
+            raise InjectedTimeout(f"{operation}: read timed out (injected)")
+        if how == "connection":
+            raise InjectedConnectionError(f"{operation}: connection refused (injected)")
+        if how == "server_error":
+            body = {"error": {"code": "SERVER_ERROR", "description": "The server encountered an error."}}
+            return 502, {"Content-Type": "application/json"}, json.dumps(body).encode()
+        return None
 
     # ------------------------------------------------------------------------------ invoices
     def create_invoice(self, data: Mapping[str, Any]) -> dict[str, Any]:

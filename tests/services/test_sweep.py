@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from invoicing.domain.changes import Emit, SaveInvoice
+from invoicing.domain.credit_notes import CreditReason, CreditRequest
 from invoicing.domain.invoice import InvoiceStatus
 from invoicing.domain.numbering import IST
-from invoicing.domain.credit_notes import CreditReason, CreditRequest
 from invoicing.domain.outbox import OutboxMessage, PublishEvent, RenderDocument, SendReminder
 from invoicing.domain.sweep import SweepWork
 from invoicing.services.outbox import FIRST_RETRY, LAST_RETRY

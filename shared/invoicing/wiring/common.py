@@ -74,7 +74,9 @@ def table(name: str) -> Table:
 
 @cache
 def transactions(table_name: str) -> DynamoTransactions:
-    return DynamoTransactions(table(table_name))
+    """Commits on the services' clock: an outbox message is due at the commit's time as the
+    dispatcher reads it, so a replayed (``SystemClock.set``) clock still sees its messages due."""
+    return DynamoTransactions(table(table_name), clock=lambda: clock()().timestamp())
 
 
 @cache
