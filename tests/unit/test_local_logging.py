@@ -75,8 +75,9 @@ def _lines(output: str) -> dict[str, dict]:
 
 def test_functions_invoked_side_by_side_log_with_their_own_context_only(tmp_path, capsys):
     # Given
-    webhook = _function(tmp_path, "webhook", WEBHOOK, "razorpay-webhook")
-    renderer = _function(tmp_path, "renderer", RENDERER, "pdf-renderer")
+    # service names of their own: cold starts are per service for the whole test process
+    webhook = _function(tmp_path, "webhook", WEBHOOK, "razorpay-webhook-side-by-side")
+    renderer = _function(tmp_path, "renderer", RENDERER, "pdf-renderer-side-by-side")
     barrier = threading.Barrier(2)
     for function in (webhook, renderer):
         function.load()
@@ -97,12 +98,12 @@ def test_functions_invoked_side_by_side_log_with_their_own_context_only(tmp_path
     # Then
     lines = _lines(capsys.readouterr().out)
     answered, rendered = lines["Webhook answered"], lines["Render job done"]
-    assert answered["service"] == "razorpay-webhook"
-    assert answered["function_name"] == "invoicing-dev-razorpay-webhook"
+    assert answered["service"] == "razorpay-webhook-side-by-side"
+    assert answered["function_name"] == "invoicing-dev-razorpay-webhook-side-by-side"
     assert (answered["function_request_id"], answered["correlation_id"]) == ("req-webhook", "req-webhook")
     assert answered["event_id"] == "evt_1" and "message_id" not in answered
-    assert rendered["service"] == "pdf-renderer"
-    assert rendered["function_name"] == "invoicing-dev-pdf-renderer"
+    assert rendered["service"] == "pdf-renderer-side-by-side"
+    assert rendered["function_name"] == "invoicing-dev-pdf-renderer-side-by-side"
     assert rendered["function_request_id"] == "req-render"
     assert rendered["message_id"] == "msg-1"
     assert "event_id" not in rendered and "correlation_id" not in rendered

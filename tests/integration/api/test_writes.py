@@ -394,7 +394,7 @@ def test_cancel_cancels_here_and_at_razorpay_and_publishes_invoice_cancelled(
     assert reply.json()["cancelled_at"] is not None
     assert repository.get(invoice["id"]).status is InvoiceStatus.CANCELLED
     assert razorpay.fetch_invoice(invoice["razorpay_invoice_id"])["status"] == "cancelled"
-    assert [kind for kind, _ in effects.events()[issued_events:]] == ["InvoiceCancelled"]
+    assert [kind for kind, _ in effects.events()[issued_events:]] == ["InvoiceCancelled", "CreditNoteIssued"]
     assert api.customer("acc_a", "GET", "/invoices/summary").json()["count_pending"] == 0
 
 

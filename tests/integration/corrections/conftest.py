@@ -13,36 +13,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
-from infra.cfn import load_template
 from infra.local.events import scheduled_event, sqs_event
-from infra.local.functions import LocalFunction, functions_from_template
+from infra.local.functions import LocalFunction
 from infra.local.razorpay_standin import RazorpayStandIn, WebhookDelivery
-from tests.conftest import CURSOR_KEY
 from tests.events.http import OPERATOR, customer, http_event
-from tests.support.razorpay import API_BASE_URL, KEY_ID, KEY_SECRET, WEBHOOK_SECRET, standin_responses
+from tests.support.functions import functions as loaded_functions
+from tests.support.razorpay import standin_responses
 
 NOW = datetime(2026, 10, 1, 6, 30, tzinfo=UTC)  # 12:00 IST, financial year 2026-27
 ACCOUNT = "acc_1"
-
-
-class Clock:
-    """The functions' clock: one second per reading; ``set`` jumps."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        self.current += timedelta(seconds=1)
-        return self.current
-
-    def set(self, when: datetime) -> None:
-        self.current = when
 
 
 @dataclass
@@ -66,7 +51,7 @@ class Reply:
 class Stack:
     functions: dict[str, LocalFunction]
     standin: RazorpayStandIn
-    clock: Clock
+    clock: Any  # the shared functions' clock (tests/conftest.py)
     resources: dict[str, str]
     sqs: Any = field(default=None)
 
@@ -192,58 +177,18 @@ def create_body(account_id: str = ACCOUNT, **overrides: Any) -> dict[str, Any]:
     return body | overrides
 
 
-_built_for: tuple | None = None
-_FUNCTIONS: dict[str, LocalFunction] = {}
 USED = ("InvoiceApiFunction", "RazorpayWebhookFunction", "OutboxDispatcherFunction", "PdfRendererFunction")
 
 
 def _functions() -> dict[str, LocalFunction]:
-    """The functions' handlers, imported once per worker (as a warm Lambda keeps its module)."""
-    if not _FUNCTIONS:
-        specs = functions_from_template(load_template())
-        _FUNCTIONS.update({logical_id: LocalFunction(specs[logical_id]) for logical_id in USED})
-    return _FUNCTIONS
+    """The functions' handlers, from the one loader every test shares (tests/support/functions.py)."""
+    return {logical_id: loaded_functions().function(logical_id) for logical_id in USED}
 
 
 @pytest.fixture
-def stack(resources: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    from invoicing.wiring import api, common, outbox, pdf, webhook
-
-    secrets = boto3.client("secretsmanager")
-    secrets.put_secret_value(
-        SecretId=resources["RAZORPAY_SECRET_NAME"],
-        SecretString=json.dumps(
-            {
-                "key_id": KEY_ID,
-                "key_secret": KEY_SECRET,
-                "webhook_secret": WEBHOOK_SECRET,
-                "previous_webhook_secret": "",
-            }
-        ),
-    )
-    secrets.put_secret_value(SecretId=resources["CURSOR_SECRET_NAME"], SecretString=CURSOR_KEY.decode())
-    for name, value in {
-        "RAZORPAY_BASE_URL": API_BASE_URL,
-        "RAZORPAY_TIMEOUT_SECONDS": "2",
-        "OUTBOX_SWEEP_MIN_AGE_SECONDS": "0",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    # Clients and services are rebuilt when the environment changes (resource names are stable, so
-    # mostly once per worker); the secrets' cache is dropped for every test.
-    global _built_for
-    environment = tuple(sorted(resources.items()))
-    if _built_for != environment:
-        for wiring in (api, webhook, outbox, pdf):
-            wiring.reset()
-        _built_for = environment
-    from invoicing.adapters import secrets as secret_cache
-
-    secret_cache.reset()  # each test's secrets are new
-    clock = Clock(NOW)
-    common.clock().set(clock)
-    # Commits stamp outbox messages (when they are due) with the transactions' own clock: the same one.
-    common.transactions(resources["INVOICES_TABLE"])._clock = lambda: clock.current.timestamp()
+def stack(resources: dict[str, str], clock: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The shared moto stack (secrets, environment and the functions' clock come with it)."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     with standin_responses() as standin:
         yield Stack(
             functions=_functions(),

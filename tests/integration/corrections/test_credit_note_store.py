@@ -18,9 +18,9 @@ from invoicing.domain.numbering import ist_date
 from invoicing.repository.commit import DynamoTransactions
 from invoicing.repository.credit_notes import DynamoCreditNoteStore
 from invoicing.repository.table import Table
-from tests.conftest import CURSOR_KEY
 from tests.fakes.credit_notes import InMemoryCreditNotes
 from tests.fakes.store import InMemoryStore
+from tests.support.stack import CURSOR_KEY
 from tests.unit.factories import NOW, issued, payment
 
 

@@ -579,7 +579,8 @@ def test_a_new_payment_costs_the_idempotency_calls_one_transaction_and_two_reads
         "PutItem",  # idempotency record, in progress
         "GetItem",  # Razorpay invoice id -> our invoice id (pointer)
         "GetItem",  # the invoice
-        "TransactWriteItems",  # invoice + summary, conditional on status and version
+        "GetItem",  # the account's ledger head (the payment is booked after it)
+        "TransactWriteItems",  # invoice, summary, ledger entry and head, outbox; conditional
         "UpdateItem",  # idempotency record, completed
     ]
 
@@ -591,7 +592,7 @@ def test_with_our_invoice_id_in_the_notes_the_pointer_read_is_skipped(webhooks, 
 
     webhooks.deliver(invoice_paid(invoice, "pay_Budget00000002", invoice.amount))
 
-    assert aws_calls.of("dynamodb") == ["PutItem", "GetItem", "TransactWriteItems", "UpdateItem"]
+    assert aws_calls.of("dynamodb") == ["PutItem", "GetItem", "GetItem", "TransactWriteItems", "UpdateItem"]
 
 
 def _month_of(epoch: int) -> str:
