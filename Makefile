@@ -37,7 +37,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 
-.PHONY: run test unit lint format lock build deploy bench token clean
+.PHONY: run test unit lint format lock build validate deploy bench token clean
 
 # .venv holds exactly uv.lock's packages (runtime + dev) and this project, editable. uv itself comes
 # from the lock too (pip, hash-checked) before it installs everything else.
@@ -117,6 +117,9 @@ $(SAM): tools/sam.txt | $(STAMP)
 	$(UV) pip sync --quiet --require-hashes --python $(SAM_VENV)/bin/python tools/sam.txt
 	@touch $(SAM)
 
+# samconfig.toml holds each environment's stack, region, capabilities and parameters; CONFIG_ENV
+# picks one (default, prod).
+CONFIG_ENV ?= default
 SAM_RUN := SAM_CLI_TELEMETRY=0 $(SAM)
 
 # The layer: sam build installs shared/requirements.txt (exported from uv.lock, hash-checked) with
@@ -124,10 +127,30 @@ SAM_RUN := SAM_CLI_TELEMETRY=0 $(SAM)
 build: $(STAMP) $(SAM)
 	$(BIN)/python -m infra.requirements --check
 	@test -n "$(PYTHON_LAMBDA)" || { echo "sam build needs Python $(LAMBDA_PYTHON) (the layer's BuildMethod)."; echo "$$PYTHON_MISSING" | head -2; exit 1; }
-	PATH="$(dir $(PYTHON_LAMBDA)):$$PATH" $(SAM_RUN) build --template-file template.yaml
+	PATH="$(dir $(PYTHON_LAMBDA)):$$PATH" $(SAM_RUN) build --config-env $(CONFIG_ENV)
 
+# sam validate --lint (settings in samconfig.toml). It needs no AWS account: the region comes from
+# samconfig.toml, and fake credentials keep boto3 from looking for real ones (profiles, the
+# instance metadata endpoint).
+validate: $(SAM)
+	env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=validate AWS_SECRET_ACCESS_KEY=validate \
+		AWS_EC2_METADATA_DISABLED=true $(SAM_RUN) validate --lint --config-env $(CONFIG_ENV)
+
+# sam deploy with samconfig.toml's settings. Guided when asked (GUIDED=1) or while the environment
+# has no JwtIssuer/JwtAudience yet (the first deploy): the answers are saved to samconfig.toml.
+HAS_JWT_SETTINGS := import sys, tomllib; \
+	env = tomllib.load(open("samconfig.toml", "rb")).get("$(CONFIG_ENV)", {}); \
+	overrides = env.get("deploy", {}).get("parameters", {}).get("parameter_overrides", ""); \
+	overrides = " ".join(overrides) if isinstance(overrides, list) else overrides; \
+	sys.exit(0 if "JwtIssuer=" in overrides and "JwtAudience=" in overrides else 1)
 deploy: build
-	$(SAM_RUN) deploy --guided
+	@if [ -n "$(filter 1 true yes,$(GUIDED))" ] || ! $(BIN)/python -c '$(HAS_JWT_SETTINGS)'; then \
+		echo "$(SAM_RUN) deploy --guided --config-env $(CONFIG_ENV)"; \
+		$(SAM_RUN) deploy --guided --config-env $(CONFIG_ENV); \
+	else \
+		echo "$(SAM_RUN) deploy --config-env $(CONFIG_ENV)"; \
+		$(SAM_RUN) deploy --config-env $(CONFIG_ENV); \
+	fi
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache
