@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,10 @@ def test_every_runtime_and_dev_dependency_is_pinned_exactly() -> None:
 
 def test_lock_is_up_to_date_with_pyproject() -> None:
     # uv checks the lock against pyproject.toml without resolving anything anew (--offline).
+    command = [str(requirements.uv_binary()), "lock", "--check", "--offline", "--quiet"]
     result = subprocess.run(
-        [str(requirements.uv_binary()), "lock", "--check", "--offline", "--quiet"],
-        capture_output=True, text=True, check=False, cwd=ROOT,
-    )  # fmt: skip
+        [*command, "--python", sys.executable], capture_output=True, text=True, check=False, cwd=ROOT
+    )
 
     assert result.returncode == 0, (
         "uv.lock is out of date with pyproject.toml: run `make lock`\n" + result.stderr
