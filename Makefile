@@ -24,7 +24,8 @@ export PYTHON_MISSING
 
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# One stamp per interpreter version, so that `make PYTHON=…` with another Python redoes .venv.
+STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)
 UV := $(BIN)/uv
 # uv never downloads a Python of its own here, and copies from its cache (often another filesystem).
 export UV_PYTHON_DOWNLOADS := never
@@ -37,7 +38,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 
-.PHONY: run test unit lint format lock build validate deploy bench token clean
+.PHONY: venv run test unit lint format lock build validate deploy bench token clean
 
 # .venv holds exactly uv.lock's packages (runtime + dev) and this project, editable. uv itself comes
 # from the lock too (pip, hash-checked) before it installs everything else.
@@ -55,6 +56,9 @@ $(STAMP): pyproject.toml uv.lock
 	$(UV) sync --locked --extra dev --python $(BIN)/python
 	@$(BIN)/python -c 'import sys; print("Python", sys.version.split()[0], "at", sys.executable)'
 	@touch $(STAMP)
+
+# Just the environment (CI makes it first, to check its Python).
+venv: $(STAMP)
 
 # The whole service on loopback until Ctrl-C (docs/local.md). Honours PORT, AWS_PORT, DEMO_DATA,
 # RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET.
