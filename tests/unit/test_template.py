@@ -400,7 +400,9 @@ def test_a_customer_key_when_given_encrypts_every_table_queue_secret_and_log_gro
         }, logical_id
 
 
-def test_functions_may_use_the_customer_key_only_when_one_is_given(template: dict[str, Any]) -> None:
+def test_functions_that_touch_queues_or_secrets_may_use_the_customer_key_only_when_one_is_given(
+    template: dict[str, Any],
+) -> None:
     for logical_id, function in functions(template).items():
         conditional = [
             statement["Fn::If"]
@@ -408,9 +410,16 @@ def test_functions_may_use_the_customer_key_only_when_one_is_given(template: dic
             for statement in policy["Statement"]
             if "Fn::If" in statement
         ]
-        assert [(condition, granted["Resource"]) for condition, granted, _ in conditional] == [
-            ("UseCustomerKey", {"Ref": "KmsKeyArn"})
-        ], logical_id
+        actions = {action for statement in statements(function) for action in as_list(statement["Action"])}
+        touches = (
+            any(action.startswith(("sqs:", "secretsmanager:")) for action in actions)
+            or "DeadLetterQueue" in function
+            or any(event["Type"] == "SQS" for event in function.get("Events", {}).values())
+        )
+        expected = [("UseCustomerKey", {"Ref": "KmsKeyArn"})] if touches else []
+        assert [(condition, granted["Resource"]) for condition, granted, _ in conditional] == expected, (
+            logical_id
+        )
 
 
 def test_every_scanner_skip_is_an_allowed_check_with_its_reason(template: dict[str, Any]) -> None:
