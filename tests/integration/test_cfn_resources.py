@@ -224,3 +224,20 @@ def test_a_parameter_without_default_must_be_passed_in(aws: None, template: dict
         create_resources(variant)
     env = create_resources(variant, parameters={"JwtIssuer": "https://issuer.example.com/"})
     assert env["JWT_ISSUER"] == "https://issuer.example.com/"
+
+
+def test_queues_take_the_customer_key_only_when_one_is_given(aws: None, template: dict[str, Any]) -> None:
+    # Given: the template's UseCustomerKey condition, false by default (KmsKeyArn empty)
+    key = "arn:aws:kms:ap-south-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    sqs = boto3.client("sqs")
+
+    # When
+    default = create_resources(template, stack="invoicing-aws-keys")
+    customer = create_resources(template, stack="invoicing-customer-key", parameters={"KmsKeyArn": key})
+
+    # Then: SQS-managed encryption without a key, the customer's key with one
+    aws_keys = sqs.get_queue_attributes(QueueUrl=default["RENDER_QUEUE_URL"], AttributeNames=["All"])
+    customer_key = sqs.get_queue_attributes(QueueUrl=customer["RENDER_QUEUE_URL"], AttributeNames=["All"])
+    assert aws_keys["Attributes"]["SqsManagedSseEnabled"] == "true"
+    assert "KmsMasterKeyId" not in aws_keys["Attributes"]
+    assert customer_key["Attributes"]["KmsMasterKeyId"] == key
