@@ -106,6 +106,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         },
         str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
         str({"Fn::GetAtt": ["OutboxDeadLetterQueue", "Arn"]}): {"sqs:SendMessage"},
+        CUSTOMER_KEY: {"kms:Decrypt", "kms:GenerateDataKey"},
     },
 }  # fmt: skip
 
