@@ -250,7 +250,7 @@ def test_hosted_page_pays_a_part_when_partial_payments_are_allowed(stack):
     answered = [
         line
         for line in map(json.loads, filter(lambda text: text.startswith("{"), stack.output().splitlines()))
-        if line["message"] == "Webhook answered" and line.get("invoice_id") == invoice["id"]
+        if line.get("message") == "Webhook answered" and line.get("invoice_id") == invoice["id"]
     ]
     assert {(line["service"], line["function_name"]) for line in answered} == {
         ("razorpay-webhook", "invoicing-dev-razorpay-webhook")
