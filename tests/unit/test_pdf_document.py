@@ -116,12 +116,13 @@ def test_intra_state_invoice_has_every_rule_46_field_with_cgst_and_sgst(renderer
     assert "12 FC Road" in text and "Pune, Maharashtra 411004, India" in text
     assert "PLACE OF SUPPLY Maharashtra (27)" in text
     assert "Reverse charge: No" in text
-    # every line: type, name, description, usage period, SAC, quantity, unit, rate, amount
+    # every line: name, description, type, SAC, quantity, unit, rate, amount; the usage period
+    # they share is said once
     for line in demo.line_items:
         assert line.resource_name in text
         assert line.description in text
-    assert "GPU pod · usage 01 Sep 2026 00:00 – 01 Oct 2026 00:00 IST" in text
-    assert "998315" in text
+    assert "Usage period of every line: 01 Sep 2026 00:00 – 01 Oct 2026 00:00 IST" in text
+    assert "1 gpu-a100-train-01 — NVIDIA A100 80GB pod · GPU pod 998315 720 hour 245.50 1,76,760.00" in text
     assert "1,530.25 GB 0.0139 21.27" in text
     assert "720 hour 245.50 1,76,760.00" in text
     # taxable value, CGST + SGST with rates, total, in words
@@ -454,3 +455,22 @@ def test_rendering_never_adds_or_removes_environment_variables(renderer, monkeyp
 
     assert during and all(keys == before for keys in during)
     assert set(os.environ) == before
+
+
+def test_a_line_used_outside_the_billing_period_says_when_it_was_used(renderer):
+    # Given a VM that ran for the last five days of the period only
+    base = invoice(lines=2)
+    late = base.line_items[1].model_copy(
+        update={"usage_start": datetime(2026, 9, 25, 18, 30, tzinfo=UTC)}  # 26 Sep 00:00 IST
+    )
+
+    # When
+    text = text_of(renderer.render(invoice(lines=2, line_items=[base.line_items[0], late])))
+
+    # Then the other line goes by the period, and this one carries its own window
+    assert "Usage period of every line: 01 Sep 2026 00:00 – 01 Oct 2026 00:00 IST" in text
+    assert "1 gpu-a100-train-01 — NVIDIA A100 80GB pod · GPU pod 998315" in text
+    assert (
+        "2 vm-build-4x16 — 4 vCPU / 16 GiB VM · VM usage 26 Sep 2026 00:00 – 01 Oct 2026 00:00 IST 998315"
+        in text
+    )
