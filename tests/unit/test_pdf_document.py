@@ -21,7 +21,7 @@ import pytest
 from pypdf import PdfReader
 
 from infra.demo import DEMO_SUPPLIER, draft_fields
-from invoicing.adapters.pdf import InvoicePdfRenderer, ResourceRefusedError, page_count
+from invoicing.adapters.pdf import InvoicePdfRenderer, PageLabel, ResourceRefusedError, page_count
 from invoicing.domain import gst
 from invoicing.domain.invoice import Address, Customer, Invoice, LineItem, Payment
 from invoicing.domain.words import amount_in_words, format_inr
@@ -474,3 +474,20 @@ def test_a_line_used_outside_the_billing_period_says_when_it_was_used(renderer):
         "2 vm-build-4x16 — 4 vCPU / 16 GiB VM · VM usage 26 Sep 2026 00:00 – 01 Oct 2026 00:00 IST 998315"
         in text
     )
+
+
+def test_rendering_leaves_xhtml2pdf_and_reportlab_as_it_found_them(renderer):
+    # The renderer swaps xhtml2pdf's canvas class and lets frames share their boundary value,
+    # for the duration of a render only, even one that fails.
+    from reportlab.pdfgen.canvas import ShowBoundaryValue
+    from xhtml2pdf import xhtml2pdf_reportlab
+
+    canvas = xhtml2pdf_reportlab.MarkedCanvas
+
+    renderer.render(invoice())
+    with pytest.raises(ResourceRefusedError):
+        refused = '<html><body><img src="http://evil.example/x.png"></body></html>'
+        renderer.to_pdf(refused, timestamp=ISSUED_AT, page_label=PageLabel())
+
+    assert xhtml2pdf_reportlab.MarkedCanvas is canvas
+    assert "__deepcopy__" not in vars(ShowBoundaryValue)

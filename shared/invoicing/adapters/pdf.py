@@ -285,7 +285,7 @@ class InvoicePdfRenderer:
         from xhtml2pdf import pisa
 
         out = io.BytesIO()
-        with _source_date(timestamp), _labelled_pages(page_label):
+        with _source_date(timestamp), _labelled_pages(page_label), _frames_copied_cheaply():
             status = pisa.CreatePDF(
                 html,
                 dest=out,
@@ -383,6 +383,33 @@ def _labelled_pages(label: PageLabel | None) -> Iterator[None]:
         yield
     finally:
         xhtml2pdf_reportlab.MarkedCanvas = base
+
+
+@contextmanager
+def _frames_copied_cheaply() -> Iterator[None]:
+    """Let ReportLab's per-cell copies of the page frame share the frame's boundary value.
+
+    ReportLab deep-copies the current frame every time it measures a table cell
+    (``flowables._listWrapOn``): thousands of times for a long invoice. A frame declared by an
+    ``@page`` rule carries a ``ShowBoundaryValue`` (colour, width, dash array), which
+    ``copy.deepcopy`` rebuilds through ``__reduce_ex__`` each time: a tenth of a long invoice's
+    render. Nothing ever changes one after it is made (it is only read to draw the boundary), so
+    for the render a copy of it is the value itself.
+    """
+    from reportlab.pdfgen.canvas import ShowBoundaryValue
+
+    if "__deepcopy__" in vars(ShowBoundaryValue):  # ReportLab gave it one of its own
+        yield
+        return
+    ShowBoundaryValue.__deepcopy__ = _same  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        del ShowBoundaryValue.__deepcopy__  # type: ignore[attr-defined]
+
+
+def _same(value: Any, _memo: dict[int, Any]) -> Any:
+    return value
 
 
 def page_count(pdf: bytes) -> int:
