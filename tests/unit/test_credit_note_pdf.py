@@ -95,7 +95,7 @@ def test_the_invoice_pdf_shows_the_credits_applied(renderer):
     view = invoice_view(after)
     assert view["credits"] == [{"number": "CN/2627/000007", "date": "01 Oct 2026", "amount": "472.00"}]
     page = text(renderer.render(after))
-    assert "Credits applied" in page and "CN/2627/000007" in page
+    assert "CREDITS APPLIED" in page.upper() and "CN/2627/000007" in page
     assert "Credit notes" in page and "472.00" in page
 
 

@@ -12,6 +12,10 @@ reads nothing outside it and fetches nothing at all:
 - xhtml2pdf's own resource policy is set to no network and local reads confined to the assets, as
   a second gate for the few code paths that do not go through ``link_callback``.
 
+Every page says "Page n of N" from one layout pass: the number is drawn by the canvas into form
+XObjects that are filled in once N is known (``_labelled_pages``), instead of xhtml2pdf's
+``<pdf:pagecount>``, which lays the whole document out twice.
+
 The output is a function of the invoice alone: ReportLab takes the document's creation date and
 its ``/ID`` from ``SOURCE_DATE_EPOCH``, which is set to the invoice's ``updated_at`` for the
 duration of the render, so rendering one version twice gives the same bytes.
@@ -26,7 +30,8 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,7 +45,6 @@ from invoicing.domain.words import amount_in_words, format_inr
 
 TEMPLATE = "invoice.html"
 CREDIT_NOTE_TEMPLATE = "credit_note.html"
-ONE_PAGE_LINES = 12  # invoices with more lines (almost) never fit on one A4 page
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _RENDER_LOCK = threading.Lock()  # SOURCE_DATE_EPOCH is process-wide; one render at a time
 
@@ -61,7 +65,6 @@ _STAMPS = {
     InvoiceStatus.CANCELLED: ("Cancelled", "alert"),
     InvoiceStatus.EXPIRED: ("Expired", "alert"),
 }
-
 
 _REASONS = {
     "deficient_service": "Deficient service",
@@ -136,6 +139,18 @@ def _address_lines(address: Any) -> list[str]:
     return [street, f"{address.city}, {address.state} {address.postal_code}, {country}"]
 
 
+def billing_window(invoice: Invoice) -> tuple[datetime, datetime]:
+    """The billing period as instants: from IST midnight on its first day to IST midnight after its last."""
+    start = datetime.combine(invoice.billing_period.start, time(), tzinfo=_IST)
+    end = datetime.combine(invoice.billing_period.end + timedelta(days=1), time(), tzinfo=_IST)
+    return start, end
+
+
+def _usage(start: datetime, end: datetime, *, unless: tuple[datetime, datetime] | None = None) -> str:
+    """``01 Sep 2026 00:00 – 01 Oct 2026 00:00 IST``, or "" when the window is ``unless``."""
+    return "" if (start, end) == unless else f"{format_ist(start)} – {format_ist(end)} IST"
+
+
 def _taxes(rate_text: str, intra_state: bool, cgst: int, sgst: int, igst: int) -> list[dict[str, str]]:
     """The tax rows: CGST and SGST at half the rate (intra-state), or IGST at the rate."""
     rate = Decimal(rate_text)
@@ -196,6 +211,8 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         for row in _taxes(t.rate, intra_state, t.cgst, t.sgst, t.igst)
     ]
     stamp = _STAMPS.get(invoice.status)
+    window = billing_window(invoice)
+    common = any((line.usage_start, line.usage_end) == window for line in invoice.line_items)
     last_payment = invoice.payments[-1] if invoice.payments else None
     return {
         "title": f"Tax Invoice {invoice.invoice_number or invoice.id}",
@@ -223,6 +240,7 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         "supply_type": "Intra-state (CGST + SGST)" if intra_state else "Inter-state (IGST)",
         "reverse_charge": "No",
         "currency": invoice.currency,
+        "usage_window": _usage(*window) if common else "",
         "lines": [
             {
                 "number": index,
@@ -231,7 +249,8 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
                 ),
                 "resource_name": line.resource_name,
                 "description": line.description,
-                "usage": f"{format_ist(line.usage_start)} – {format_ist(line.usage_end)} IST",
+                # Said per line only where it is not the billing period (the caption says that).
+                "usage": _usage(line.usage_start, line.usage_end, unless=window),
                 "sac": line.sac_code,
                 "quantity": format_decimal(line.quantity),
                 "unit": line.unit,
@@ -316,13 +335,29 @@ def credit_note_view(note: CreditNote) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PageLabel:
+    """Where and how "Page n of N" is drawn: the right-hand end of the template's footer line.
+
+    The numbers match ``@frame footer`` and ``.footer`` in ``templates/invoice.html``: the label sits
+    on the baseline of the footer's text, flush with the right margin, in its font, size and colour.
+    """
+
+    font: str = "invoice sans_00"  # xhtml2pdf's name for @font-face "Invoice Sans", normal weight
+    size: float = 6.5
+    color: str = "#5b6475"
+    right: float = 36.0  # from the page's right edge
+    baseline: float = 34.06  # from the page's bottom edge
+
+
 class InvoicePdfRenderer:
     """Renders invoices with the template and fonts of one assets directory."""
 
-    def __init__(self, assets: Path | str) -> None:
+    def __init__(self, assets: Path | str, *, page_label: PageLabel | None = None) -> None:
         self._assets = Path(assets).resolve()
         if not (self._assets / "templates" / TEMPLATE).is_file():
             raise FileNotFoundError(f"no templates/{TEMPLATE} under {self._assets}")
+        self._page_label = page_label or PageLabel()
         self._env: Any = None
         self._policy: Any = None
 
@@ -330,20 +365,15 @@ class InvoicePdfRenderer:
     def assets(self) -> Path:
         return self._assets
 
-    def html(self, invoice: Invoice, *, pages: int | None = 1) -> str:
-        return self.html_from_view(invoice_view(invoice), pages=pages)
+    def html(self, invoice: Invoice) -> str:
+        return self.html_from_view(invoice_view(invoice))
 
-    def html_from_view(self, view: dict[str, Any], *, pages: int | None = 1, template: str = TEMPLATE) -> str:
-        """The page's HTML; ``pages=None`` lets xhtml2pdf count the pages (a second layout pass)."""
+    def html_from_view(self, view: dict[str, Any], *, template: str = TEMPLATE) -> str:
         name = "note" if template == CREDIT_NOTE_TEMPLATE else "invoice"
-        return self._environment().get_template(template).render(**{name: view}, pages=pages)
+        return self._environment().get_template(template).render(**{name: view})
 
-    def render(self, invoice: Invoice) -> bytes:
-        """The invoice's PDF; the same invoice (same ``updated_at``) always gives the same bytes."""
-        return self.render_view(invoice_view(invoice), timestamp=invoice.updated_at)
-
-    def credit_note_html(self, note: CreditNote, *, pages: int | None = 1) -> str:
-        return self.html_from_view(credit_note_view(note), pages=pages, template=CREDIT_NOTE_TEMPLATE)
+    def credit_note_html(self, note: CreditNote) -> str:
+        return self.html_from_view(credit_note_view(note), template=CREDIT_NOTE_TEMPLATE)
 
     def render_credit_note(self, note: CreditNote) -> bytes:
         """The credit note's PDF (its own template); deterministic, like an invoice's."""
@@ -351,27 +381,24 @@ class InvoicePdfRenderer:
             credit_note_view(note), timestamp=note.created_at, template=CREDIT_NOTE_TEMPLATE
         )
 
+    def render(self, invoice: Invoice) -> bytes:
+        """The invoice's PDF; the same invoice (same ``updated_at``) always gives the same bytes."""
+        return self.render_view(invoice_view(invoice), timestamp=invoice.updated_at)
+
     def render_view(self, view: dict[str, Any], *, timestamp: datetime, template: str = TEMPLATE) -> bytes:
-        """PDF bytes with "Page n of N" in the footer, at the least cost.
+        """PDF bytes with "Page n of N" on every page, from one layout pass."""
+        html = self.html_from_view(view, template=template)
+        return self.to_pdf(html, timestamp=timestamp, page_label=self._page_label)
 
-        Most invoices fit on one page: they are laid out once, assuming one page, and only laid
-        out again, with the real count, if they spilled over. A long invoice surely spills, so it
-        asks xhtml2pdf for ``<pdf:pagecount>`` instead: one parse, two layouts.
+    def to_pdf(self, html: str, *, timestamp: datetime, page_label: PageLabel | None = None) -> bytes:
+        """Trusted HTML (our template's output) to PDF bytes, dated ``timestamp``.
+
+        With ``page_label``, every page is labelled "Page n of N" (see ``_labelled_pages``).
         """
-        if len(view["lines"]) > ONE_PAGE_LINES:
-            return self.to_pdf(self.html_from_view(view, pages=None, template=template), timestamp=timestamp)
-        pdf = self.to_pdf(self.html_from_view(view, pages=1, template=template), timestamp=timestamp)
-        pages = page_count(pdf)
-        if pages > 1:
-            pdf = self.to_pdf(self.html_from_view(view, pages=pages, template=template), timestamp=timestamp)
-        return pdf
-
-    def to_pdf(self, html: str, *, timestamp: datetime) -> bytes:
-        """Trusted HTML (our template's output) to PDF bytes, dated ``timestamp``."""
         from xhtml2pdf import pisa
 
         out = io.BytesIO()
-        with _source_date(timestamp):
+        with _source_date(timestamp), _labelled_pages(page_label), _frames_copied_cheaply():
             status = pisa.CreatePDF(
                 html,
                 dest=out,
@@ -421,6 +448,81 @@ class InvoicePdfRenderer:
 
             self._policy = ResourceAccessPolicy.server(base_dir=self._assets, allow_remote=False)
         return self._policy
+
+
+@contextmanager
+def _labelled_pages(label: PageLabel | None) -> Iterator[None]:
+    """Have xhtml2pdf draw on a canvas that labels every page "Page n of N", in one layout pass.
+
+    xhtml2pdf only knows N from a second layout of the whole document (``<pdf:pagecount>`` turns
+    on ReportLab's ``multiBuild``), which is a third of a long invoice's render. ReportLab can do
+    without: a page may use a form XObject that is defined later, before the file is written. So
+    each page ends by using the form ``page-label-n``, and when the document is saved, N is known
+    and the forms are defined, each drawing "Page n of N" at the footer's right-hand end.
+
+    xhtml2pdf makes its canvas from ``MarkedCanvas`` in ``xhtml2pdf.xhtml2pdf_reportlab``; that name
+    points at a subclass for the duration of the render. Renders are serialised by the caller's
+    lock (and xhtml2pdf's own), so no other document sees it.
+    """
+    if label is None:
+        yield
+        return
+    from reportlab.lib.colors import HexColor
+    from xhtml2pdf import xhtml2pdf_reportlab
+
+    base = xhtml2pdf_reportlab.MarkedCanvas
+    color = HexColor(label.color)
+
+    class LabelledCanvas(base):  # type: ignore[misc, valid-type]
+        def showPage(self) -> None:
+            self.doForm(f"page-label-{self.getPageNumber()}")
+            super().showPage()
+
+        def save(self) -> None:
+            if self._code:  # the last page, if nothing ended it
+                self.showPage()
+            total = self.getPageNumber() - 1
+            width = self._pagesize[0]
+            for page in range(1, total + 1):
+                self.beginForm(f"page-label-{page}")
+                self.setFont(label.font, label.size)
+                self.setFillColor(color)
+                self.drawRightString(width - label.right, label.baseline, f"Page {page} of {total}")
+                self.endForm()
+            super().save()
+
+    xhtml2pdf_reportlab.MarkedCanvas = LabelledCanvas
+    try:
+        yield
+    finally:
+        xhtml2pdf_reportlab.MarkedCanvas = base
+
+
+@contextmanager
+def _frames_copied_cheaply() -> Iterator[None]:
+    """Let ReportLab's per-cell copies of the page frame share the frame's boundary value.
+
+    ReportLab deep-copies the current frame every time it measures a table cell
+    (``flowables._listWrapOn``): thousands of times for a long invoice. A frame declared by an
+    ``@page`` rule carries a ``ShowBoundaryValue`` (colour, width, dash array), which
+    ``copy.deepcopy`` rebuilds through ``__reduce_ex__`` each time: a tenth of a long invoice's
+    render. Nothing ever changes one after it is made (it is only read to draw the boundary), so
+    for the render a copy of it is the value itself.
+    """
+    from reportlab.pdfgen.canvas import ShowBoundaryValue
+
+    if "__deepcopy__" in vars(ShowBoundaryValue):  # ReportLab gave it one of its own
+        yield
+        return
+    ShowBoundaryValue.__deepcopy__ = _same  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        del ShowBoundaryValue.__deepcopy__  # type: ignore[attr-defined]
+
+
+def _same(value: Any, _memo: dict[int, Any]) -> Any:
+    return value
 
 
 def page_count(pdf: bytes) -> int:
