@@ -75,10 +75,10 @@ def _operation(method: str, path: str, operation: dict[str, Any], schemas: dict[
     if parameters:
         lines.append("| parameter | in | required | type | description |\n|---|---|---|---|---|")
         for parameter in parameters:
-            lines.append(
-                f"| `{parameter['name']}` | {parameter['in']} | {'yes' if parameter.get('required') else 'no'} "
-                f"| {_type(parameter.get('schema', {}), schemas)} | {_cell(parameter.get('description', ''))} |"
-            )
+            required = "yes" if parameter.get("required") else "no"
+            kind = _type(parameter.get("schema", {}), schemas)
+            described = _cell(parameter.get("description", ""))
+            lines.append(f"| `{parameter['name']}` | {parameter['in']} | {required} | {kind} | {described} |")
         lines.append("")
     body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
     if body:
