@@ -38,7 +38,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 
-.PHONY: venv run test unit lint format lock build validate deploy bench docs docs token clean
+.PHONY: venv run test unit lint format lock build validate deploy bench docs token clean
 
 # .venv holds exactly uv.lock's packages (runtime + dev) and this project, editable. uv itself comes
 # from the lock too (pip, hash-checked) before it installs everything else.
