@@ -87,14 +87,23 @@ class ReviewStore(Protocol):
 class Ledger(Protocol):
     """An account's ledger (``domain.ledger``): booked by commits, read by statements."""
 
-    def head(self, account_id: str) -> LedgerHead: ...
+    def head(self, account_id: str) -> LedgerHead:
+        """Where the ledger stands; ``complete`` is False while a backfill is owed."""
 
-    def balance_before(self, account_id: str, day: date) -> int:
+    def balance_before(self, account_id: str, day: date, *, generation: str = "") -> int:
         """The running balance at the start of ``day`` (0 before the first entry)."""
 
     def entries(
-        self, account_id: str, start: date, end: date, *, cursor: str | None = None, limit: int = 500
-    ) -> Page[LedgerEntry]: ...
+        self,
+        account_id: str,
+        start: date,
+        end: date,
+        *,
+        cursor: str | None = None,
+        limit: int = 500,
+        generation: str = "",
+    ) -> Page[LedgerEntry]:
+        """Entries dated ``start``…``end`` in booking order, one page (``next_cursor``: more)."""
 
 
 class Outbox(Protocol):
