@@ -106,6 +106,24 @@ class Ledger(Protocol):
         """Entries dated ``start``…``end`` in booking order, one page (``next_cursor``: more)."""
 
 
+class LedgerHistory(Protocol):
+    """What rebuilding an account's ledger reads and writes (``services.ledger_backfill``)."""
+
+    def head(self, account_id: str) -> LedgerHead: ...
+
+    def invoices(self, account_id: str) -> Iterator[Invoice]:
+        """Every issued invoice of the account, from the account's index (never a Scan)."""
+
+    def booked(self, account_id: str, generation: str) -> Iterator[LedgerEntry]:
+        """Every entry of one generation of the account's ledger, in booking order."""
+
+    def replace(
+        self, account_id: str, expected: LedgerHead, entries: Sequence[LedgerEntry], head: LedgerHead
+    ) -> bool:
+        """Make ``entries`` (of ``head.generation``) the account's ledger if its head is still
+        ``expected``; ``False`` (and nothing visible changed) when another commit moved it first."""
+
+
 class Outbox(Protocol):
     def due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
         """Messages that may be tried at ``now``, oldest first."""
