@@ -21,6 +21,7 @@ from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.provider import ProviderInvoice, ProviderRefund
 from invoicing.domain.queries import ListQuery, Page, SweepPage
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
+from invoicing.domain.statements import Statement, StatementDocument, StatementFigures, StatementStatus
 from invoicing.domain.summary import AccountSummary
 from invoicing.domain.sweep import Reminder, SweepWork
 
@@ -124,6 +125,24 @@ class LedgerHistory(Protocol):
         ``expected``; ``False`` (and nothing visible changed) when another commit moved it first."""
 
 
+class StatementStore(Protocol):
+    def create(self, statement: Statement) -> Statement: ...
+
+    def get(self, statement_id: str) -> Statement:
+        """``NotFoundError`` when there is none."""
+
+    def finish(
+        self,
+        statement_id: str,
+        status: StatementStatus,
+        *,
+        figures: StatementFigures | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Move a pending statement to ``ready`` (with its figures) or ``failed``; ``False`` when
+        it was no longer pending (a repeated job)."""
+
+
 class Outbox(Protocol):
     def due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
         """Messages that may be tried at ``now``, oldest first."""
@@ -146,12 +165,23 @@ class DocumentStorage(Links, Protocol):
 
     def stream(self, key: str) -> Iterator[bytes]: ...
 
-    def upload_stream(self, key: str, *, filename: str) -> IO[bytes]:
-        """A write-only file object streamed to ``key`` (a context manager: exit completes it)."""
+    def upload_stream(self, key: str, *, filename: str, content_type: str = ...) -> IO[bytes]:
+        """A write-only file object streamed to ``key`` (a context manager: exit completes it,
+        an exception aborts it); ``content_type`` defaults to a ZIP's."""
 
 
 class Renderer(Protocol):
     def render(self, invoice: Invoice) -> bytes: ...
+
+
+class StatementRenderer(Protocol):
+    """The statement's two documents: the PDF, and the CSV one line at a time."""
+
+    def render(self, document: StatementDocument) -> bytes: ...
+
+    def csv_header(self) -> str: ...
+
+    def csv_row(self, entry: LedgerEntry) -> str: ...
 
 
 class RenderJobs(Protocol):
@@ -160,6 +190,11 @@ class RenderJobs(Protocol):
 
     def enqueue_download(self, download_id: str) -> None:
         """Ask for a stored bulk-download job's ZIP to be built."""
+
+
+class StatementJobs(Protocol):
+    def enqueue_statement(self, statement_id: str) -> None:
+        """Ask for a stored statement job's PDF and CSV to be built."""
 
 
 # ---------------------------------------------------------------------------- notifications
