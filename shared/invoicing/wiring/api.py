@@ -7,8 +7,12 @@ from functools import cache
 from invoicing.config import InvoiceSettings
 from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
+from invoicing.repository.ledger import DynamoLedger
+from invoicing.repository.statements import DynamoStatementStore
 from invoicing.services.documents import DocumentService
+from invoicing.services.exports import CsvExportService
 from invoicing.services.invoices import InvoiceService
+from invoicing.services.statements import StatementService
 from invoicing.wiring import common
 
 
@@ -41,8 +45,36 @@ def document_service() -> DocumentService:
     )
 
 
+@cache
+def csv_export_service() -> CsvExportService:
+    """``GET /invoices/export.csv``: inline while small, else streamed to the bucket's exports/."""
+    config = settings()
+    return CsvExportService(
+        invoices=invoice_service(),
+        storage=common.storage(config.pdf_bucket),
+        clock=common.clock(),
+        inline_limit=config.csv_inline_limit_bytes,
+    )
+
+
+@cache
+def statement_service() -> StatementService:
+    config = settings()
+    table = common.table(config.invoices_table)
+    return StatementService(
+        statements=DynamoStatementStore(table),
+        invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
+        ledger=DynamoLedger(table),
+        jobs=common.render_jobs(config.render_queue_url),
+        links=common.storage(config.pdf_bucket),
+        clock=common.clock(),
+    )
+
+
 def reset() -> None:
     """Forget the services and everything they were built from (tests that change the environment)."""
     invoice_service.cache_clear()
     document_service.cache_clear()
+    csv_export_service.cache_clear()
+    statement_service.cache_clear()
     common.reset()
