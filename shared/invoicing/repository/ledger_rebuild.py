@@ -3,6 +3,9 @@
 - the account's invoices: ``ListIndex`` (``gsi1pk = ACCOUNT#{account}``, issued ones only: below
   ``DRAFT#``), page after page — reads grow with the account, never with the table;
 - the entries of a generation: one ``Query`` per page on ``LEDGER#{account}[#{generation}]``;
+- ``invoiced_accounts``: every account that was ever issued an invoice, without a Scan: each issued
+  number has a marker item (``SERIES#{prefix}/{fy}`` / ``NUMBER#…``, ``repository.records``) that
+  names its account, so one ``Query`` per page of each financial year's series lists them;
 - ``replace``: the new generation's entries are written with ``BatchWriteItem`` under a partition
   no one reads yet (its name is new), then the head is switched to it with ONE conditional
   ``PutItem`` (still at the ``seq`` and ``generation`` read). Only then do readers and commits see
@@ -14,7 +17,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -37,6 +40,21 @@ from invoicing.repository.table import Table, serialize
 
 BATCH = 25  # BatchWriteItem's limit
 BATCH_ATTEMPTS = 8
+
+
+def invoiced_accounts(table: Table, series: Iterable[str]) -> Iterator[str]:
+    """Each account holding a number of ``series`` (``"INV/2627"``, ...), once, in first-seen order."""
+    seen: set[str] = set()
+    for name in series:
+        for item in table.query_all(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :numbers)",
+            ExpressionAttributeValues=serialize({":pk": f"SERIES#{name}", ":numbers": "NUMBER#"}),
+            ProjectionExpression="account_id",
+        ):
+            account = item.get("account_id")
+            if account and account not in seen:
+                seen.add(account)
+                yield account
 
 
 class DynamoLedgerHistory:
