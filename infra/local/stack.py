@@ -26,7 +26,7 @@ from typing import Any
 
 import boto3
 
-from infra.cfn import create_resources, function_environment, load_template
+from infra.cfn import create_resources, function_environment, load_template, physical_names
 from infra.demo import DEMO_ACCOUNT
 from infra.local.aws import (
     EventTap,
@@ -51,7 +51,11 @@ DEV_KEY_SECRET = "local_key_secret"  # noqa: S105 - documented development value
 DEV_WEBHOOK_SECRET = "local_webhook_secret"  # noqa: S105 - documented development value
 LOCAL_SERVICE_NAME = "invoicing-local"
 STACK = "invoicing-local"
-QUEUE_CONSUMERS = {"RenderQueue": "PdfRendererFunction", "SweepQueue": "OverdueSweepFunction"}
+QUEUE_CONSUMERS = {
+    "RenderQueue": "PdfRendererFunction",
+    "SweepQueue": "OverdueSweepFunction",
+    "RenderDeadLetterQueue": "RenderDeadLetterFunction",
+}
 OUTBOX_FUNCTION = "OutboxDispatcherFunction"
 
 log = logging.getLogger("infra.local")
@@ -268,10 +272,14 @@ class LocalStack:
         self.server.start()
 
         sqs = session.client("sqs", endpoint_url=self.aws_url)
+        names = physical_names(template, STACK)
         for queue_id, function_id in QUEUE_CONSUMERS.items():
-            poller = SqsPoller(
-                functions[function_id], sqs=sqs, queue_url=base[_queue_env(queue_id)], stop=self.stop_event
-            )
+            env_name = _queue_env(queue_id)
+            if env_name:
+                queue_url = base[env_name]
+            else:  # a dead-letter queue: no function is told its URL
+                queue_url = sqs.get_queue_url(QueueName=names[queue_id])["QueueUrl"]
+            poller = SqsPoller(functions[function_id], sqs=sqs, queue_url=queue_url, stop=self.stop_event)
             poller.start()
             self.pollers.append(poller)
         # moto has no DynamoDB streams: the outbox dispatcher's schedule path runs twice a second.
@@ -371,8 +379,9 @@ class LocalStack:
         ]
 
 
-def _queue_env(queue_id: str) -> str:
-    return {"RenderQueue": "RENDER_QUEUE_URL", "SweepQueue": "SWEEP_QUEUE_URL"}[queue_id]
+def _queue_env(queue_id: str) -> str | None:
+    """The environment variable holding a queue's URL (a dead-letter queue has none: looked up)."""
+    return {"RenderQueue": "RENDER_QUEUE_URL", "SweepQueue": "SWEEP_QUEUE_URL"}.get(queue_id)
 
 
 def main(shutdown: Shutdown | None = None) -> int:

@@ -48,6 +48,9 @@ class InvoiceSettings(TableSettings, RazorpaySettings):
     cursor_secret_name: str = Field(min_length=1)
     pdf_bucket: str = Field(min_length=1)
     render_queue_url: str = Field(min_length=1)
+    # GET /invoices/export.csv answers inline up to this many bytes (as escaped in Lambda's JSON
+    # response, whose limit is 6 MB); a larger export is stored under exports/ and answered 303.
+    csv_inline_limit_bytes: int = Field(default=5 * 1024 * 1024, ge=1, le=5 * 1024 * 1024 + 512 * 1024)
 
     @field_validator("invoice_number_prefix")
     @classmethod
@@ -88,6 +91,17 @@ class PdfSettings(TableSettings):
     """What rendering needs: the invoices table and the PDF bucket."""
 
     pdf_bucket: str = Field(min_length=1)
+
+
+class StatementSettings(PdfSettings):
+    """Statements are printed by the renderer too, with the supplier's name and address."""
+
+    supplier_json: Supplier
+
+    @field_validator("supplier_json", mode="before")
+    @classmethod
+    def _supplier(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class OutboxSettings(TableSettings, RazorpaySettings):

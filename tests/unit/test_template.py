@@ -39,6 +39,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/credit-notes/{id}/pdf"): "InvoiceApiFunction",
     ("GET", "/invoices/{id}/disputes"): "InvoiceApiFunction",
     ("POST", "/invoices/{id}/disputes/{dispute_id}/resolve"): "InvoiceApiFunction",
+    ("POST", "/statements"): "InvoiceApiFunction",
+    ("GET", "/statements/{id}"): "InvoiceApiFunction",
     ("GET", "/openapi.json"): "InvoiceApiFunction",
     ("GET", "/swagger"): "InvoiceApiFunction",
     ("POST", "/webhooks/razorpay"): "RazorpayWebhookFunction",
@@ -50,6 +52,7 @@ FUNCTIONS = {
     "RazorpayWebhookFunction": "razorpay_webhook",
     "OverdueSweepFunction": "overdue_sweep",
     "PdfRendererFunction": "pdf_renderer",
+    "RenderDeadLetterFunction": "render_dead_letters",
     "OutboxDispatcherFunction": "outbox_dispatcher",
 }
 
@@ -65,6 +68,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject"},
+        str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:PutObject", "s3:AbortMultipartUpload"},
         str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
         str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
         str({"Ref": "CursorSigningSecret"}): {"secretsmanager:GetSecretValue"},
@@ -88,11 +92,16 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         CUSTOMER_KEY: {"kms:Decrypt", "kms:GenerateDataKey"},
     },
     "PdfRendererFunction": {
-        str(INVOICES): {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        str(INVOICES): {
+            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem", "dynamodb:PutItem",  # a ledger backfill, before a statement
+        },
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject", "s3:PutObject"},
         str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:AbortMultipartUpload"},
         CUSTOMER_KEY: {"kms:Decrypt"},
     },
+    "RenderDeadLetterFunction": {str(INVOICES): {"dynamodb:UpdateItem"}},
     # Side effects leave the functions that commit them: only the dispatcher publishes, mails,
     # queues renders for commits and asks Razorpay for refunds.
     "OutboxDispatcherFunction": {
@@ -344,7 +353,11 @@ def test_queues_outlast_their_consumers_and_redrive_to_a_dead_letter_queue(templ
         if event["Type"] == "SQS"
     }
 
-    assert set(consumers) == {"RenderQueue", "SweepQueue"}
+    assert set(consumers) == {"RenderQueue", "SweepQueue", "RenderDeadLetterQueue"}
+    dead_letters = consumers.pop("RenderDeadLetterQueue")
+    assert dead_letters[0] == "RenderDeadLetterFunction"
+    assert queues["RenderDeadLetterQueue"]["Properties"]["VisibilityTimeout"] >= 6 * dead_letters[1]
+    assert dead_letters[2]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     for queue_id, (function_id, function_timeout, event) in consumers.items():
         queue = queues[queue_id]["Properties"]
         assert queue["VisibilityTimeout"] >= 6 * function_timeout, queue_id
@@ -585,3 +598,33 @@ def test_the_dispatcher_follows_new_outbox_items_on_the_table_s_stream(template:
     assert '"INSERT"' in pattern["Pattern"] and '"outbox"' in pattern["Pattern"]
     (sweep,) = [event["Properties"] for event in events.values() if event["Type"] == "ScheduleV2"]
     assert sweep["ScheduleExpression"].startswith("rate(")
+
+
+def test_every_dead_letter_queue_has_an_alarm_that_tells_the_alarm_topic(template: dict[str, Any]) -> None:
+    queues = resources_of(template, "AWS::SQS::Queue")
+    dead_letter_queues = {
+        queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for queue in queues.values()
+        if "RedrivePolicy" in queue["Properties"]
+    } | {"OutboxDeadLetterQueue"}  # the outbox stream's on-failure destination
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    watched = {}
+    for logical_id, alarm in alarms.items():
+        properties = alarm["Properties"]
+        (dimension,) = properties["Dimensions"]
+        assert dimension["Name"] == "QueueName", logical_id
+        watched[dimension["Value"]["Fn::GetAtt"][0]] = properties
+        assert properties["Namespace"] == "AWS/SQS"
+        assert (
+            properties["Threshold"] == 1
+            and properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        )
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert properties["TreatMissingData"] == "notBreaching"
+
+    assert set(watched) == dead_letter_queues == {
+        "RenderDeadLetterQueue", "SweepDeadLetterQueue", "OutboxDeadLetterQueue",
+    }  # fmt: skip
+    # a consumed queue is watched by what it receives, the others by what waits in them
+    assert watched["RenderDeadLetterQueue"]["MetricName"] == "NumberOfMessagesReceived"
+    assert watched["SweepDeadLetterQueue"]["MetricName"] == "ApproximateNumberOfMessagesVisible"

@@ -1,8 +1,9 @@
 """Queue messages between functions: one model per message, used by the writer and the reader.
 
-The render queue carries ``RenderJob`` (a document's PDF at a version) and ``DownloadJob`` (a bulk
-ZIP). ``adapters.render_queue`` writes them; the renderer's handler parses them with
-:func:`parse_render_message`. Anything else on the queue is refused (it ends in the DLQ).
+The render queue carries ``RenderJob`` (a document's PDF at a version), ``DownloadJob`` (a bulk
+ZIP) and ``StatementJob`` (a statement of account's PDF and CSV). ``adapters.render_queue`` writes
+them; the renderer's handler parses them with :func:`parse_render_message`. Anything else on the
+queue is refused (it ends in the DLQ).
 """
 
 from __future__ import annotations
@@ -32,14 +33,21 @@ class DownloadJob(_Message):
     download_id: str = Field(min_length=1, max_length=64)
 
 
-RenderMessage = Annotated[RenderJob | DownloadJob, Field(discriminator="kind")]
-_MESSAGES: TypeAdapter[RenderJob | DownloadJob] = TypeAdapter(RenderMessage)
+class StatementJob(_Message):
+    """Build the PDF and CSV of a stored statement job."""
+
+    kind: Literal["statement"] = "statement"
+    statement_id: str = Field(min_length=1, max_length=64)
 
 
-def parse_render_message(body: str) -> RenderJob | DownloadJob:
-    """Either kind of render-queue message; anything else raises (``ValueError``)."""
+RenderMessage = Annotated[RenderJob | DownloadJob | StatementJob, Field(discriminator="kind")]
+_MESSAGES: TypeAdapter[RenderJob | DownloadJob | StatementJob] = TypeAdapter(RenderMessage)
+
+
+def parse_render_message(body: str) -> RenderJob | DownloadJob | StatementJob:
+    """Any kind of render-queue message; anything else raises (``ValueError``)."""
     return _MESSAGES.validate_python(json.loads(body))
 
 
-def render_message(job: RenderJob | DownloadJob) -> str:
+def render_message(job: RenderJob | DownloadJob | StatementJob) -> str:
     return job.model_dump_json()
