@@ -24,9 +24,7 @@ router = Router()
     responses=responses(202, "The statement, pending", 403),
 )
 def create_statement(request: Annotated[StatementRequest, Body()]) -> StatementAcceptedResponse:
-    statement = statement_service().request(
-        current_caller(), request.account_id, request.start, request.end
-    )
+    statement = statement_service().request(current_caller(), request.account_id, request.start, request.end)
     logger.append_keys(statement_id=statement.id)
     metrics.add_metric(name="StatementRequested", unit=MetricUnit.Count, value=1)
     return StatementAcceptedResponse(id=statement.id)

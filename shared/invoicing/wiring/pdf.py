@@ -10,10 +10,10 @@ from invoicing.adapters.pdf_statement import StatementPdfRenderer
 from invoicing.config import PdfSettings, StatementSettings
 from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
-from invoicing.services.credit_note_documents import CreditNoteRenderService
 from invoicing.repository.ledger import DynamoLedger
 from invoicing.repository.ledger_rebuild import DynamoLedgerHistory
 from invoicing.repository.statements import DynamoStatementStore
+from invoicing.services.credit_note_documents import CreditNoteRenderService
 from invoicing.services.ledger_backfill import LedgerBackfill
 from invoicing.services.rendering import ExportService, RenderService
 from invoicing.services.retry import Backoff
