@@ -10,7 +10,7 @@ the services commit them (their ledger is booked in the same transactions).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,11 +20,11 @@ import pytest
 
 from infra.cfn import load_template, physical_names
 from infra.local.events import sqs_event
-from infra.local.functions import LocalFunction, functions_from_template
+from infra.local.functions import LocalFunction
 from invoicing.repository.commit import DynamoTransactions
 from invoicing.repository.table import Table
-from tests.conftest import CURSOR_KEY
 from tests.events.http import OPERATOR, customer, http_event
+from tests.support.functions import functions as loaded_functions
 
 NOW = datetime(2026, 10, 1, 6, 30, tzinfo=UTC)
 LATER = datetime(2026, 12, 1, 6, 30, tzinfo=UTC)  # "today" for the functions
@@ -90,20 +90,8 @@ class Stack:
 
 
 @pytest.fixture
-def stack(resources: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    from invoicing.wiring import api, common, dead_letters, pdf
-
-    secrets = boto3.client("secretsmanager")
-    secrets.put_secret_value(SecretId=resources["CURSOR_SECRET_NAME"], SecretString=CURSOR_KEY.decode())
-    for module in (api, pdf, dead_letters):
-        module.reset()
-    common.clock().set(lambda: LATER)
-    specs = functions_from_template(load_template())
-    functions = {
-        name: LocalFunction(specs[name])
-        for name in ("InvoiceApiFunction", "PdfRendererFunction", "RenderDeadLetterFunction")
-    }
-    yield Stack(env=resources, functions=functions)
-    common.clock().set(lambda: datetime.now(UTC))
-    for module in (api, pdf, dead_letters):
-        module.reset()
+def stack(resources: dict[str, str], clock: Any) -> Stack:
+    """The shared moto stack and function loader; the functions' clock at ``LATER``."""
+    clock.set(LATER)
+    names = ("InvoiceApiFunction", "PdfRendererFunction", "RenderDeadLetterFunction")
+    return Stack(env=resources, functions={name: loaded_functions().function(name) for name in names})
