@@ -101,7 +101,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:AbortMultipartUpload"},
         CUSTOMER_KEY: {"kms:Decrypt"},
     },
-    "RenderDeadLetterFunction": {str(INVOICES): {"dynamodb:UpdateItem"}},
+    "RenderDeadLetterFunction": {str(INVOICES): {"dynamodb:UpdateItem"}, CUSTOMER_KEY: {"kms:Decrypt"}},
     # Side effects leave the functions that commit them: only the dispatcher publishes, mails,
     # queues renders for commits and asks Razorpay for refunds.
     "OutboxDispatcherFunction": {
