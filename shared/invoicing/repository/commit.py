@@ -46,7 +46,7 @@ from invoicing.repository.table import Cancelled, Table, serialize, ts
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 # Repository modules that register writers for their changes (imported once, on first commit).
-WRITER_MODULES: tuple[str, ...] = ()
+WRITER_MODULES: tuple[str, ...] = ("invoicing.repository.billing",)
 
 
 @dataclass
