@@ -332,7 +332,7 @@ def _chunks(indices: list[int], key_of: Any) -> list[list[int]]:
     for i in indices:
         key = key_of(i)
         extra = 0 if key in lines else 1
-        if current and len(current) + len(lines) + extra + 1 > MAX_TRANSACTION_ITEMS:
+        if current and (len(current) + 1) + (len(lines) + extra) + 1 > MAX_TRANSACTION_ITEMS:
             chunks.append(current)
             current, lines = [], set()
             extra = 1
