@@ -48,6 +48,8 @@ class InvoiceSettings(TableSettings, RazorpaySettings):
     cursor_secret_name: str = Field(min_length=1)
     pdf_bucket: str = Field(min_length=1)
     render_queue_url: str = Field(min_length=1)
+    # POST /billing-runs queues the run's planning; the template sets it (checked where it is used).
+    billing_queue_url: str | None = None
 
     @field_validator("invoice_number_prefix")
     @classmethod
@@ -68,6 +70,13 @@ class InvoiceSettings(TableSettings, RazorpaySettings):
         if isinstance(value, str):
             return tuple(int(part) for part in value.split(",") if part.strip())
         return value
+
+
+class BillingRunSettings(InvoiceSettings):
+    """The billing run: it makes and issues invoices (the invoice model) and fans out on its queue."""
+
+    billing_queue_url: str = Field(min_length=1)
+    billing_max_receive_count: int = Field(default=5, ge=1)  # the queue's maxReceiveCount
 
 
 class WebhookSettings(TableSettings):
