@@ -42,6 +42,7 @@ from infra.local.razorpay_standin import RazorpayStandIn
 from infra.local.seed import seed
 from infra.local.server import Dispatcher, LocalServer
 from infra.local.tokens import make_token
+from infra.moto_speed import copy_tables_once_per_transaction
 
 LOCAL_REGION = "ap-south-1"
 DEV_KEY_ID = "rzp_test_local"
@@ -49,7 +50,11 @@ DEV_KEY_SECRET = "local_key_secret"  # noqa: S105 - documented development value
 DEV_WEBHOOK_SECRET = "local_webhook_secret"  # noqa: S105 - documented development value
 LOCAL_SERVICE_NAME = "invoicing-local"
 STACK = "invoicing-local"
-QUEUE_CONSUMERS = {"RenderQueue": "PdfRendererFunction", "SweepQueue": "OverdueSweepFunction"}
+QUEUE_CONSUMERS = {
+    "RenderQueue": "PdfRendererFunction",
+    "SweepQueue": "OverdueSweepFunction",
+    "BillingQueue": "BillingRunFunction",
+}
 OUTBOX_FUNCTION = "OutboxDispatcherFunction"
 
 log = logging.getLogger("infra.local")
@@ -142,6 +147,7 @@ class LocalStack:
         ensure_port_free(self.settings.port)  # both ports checked before anything starts
 
         self.moto, self.aws_url = start_moto(self.settings.aws_port)
+        copy_tables_once_per_transaction()  # usage ingestion commits 100-item transactions
         log.info("embedded AWS (moto) on %s; creating the resources of template.yaml", self.aws_url)
         point_at_local_aws(os.environ, self.aws_url)
         install_scan_guard()
@@ -219,6 +225,8 @@ class LocalStack:
             )
             poller.start()
             self.pollers.append(poller)
+            if queue_id == "BillingQueue":
+                dispatcher.billing_drain = poller.poll_once  # the billing-run route drains it too
         # moto has no DynamoDB streams: the outbox dispatcher's schedule path runs twice a second.
         outbox = SchedulePoller(functions[OUTBOX_FUNCTION], stop=self.stop_event, interval=0.5)
         outbox.start()
@@ -273,6 +281,7 @@ class LocalStack:
                 f'  curl -s -H "Authorization: Bearer $OPERATOR_TOKEN" '
                 f'"{api}/invoices?account_id={DEMO_ACCOUNT}&status=overdue"',
                 f"  curl -s -X POST {api}/_local/schedules/overdue-sweep",
+                f"  curl -s -X POST {api}/_local/schedules/billing-run   # invoices last month's demo usage",
                 "",
                 "Local only: GET /_local/emails · GET /_local/events · "
                 "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay",
@@ -283,7 +292,11 @@ class LocalStack:
 
 
 def _queue_env(queue_id: str) -> str:
-    return {"RenderQueue": "RENDER_QUEUE_URL", "SweepQueue": "SWEEP_QUEUE_URL"}[queue_id]
+    return {
+        "RenderQueue": "RENDER_QUEUE_URL",
+        "SweepQueue": "SWEEP_QUEUE_URL",
+        "BillingQueue": "BILLING_QUEUE_URL",
+    }[queue_id]
 
 
 class _Interrupted(BaseException):  # like KeyboardInterrupt: no `except Exception` swallows it

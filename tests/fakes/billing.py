@@ -126,10 +126,8 @@ def _versioned(collection: str, key: Any, before: Any, what: str) -> Any:
     def check(store: InMemoryStore, change: Any) -> None:
         stored = store.collection(collection).get(key(change))
         expected = getattr(change, "before")  # noqa: B009
-        if (
-            (expected is None
-            and stored is not None)
-            or (expected is not None and (stored is None or stored.version != expected.version))
+        if (expected is None and stored is not None) or (
+            expected is not None and (stored is None or stored.version != expected.version)
         ):
             raise ConflictError(f"{what} changed meanwhile.")
 

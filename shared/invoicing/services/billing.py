@@ -511,7 +511,7 @@ class BillingRunService:
                 )
                 continue
             self.metrics.count("UsageInvoiceCreated")
-            return self._finish(run_id, claim, created=True)
+            return self._finish(run_id, claim, created=True, invoice=draft)
         raise RetryableError(f"The usage of {account_id} kept changing meanwhile.")
 
     def _close(self, chosen: list[tuple[UsagePeriod, list[UsageLine]]]) -> bool:
@@ -522,10 +522,12 @@ class BillingRunService:
             return False
         return True
 
-    def _finish(self, run_id: str, claim: PeriodClaim, *, created: bool) -> AccountOutcome:
+    def _finish(
+        self, run_id: str, claim: PeriodClaim, *, created: bool, invoice: Invoice | None = None
+    ) -> AccountOutcome:
         """The claimed invoice, issued when the run must issue it (a retry resumes a draft)."""
         account = claim.account_id
-        invoice = self.invoices.invoices.get(claim.invoice_id)
+        invoice = invoice or self.invoices.invoices.get(claim.invoice_id)
         issued_here = False
         if claim.pending and invoice.status is InvoiceStatus.DRAFT:
             try:

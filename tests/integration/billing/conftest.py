@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from infra.local.events import failed_ids, scheduled_event, sqs_event
+from infra.moto_speed import copy_tables_once_per_transaction
 from tests.conftest import CURSOR_KEY
 from tests.events.http import OPERATOR, customer, http_event
 from tests.support.razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, standin_responses
@@ -154,6 +155,9 @@ def usage_record(
         "end": (start + timedelta(hours=1)).isoformat(),
         **kw,
     }
+
+
+copy_tables_once_per_transaction()  # moto's rollback copy, once per transaction instead of per item
 
 
 @pytest.fixture
