@@ -85,7 +85,7 @@ from invoicing.services.retry import Backoff
 
 MAX_TRANSACTION_ITEMS = 100
 # A stored invoice must fit DynamoDB's 400 KB item, with room for payments, refunds, credit notes.
-MAX_INVOICE_JSON_BYTES = 320_000
+MAX_INVOICE_JSON_BYTES = 360_000
 
 RecordStatus = Literal["accepted", "duplicate", "conflict"]
 

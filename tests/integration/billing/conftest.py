@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from infra.local.events import failed_ids, scheduled_event, sqs_event
 from infra.moto_speed import copy_tables_once_per_transaction
@@ -94,7 +95,10 @@ class Stack:
             if not messages:
                 return handled
             arn = "arn:aws:sqs:ap-south-1:123456789012:billing"
-            result = self.billing.lambda_handler(sqs_event(messages, queue_arn=arn), Context())
+            try:
+                result = self.billing.lambda_handler(sqs_event(messages, queue_arn=arn), Context())
+            except BatchProcessingError:  # every record failed: the batch goes back to the queue
+                return handled
             failed = failed_ids(result)
             for message in messages:
                 if message["MessageId"] not in failed:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from invoicing.domain.numbering import IST
 from tests.events.http import customer
-from tests.integration.billing.conftest import METERING, customer_body, usage_record
+from tests.integration.billing.conftest import METERING, Context, customer_body, usage_record
 
 
 def test_the_tour_price_usage_run_invoice(stack):
@@ -152,3 +152,43 @@ def test_prices_are_listed_by_sku_then_effective_from(stack):
         ("storage.ssd.gb_month", "2026-10-01", "8.4"),
     ]
     assert stack.price("Bad SKU").status == 422
+
+
+def test_a_message_that_keeps_failing_is_recorded_as_failed_on_its_last_receive(stack, monkeypatch):
+    from infra.local.events import sqs_event
+
+    stack.price()
+    stack.profile("acc_1")
+    stack.usage([usage_record(1)])
+    started = stack.call("POST", "/billing-runs", body={"period": "2026-11"}).body
+    from invoicing.wiring import billing
+
+    service = billing.run_service()
+    monkeypatch.setattr(service, "bill_account", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    url = stack.env["BILLING_QUEUE_URL"]
+    (plan,) = stack.sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
+    assert stack.billing.lambda_handler(sqs_event([plan], queue_arn="arn:q"), Context()) == {
+        "batchItemFailures": []
+    }
+    (message,) = stack.sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
+    message["Attributes"]["ApproximateReceiveCount"] = "5"  # the queue's maxReceiveCount: the last try
+    bad = {"MessageId": "m-bad", "ReceiptHandle": "h", "Body": '{"kind": "unknown"}', "Attributes": {}}
+    result = stack.billing.lambda_handler(sqs_event([message, bad], queue_arn="arn:q"), Context())
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
+    run = stack.call("GET", f"/billing-runs/{started['id']}").body
+    assert run["status"] == "completed_with_errors"
+    assert run["failed"] == [{"account_id": "acc_1", "message": "RuntimeError: boom"}]
+
+
+def test_the_openapi_document_describes_the_billing_routes(stack):
+    document = stack.call("GET", "/openapi.json", claims={}).body
+    for path in (
+        "/usage",
+        "/usage/summary",
+        "/prices",
+        "/prices/{sku}",
+        "/billing-runs",
+        "/billing-runs/{run_id}",
+    ):
+        assert path in document["paths"], path
+    assert "/accounts/{account_id}/billing-profile" in document["paths"]
