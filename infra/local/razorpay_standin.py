@@ -79,13 +79,16 @@ def sign(body: bytes, secret: str) -> str:
 
 
 class RazorpayError(Exception):
-    """An API error, answered as Razorpay does."""
+    """An API error, answered as Razorpay does; ``display`` is how the hosted page puts it to a person."""
 
-    def __init__(self, description: str, *, status: int = 400, field: str | None = None) -> None:
+    def __init__(
+        self, description: str, *, status: int = 400, field: str | None = None, display: str | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.field = field
+        self.display = display or description
 
     def body(self) -> dict[str, Any]:
         return {
@@ -347,11 +350,23 @@ class RazorpayStandIn:
             due = invoice["amount_due"]
             amount = due if amount is None else amount
             if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-                raise RazorpayError("amount must be a positive integer number of paise.", field="amount")
+                raise RazorpayError(
+                    "amount must be a positive integer number of paise.",
+                    field="amount",
+                    display="Enter a positive amount.",
+                )
             if amount > due:
-                raise RazorpayError(f"amount {amount} exceeds the amount due ({due} paise).", field="amount")
+                raise RazorpayError(
+                    f"amount {amount} exceeds the amount due ({due} paise).",
+                    field="amount",
+                    display=f"{format_inr(amount)} is more than the amount due, {format_inr(due)}.",
+                )
             if amount < due and not invoice["partial_payment"]:
-                raise RazorpayError("This invoice does not accept partial payments.", field="amount")
+                raise RazorpayError(
+                    "This invoice does not accept partial payments.",
+                    field="amount",
+                    display=f"This invoice does not accept partial payments: pay {format_inr(due)}.",
+                )
             now = self._now()
             order = self._order_of(invoice)
             payment = self._payment(invoice, order, amount, method, now)
@@ -688,14 +703,24 @@ font-size:16px;font-weight:600;cursor:pointer}button:hover{background:#1f7fe6}
 """
 
 
+def rupees(paise: int) -> str:
+    """``123450`` → ``"1234.50"``: the amount field's text (no symbol, no grouping)."""
+    return f"{paise // 100}.{paise % 100:02d}"
+
+
 def render_hosted_page(
     invoice: Mapping[str, Any],
     *,
     action: str,
     result: Mapping[str, Any] | None = None,
     error: str | None = None,
+    amount_text: str | None = None,
 ) -> str:
-    """The stand-in's hosted page for one invoice; ``action`` is where its form POSTs."""
+    """The stand-in's hosted page for one invoice; ``action`` is where its form POSTs.
+
+    ``error`` is shown as it is (say amounts in rupees); ``amount_text`` is what the amount field
+    keeps (what was typed, after an error), else the amount due.
+    """
     esc = html.escape
     title = invoice.get("receipt") or invoice["id"]
     customer = (invoice.get("customer_details") or {}).get("name") or ""
@@ -733,10 +758,10 @@ def render_hosted_page(
         )
         amount_field = ""
         if invoice.get("partial_payment"):
-            rupees = f"{invoice['amount_due'] // 100}.{invoice['amount_due'] % 100:02d}"
+            typed = rupees(invoice["amount_due"]) if amount_text is None else amount_text
             amount_field = (
                 "<fieldset><legend>Amount (₹)</legend>"
-                f"<input type='text' name='amount' inputmode='decimal' value='{rupees}'>"
+                f"<input type='text' name='amount' inputmode='decimal' value='{esc(typed)}'>"
                 "<div class='muted'>Partial payments are allowed for this invoice.</div></fieldset>"
             )
         parts.append(

@@ -13,6 +13,7 @@ Issues are back-dated and made oldest first, so invoice numbers follow the dates
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -49,15 +50,26 @@ class SeedClock:
         return self.now
 
 
+def _go_on() -> None:
+    pass
+
+
 @dataclass
 class Seeder:
     service: InvoiceService
     standin: RazorpayStandIn
     clock: SeedClock
     now: datetime
+    checkpoint: Callable[[], None] = _go_on  # called before each step; raises to stop seeding
 
     @classmethod
-    def build(cls, standin: RazorpayStandIn, razorpay_base_url: str, now: datetime | None = None) -> Seeder:
+    def build(
+        cls,
+        standin: RazorpayStandIn,
+        razorpay_base_url: str,
+        now: datetime | None = None,
+        checkpoint: Callable[[], None] = _go_on,
+    ) -> Seeder:
         settings = common.settings(InvoiceSettings)
         clock = SeedClock(now or datetime.now(UTC))
         service = InvoiceService(
@@ -67,13 +79,14 @@ class Seeder:
             policy=common.policy(settings),
             clock=clock,
         )
-        return cls(service=service, standin=standin, clock=clock, now=clock.now)
+        return cls(service=service, standin=standin, clock=clock, now=clock.now, checkpoint=checkpoint)
 
     # --------------------------------------------------------------------------------- steps
     def ago(self, days: float) -> datetime:
         return self.now - timedelta(days=days)
 
     def draft(self, created: datetime, *, intra_state: bool, lines: int = 3, **extra: object) -> Invoice:
+        self.checkpoint()
         start = _month_start(created - timedelta(days=28))
         fields = draft_fields(start, intra_state=intra_state, lines=lines, **extra)
         self.clock.now = created
@@ -110,6 +123,7 @@ class Seeder:
         return self._save(invoice, invoice.expire(self.now), "InvoiceExpired")
 
     def _save(self, before: Invoice, after: Invoice, event: str) -> Invoice:
+        self.checkpoint()
         effects = invoice_effects(before, after, [event])
         self.service.transactions.commit(
             [SaveInvoice(before, after), *emit(after.account_id, effects, after.updated_at)]
@@ -178,9 +192,13 @@ def seed_billing(now: datetime | None = None) -> str:
 
 
 def seed(
-    standin: RazorpayStandIn, razorpay_base_url: str, *, now: datetime | None = None
+    standin: RazorpayStandIn,
+    razorpay_base_url: str,
+    *,
+    now: datetime | None = None,
+    checkpoint: Callable[[], None] = _go_on,
 ) -> dict[str, Invoice]:
-    seeded = Seeder.build(standin, razorpay_base_url, now).run()
+    seeded = Seeder.build(standin, razorpay_base_url, now, checkpoint).run()
     seed_billing(now)
     listed = ", ".join(f"{i.status.value} {i.invoice_number or i.id}" for i in seeded.values())
     log.info("demo data for %s: %s", DEMO_ACCOUNT, listed)

@@ -27,7 +27,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from invoicing.contracts.common import ErrorResponse, validation_message
+from invoicing.contracts.common import ErrorResponse, GatewayMessage, validation_message
 from invoicing.contracts.errors import error_body
 from invoicing.domain.access import Caller
 from invoicing.domain.errors import (
@@ -52,7 +52,7 @@ API_TITLE, API_VERSION = "Invoicing API", "1.0.0"
 
 _ERROR_DESCRIPTIONS = {
     400: "bad_request: malformed JSON (or not UTF-8), or a cursor that is not valid for this query",
-    401: "unauthorized: no usable JWT claims",
+    401: 'unauthorized: no usable JWT claims (API Gateway\'s own refusal is {"message": "Unauthorized"})',
     403: "forbidden: needs the invoices:admin scope, or names another account",
     404: "not_found: no such object for this caller",
     409: "invalid_state (the status does not allow it) or conflict (concurrent change, reused key)",
@@ -121,11 +121,12 @@ def responses(success: int, description: str, *errors: int, content: dict | None
     if content is not None:
         answers[success]["content"] = content
     for code in sorted({*errors, 400, 401, 422, 500, 503}):
-        answers[code] = {"description": _ERROR_DESCRIPTIONS[code], "content": json_content(ErrorResponse)}
+        model = ErrorResponse | GatewayMessage if code == 401 else ErrorResponse
+        answers[code] = {"description": _ERROR_DESCRIPTIONS[code], "content": json_content(model)}
     return answers
 
 
-def json_content(model: type) -> dict:
+def json_content(model: Any) -> dict:
     return {content_types.APPLICATION_JSON: {"model": model}}
 
 
@@ -140,6 +141,8 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
             return None
         caller = caller_from_claims(app.current_event.request_context.authorizer.jwt_claim, account_claim())
         authorize(caller, tuple(getattr(route, "tags", None) or ()))
+        if route is not None:
+            _refuse_unknown_query(route, app.current_event.query_string_parameters or {})
         return caller
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
@@ -149,11 +152,11 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
     app.use(middlewares=[middleware])
 
     @app.get("/openapi.json", include_in_schema=False)
-    def get_openapi_document() -> Response:
+    def get_openapi_document():
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json(app))
 
     @app.get("/swagger", include_in_schema=False)
-    def get_swagger_ui() -> Response:
+    def get_swagger_ui():
         """Swagger UI over the same document (what ``app.enable_swagger`` serves, built lazily)."""
         from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 
@@ -229,6 +232,25 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
 QUERY_MODEL = "params"  # the name routes give their query-string model parameter
 
 
+def _refuse_unknown_query(route: Any, query: dict[str, Any]) -> None:
+    """Like unknown body fields, a query parameter the route does not take is a 422, not ignored."""
+    from pydantic import BaseModel
+
+    known: set[str] = set()
+    for param in route.dependant.query_params:
+        model = param.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            known |= {field.alias or name for name, field in model.model_fields.items()}
+        else:
+            known.add(param.alias)
+    unknown = sorted(name for name in query if name not in known)
+    if unknown:
+        raise DomainValidationError(
+            f"Unknown query parameter {unknown[0]!r}.",
+            [{"loc": ["query", name], "msg": "unknown query parameter"} for name in unknown],
+        )
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
     """Where a request failed, as the client wrote it: a query model's fields sit directly under
     ``query`` (``["query", "status"]``), not under the route's parameter name."""
@@ -242,13 +264,47 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
 def _openapi(app_id: int, app: APIGatewayHttpResolver) -> str:
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-    return app.get_openapi_json_schema(
-        title=API_TITLE,
-        version=API_VERSION,
-        description="GST invoices for a GPU cloud, collected through Razorpay. See docs/api.md.",
-        security_schemes={"jwt": HTTPBearer(bearerFormat="JWT", description="API Gateway JWT authorizer")},
-        security=[{"jwt": []}],
+    document = json.loads(
+        app.get_openapi_json_schema(
+            title=API_TITLE,
+            version=API_VERSION,
+            description="GST invoices for a GPU cloud, collected through Razorpay. See docs/api.md.",
+            security_schemes={
+                "jwt": HTTPBearer(bearerFormat="JWT", description="API Gateway JWT authorizer")
+            },
+            security=[{"jwt": []}],
+        )
     )
+    _precise_query_models(document, app)
+    return json.dumps(document)
+
+
+def _precise_query_models(document: dict[str, Any], app: APIGatewayHttpResolver) -> None:
+    """Give the parameters of a query *model* their real schemas (pattern, format, bounds).
+
+    Powertools expands a pydantic query model into one parameter per field but documents each with
+    its bare type only (``{"type": "string"}``), which would make the document looser than the
+    service. The routes are read from the resolver's route lists (no public accessor exists).
+    """
+    from pydantic import BaseModel
+
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        operation = document.get("paths", {}).get(route.openapi_path, {}).get(route.method.lower())
+        if not operation:
+            continue
+        for param in route.dependant.query_params:
+            model = param.field_info.annotation
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                continue
+            schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+            properties, required = schema.get("properties", {}), set(schema.get("required", []))
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter.get("name") in properties:
+                    field = dict(properties[parameter["name"]])
+                    parameter["description"] = field.pop("description", parameter.get("description", ""))
+                    field.pop("title", None)
+                    parameter["schema"] = field
+                    parameter["required"] = parameter["name"] in required
 
 
 def openapi_json(app: APIGatewayHttpResolver) -> str:

@@ -94,6 +94,17 @@ def test_invoices_without_a_usable_token_is_401_like_api_gateway(stack, authoriz
     assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
 
 
+def test_expired_token_is_401_like_api_gateway_and_the_log_says_why(stack):
+    expired = make_token(DEMO_ACCOUNT, now=1_700_000_000)
+
+    response = requests.get(f"{stack.url}/invoices", headers=_auth(expired), timeout=5)
+
+    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert "401 on GET /invoices: the token expired at 2023-11-15T10:13:20Z" in stack.output()
+    assert expired not in stack.output()
+
+
 def test_unknown_route_is_404_like_api_gateway(stack):
     response = requests.delete(f"{stack.url}/invoices", headers=_auth(OPERATOR), timeout=5)
 
@@ -221,12 +232,23 @@ def test_hosted_page_pays_a_part_when_partial_payments_are_allowed(stack):
         f"{invoice['payment_url']}/pay", data={"method": "upi", "amount": "1000.00"}, timeout=30
     )
 
-    # Then
-    assert page.status_code == 200
+    # Then: 303 See Other to the page, which shows the payment
+    assert [r.status_code for r in page.history] == [303]
+    assert page.status_code == 200 and page.request.method == "GET"
     assert "Payment of ₹1,000.00 captured" in page.text
     assert "invoice.partially_paid</code> → 200" in page.text
     after = requests.get(f"{stack.url}/invoices/{invoice['id']}", headers=_auth(OPERATOR), timeout=10).json()
     assert (after["status"], after["amount_paid"]) == ("partially_paid", 100000)
+    # and the webhook function logged its answers as itself (one JSON line each: tests keep JSON)
+    answered = [
+        line
+        for line in map(json.loads, filter(lambda text: text.startswith("{"), stack.output().splitlines()))
+        if line["message"] == "Webhook answered" and line.get("invoice_id") == invoice["id"]
+    ]
+    assert {(line["service"], line["function_name"]) for line in answered} == {
+        ("razorpay-webhook", "invoicing-dev-razorpay-webhook")
+    }
+    assert len(answered) == 2 and not any("message_id" in line for line in answered)
 
 
 # ------------------------------------------------------------------------- Razorpay's REST slice

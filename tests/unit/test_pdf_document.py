@@ -371,7 +371,7 @@ def test_a_fresh_process_renders_the_same_bytes(renderer):
 
 
 def test_a_200_line_invoice_renders_with_numbered_pages_and_repeated_headers(renderer):
-    # Given 200 lines: past the domain's 50-line cap, so built with model_copy (no validation)
+    # Given 200 lines (a billing run's invoice: the domain allows 500, the manual create route 50)
     base = invoice(lines=5)
     lines = tuple(base.line_items[i % 5] for i in range(200))
     taxable = sum(line.amount for line in lines)

@@ -42,6 +42,7 @@ FUNCTIONS = {
     "RazorpayWebhookFunction": "razorpay_webhook",
     "OverdueSweepFunction": "overdue_sweep",
     "PdfRendererFunction": "pdf_renderer",
+    "OutboxDispatcherFunction": "outbox_dispatcher",
 }
 
 # The exact grants per function: (function, resource as written in the template) -> actions.
@@ -56,7 +57,6 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject"},
         str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
-        str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
         str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
         str({"Ref": "CursorSigningSecret"}): {"secretsmanager:GetSecretValue"},
     },
@@ -66,8 +66,6 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
             "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
         },
         str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
-        str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
-        str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
     },
     "OverdueSweepFunction": {
         str(INVOICES): {
@@ -76,16 +74,24 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/SweepIndex"}): {"dynamodb:Query"},
         str({"Fn::GetAtt": ["SweepQueue", "Arn"]}): {"sqs:SendMessage"},
-        str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
-        str({"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}): {
-            "ses:SendEmail", "ses:SendRawEmail",
-        },
-        str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
     },
     "PdfRendererFunction": {
         str(INVOICES): {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject", "s3:PutObject"},
         str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:AbortMultipartUpload"},
+    },
+    # Side effects leave the functions that commit them: only the dispatcher publishes, mails,
+    # queues renders for commits and asks Razorpay for refunds.
+    "OutboxDispatcherFunction": {
+        str(INVOICES): {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/OutboxIndex"}): {"dynamodb:Query"},
+        str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
+        str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
+        str({"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}): {
+            "ses:SendEmail", "ses:SendRawEmail",
+        },
+        str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
+        str({"Fn::GetAtt": ["OutboxDeadLetterQueue", "Arn"]}): {"sqs:SendMessage"},
     },
 }  # fmt: skip
 
@@ -401,3 +407,22 @@ def test_load_template_hands_each_caller_its_own_copy() -> None:
     first["Resources"].clear()
 
     assert load_template()["Resources"]
+
+
+def test_the_dispatcher_follows_new_outbox_items_on_the_table_s_stream(template: dict[str, Any]) -> None:
+    invoices = template["Resources"]["InvoicesTable"]["Properties"]
+    indexes = {index["IndexName"]: index for index in invoices["GlobalSecondaryIndexes"]}
+    assert [key["AttributeName"] for key in indexes["OutboxIndex"]["KeySchema"]] == ["outbox_pk", "outbox_sk"]
+    assert invoices["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+
+    events = functions(template)["OutboxDispatcherFunction"]["Events"]
+    (stream,) = [event["Properties"] for event in events.values() if event["Type"] == "DynamoDB"]
+    assert stream["Stream"] == {"Fn::GetAtt": ["InvoicesTable", "StreamArn"]}
+    assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["OutboxDeadLetterQueue", "Arn"]
+    }
+    (pattern,) = stream["FilterCriteria"]["Filters"]
+    assert '"INSERT"' in pattern["Pattern"] and '"outbox"' in pattern["Pattern"]
+    (sweep,) = [event["Properties"] for event in events.values() if event["Type"] == "ScheduleV2"]
+    assert sweep["ScheduleExpression"].startswith("rate(")

@@ -30,7 +30,14 @@ from invoicing.wiring.api import invoice_service
 router = Router()
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size (default 25).")]
-Cursor = Annotated[str | None, Query(max_length=4096, description="next_cursor of the previous page.")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=4096,
+        pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+        description="next_cursor of the previous page.",
+    ),
+]
 
 
 @router.get(

@@ -99,6 +99,12 @@ class ErrorResponse(Response):
     error: ErrorBody
 
 
+class GatewayMessage(Response):
+    """What API Gateway itself answers when its JWT authorizer refuses a token (api.md)."""
+
+    message: str
+
+
 def domain_value(build: Callable[[], T], loc: tuple[str | int, ...]) -> T:
     """Build a domain value; its refusal becomes a 422 whose ``loc`` points into the request."""
     try:

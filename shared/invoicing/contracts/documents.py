@@ -12,7 +12,10 @@ from invoicing.domain.documents import Download, DownloadLink
 
 class DownloadRequest(Request):
     invoice_ids: list[DocumentId] = Field(
-        min_length=1, max_length=100, description="1–100 distinct invoice ids; the ZIP holds one PDF each."
+        min_length=1,
+        max_length=100,
+        description="1–100 distinct invoice ids; the ZIP holds one PDF each.",
+        json_schema_extra={"uniqueItems": True},
     )
 
     @model_validator(mode="after")

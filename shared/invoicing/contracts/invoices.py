@@ -170,6 +170,9 @@ class PatchInvoiceRequest(Request):
         }
 
 
+_FILTERS = "|".join(STATUS_FILTERS)
+
+
 class ListInvoicesQuery(Request):
     """The list's (and the CSV export's) query string."""
 
@@ -177,6 +180,7 @@ class ListInvoicesQuery(Request):
         default=None,
         max_length=200,
         description="Comma-separated: paid, pending, overdue, cancelled, expired, draft (operators).",
+        json_schema_extra={"pattern": f"^ *({_FILTERS})( *, *({_FILTERS}))* *$"},
     )
     date_from: DateIn | None = Field(default=None, alias="from", description="Issued on or after.")
     date_to: DateIn | None = Field(default=None, alias="to", description="Issued on or before.")

@@ -460,6 +460,10 @@ class Invoice(_Frozen):
                 "An invoice must have something to collect; its amount is 0.",
                 [{"loc": ["line_items"], "msg": "the invoice total must be greater than 0"}],
             )
+        # A draft stored before the bounds existed: refused here, never after Razorpay published it.
+        check_amount(self.amount, "line_items")
+        if self.expire_by is not None:
+            check_timestamp(self.expire_by, "expire_by")
         if self.expire_by is not None and self.expire_by <= now:
             raise DomainValidationError(
                 "expire_by is in the past; change it before issuing.",
@@ -494,7 +498,8 @@ class Invoice(_Frozen):
         )
         for held in self.held_payments:
             issued = issued._received(held, now)
-        return issued
+        # One transition, one version: applying the held payments is part of the issue.
+        return issued.model_copy(update={"version": self.version + 1})
 
     def attach_payment_link(self, razorpay_invoice_id: str, now: datetime) -> Invoice:
         """Remember the provider's (still unpayable, draft) invoice before it is issued there."""

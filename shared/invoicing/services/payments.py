@@ -47,7 +47,7 @@ from invoicing.domain.errors import (
     NotFoundError,
 )
 from invoicing.domain.events import invoice_event
-from invoicing.domain.invoice import Invoice, InvoiceStatus, Payment, RefundStatus
+from invoicing.domain.invoice import PAYABLE_STATUSES, Invoice, InvoiceStatus, Payment, RefundStatus
 from invoicing.domain.notices import NoticeKind, PaymentNotice
 from invoicing.domain.outbox import Effect, PublishEvent, RequestRefund
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem, ReviewReason
@@ -241,10 +241,8 @@ class PaymentService:
             events.append("InvoicePaid")
             if before.suspension_requested_at is not None:
                 events.append("ServiceRestorationRequested")
-        elif after.status is InvoiceStatus.PARTIALLY_PAID or (
-            after.status is before.status and after.amount_due < before.amount_due
-        ):
-            events.append("InvoicePartiallyPaid")
+        elif after.status in PAYABLE_STATUSES and after.amount_due < before.amount_due:
+            events.append("InvoicePartiallyPaid")  # a final invoice's balance changing is not a part payment
         refunded = after.amount_refunded - before.amount_refunded
         if refunded == payment.amount:
             events.append(_event("PaymentUnapplied", after, _payment_detail(payment, "refunded", refunded)))

@@ -26,6 +26,7 @@ from invoicing.domain.billing import (
 from invoicing.domain.changes import Change
 from invoicing.domain.documents import Download, DownloadLink, DownloadStatus, InvoiceDocument, InvoiceOwner
 from invoicing.domain.invoice import Invoice
+from invoicing.domain.ledger import LedgerEntry, LedgerHead
 from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.provider import ProviderInvoice, ProviderRefund
 from invoicing.domain.queries import ListQuery, Page, SweepPage
@@ -138,6 +139,19 @@ class ReviewStore(Protocol):
         """Keep a review item; ``False`` if this event's item was already kept."""
 
     def add_failed_payment(self, record: FailedPaymentRecord) -> bool: ...
+
+
+class Ledger(Protocol):
+    """An account's ledger (``domain.ledger``): booked by commits, read by statements."""
+
+    def head(self, account_id: str) -> LedgerHead: ...
+
+    def balance_before(self, account_id: str, day: date) -> int:
+        """The running balance at the start of ``day`` (0 before the first entry)."""
+
+    def entries(
+        self, account_id: str, start: date, end: date, *, cursor: str | None = None, limit: int = 500
+    ) -> Page[LedgerEntry]: ...
 
 
 class Outbox(Protocol):
