@@ -118,12 +118,11 @@ def _records() -> list[dict[str, str]]:
 
 
 def run() -> dict[str, float]:
-    from infra.moto_speed import copy_tables_once_per_transaction
+    from infra.moto_speed import per_item_rollback
 
     _time_calls()
-    copy_tables_once_per_transaction()
     figures: dict[str, float] = {}
-    with support.aws_stack() as env:
+    with support.aws_stack() as env, per_item_rollback():
         import logging
 
         import boto3

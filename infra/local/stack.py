@@ -26,6 +26,7 @@ from typing import Any
 
 import boto3
 
+from infra import moto_speed
 from infra.cfn import create_resources, function_environment, load_template
 from infra.demo import DEMO_ACCOUNT
 from infra.local.aws import (
@@ -44,7 +45,6 @@ from infra.local.seed import seed
 from infra.local.server import Dispatcher, LocalServer
 from infra.local.shutdown import Shutdown
 from infra.local.tokens import make_token
-from infra.moto_speed import copy_tables_once_per_transaction
 
 LOCAL_REGION = "ap-south-1"
 DEV_KEY_ID = "rzp_test_local"
@@ -162,7 +162,7 @@ class LocalStack:
         ensure_port_free(self.settings.port)  # both ports checked before anything starts
 
         self.moto, self.aws_url = start_moto(self.settings.aws_port)
-        copy_tables_once_per_transaction()  # usage ingestion commits 100-item transactions
+        moto_speed.install()  # usage ingestion commits 100-item transactions
         self.checkpoint()
         log.info("embedded AWS (moto) on %s; creating the resources of template.yaml", self.aws_url)
         point_at_local_aws(os.environ, self.aws_url)

@@ -19,7 +19,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from infra.local.events import failed_ids, scheduled_event, sqs_event
-from infra.moto_speed import copy_tables_once_per_transaction
+from infra.moto_speed import per_item_rollback
 from tests.conftest import CURSOR_KEY
 from tests.events.http import OPERATOR, customer, http_event
 from tests.support.razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, standin_responses
@@ -161,9 +161,6 @@ def usage_record(
     }
 
 
-copy_tables_once_per_transaction()  # moto's rollback copy, once per transaction instead of per item
-
-
 @pytest.fixture
 def stack(resources: dict[str, str], function_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     env = {**function_env("InvoiceApiFunction"), **function_env("BillingRunFunction")}
@@ -186,7 +183,7 @@ def stack(resources: dict[str, str], function_env, monkeypatch: pytest.MonkeyPat
     api.reset()
     billing.reset()
     common.clock().set(lambda: NOW)
-    with standin_responses() as standin:
+    with per_item_rollback(), standin_responses() as standin:
         stack = Stack(env)
         stack.standin = standin  # type: ignore[attr-defined]
         yield stack
