@@ -206,7 +206,8 @@ def run() -> dict[str, float]:
             run = service.request("2026-11", [ACCOUNT])
             service.plan(run.id)
             sqs = boto3.client("sqs")
-            messages = sqs.receive_message(QueueUrl=env["BILLING_QUEUE_URL"], MaxNumberOfMessages=10)[
+            queue = env["BILLING_QUEUE_URL"]
+            messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"])[
                 "Messages"
             ]
             bill = [m for m in messages if '"bill"' in m["Body"]]

@@ -28,7 +28,7 @@ def process_message(record: SQSRecord) -> None:
     logger.append_keys(run_id=job.run_id)
     try:
         if isinstance(job, BillAccountJob):
-            receives = int(record.attributes.approximate_receive_count or 1)
+            receives = int(record.raw_event.get("attributes", {}).get("ApproximateReceiveCount") or 1)
             last = receives >= wiring.settings().billing_max_receive_count
             wiring.run_service().bill(job.run_id, job.period, job.account_id, last_attempt=last)
         else:
