@@ -77,3 +77,51 @@ def test_billing_a_month_opens_its_next_generation():
     billed = usage.bill("inv_1")
     assert (billed.generation, billed.records, billed.lines, billed.total_records) == (1, 0, 0, 3)
     assert billed.invoice_id == "inv_1" and billed.version == usage.version + 1 and not billed.unbilled
+
+
+def test_demo_usage_and_demo_invoices_are_true_to_the_calendar():
+    from collections import Counter
+    from datetime import date
+
+    from infra.demo import demo_lines, demo_usage, draft_fields
+
+    october = Counter(r["sku"] for r in demo_usage("acc_demo", "2026-10"))
+    november = Counter(r["sku"] for r in demo_usage("acc_demo", "2026-11"))
+    assert (october["gpu.a100.hour"], october["network.egress.gb"]) == (744, 31)
+    assert (november["gpu.a100.hour"], november["network.egress.gb"]) == (720, 30)
+    assert draft_fields(date(2026, 10, 1))["billing_period"].end == date(2026, 10, 31)
+    pod = demo_lines(date(2026, 11, 1), 1)[0]
+    assert pod.quantity == 720 and pod.usage_end - pod.usage_start == timedelta(days=30)
+
+
+def test_the_template_carries_the_billing_function_its_queue_schedule_and_routes():
+    from infra.cfn import load_template
+
+    resources = load_template()["Resources"]
+    function = resources["BillingRunFunction"]["Properties"]
+    schedule = function["Events"]["MonthlyRun"]["Properties"]
+    assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == (
+        "cron(0 3 1 * ? *)",
+        "Asia/Kolkata",
+    )
+    work = function["Events"]["BillingWork"]["Properties"]
+    assert work["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = resources["BillingQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["BillingDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
+    actions = {a for s in function["Policies"][0]["Statement"] for a in s["Action"]}
+    assert "dynamodb:Scan" not in actions and "dynamodb:DeleteItem" not in actions
+    routes = {
+        (e["Properties"]["Method"], e["Properties"]["Path"])
+        for e in resources["InvoiceApiFunction"]["Properties"]["Events"].values()
+    }
+    assert {
+        ("GET", "/accounts/{account_id}/billing-profile"),
+        ("PUT", "/accounts/{account_id}/billing-profile"),
+        ("GET", "/prices"),
+        ("PUT", "/prices/{sku}"),
+        ("POST", "/usage"),
+        ("GET", "/usage/summary"),
+        ("POST", "/billing-runs"),
+        ("GET", "/billing-runs/{id}"),
+    } <= routes

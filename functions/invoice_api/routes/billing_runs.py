@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.contracts.billing import BillingRunRequest, BillingRunResponse
+from invoicing.contracts.common import DocumentId
 from invoicing.http import OPERATOR, responses
 from invoicing.observability import logger, metrics
 from invoicing.wiring.billing import billing_run_service
@@ -36,6 +37,6 @@ def create_billing_run(request: Annotated[BillingRunRequest, Body()]) -> Billing
     summary="A billing run and what it did",
     responses=responses(200, "The run", 403, 404),
 )
-def get_billing_run(run_id: str) -> BillingRunResponse:
+def get_billing_run(run_id: Annotated[DocumentId, Path(description='"run_…"')]) -> BillingRunResponse:
     logger.append_keys(run_id=run_id)
     return BillingRunResponse.from_domain(billing_run_service().get(run_id))
