@@ -5,23 +5,26 @@ posted through ``functions/invoice_api`` as 500-record batches (29 calls), then 
 ``functions/billing_run`` from its SQS event (one ``bill`` message), with Razorpay the local
 stand-in behind ``responses``.
 
-- ``billing_run.dynamodb_calls_per_account``: DynamoDB calls to bill that account (20 lines), from
-  the SQS message to the run's counters. They grow with the number of lines, never with the
-  records (``tests/integration/billing/test_billing_scale.py`` proves the same count for 2 and 12
-  records per line): ``GetItem`` profile and claim, one ``Query`` of the account's months, one
-  ``Query`` of the month's line totals, one ``TransactWriteItems`` for the draft, its claim and the
-  month's next generation; then the issue (``GetItem`` ×2 for the counter, two transactions: the
-  Razorpay link, then number + invoice), the claim settled (``UpdateItem``), the outcome counted
-  (one transaction) and the run read once to see whether it finished (``GetItem``).
+- ``billing_run.dynamodb_calls_per_account`` = 15: DynamoDB calls to bill that account (20 lines),
+  from the SQS message to the run's end. They grow with the number of lines, never with the records
+  (``tests/integration/billing/test_billing_scale.py`` proves the same calls for 2 and 12 records per
+  line): ``GetItem`` profile and claim, one ``Query`` of the account's months, one ``Query`` of the
+  month's line totals (a page per MB: about 2,000 lines), one ``TransactWriteItems`` for the draft,
+  its claim and the month's next generation; the issue (``GetItem`` the invoice and the counter, a
+  transaction linking Razorpay's invoice, ``GetItem`` the counter and the account's ledger head, a
+  transaction issuing it); ``UpdateItem`` settling the claim; one transaction counting the outcome;
+  ``GetItem`` the run — and, because this account is the run's last, one transaction finishing it
+  (14 for every other account).
 - ``billing_run.own_ms_per_account``: the same message's wall time minus the time inside AWS calls
   (moto) and Razorpay calls (the stand-in): our code, pydantic, Powertools and botocore's request
   building.
 - ``usage.ingest_records_per_s``: records per second through the handler, 500 per call, over the
-  whole month (moto's time included: an upper bound dominated by the emulator, whose transactions
-  copy the table); ``usage.ingest_own_records_per_s`` counts only the time outside AWS calls.
-- ``usage.dynamodb_calls_per_500_records``: for one batch of new records (20 lines): the rate card
-  ``Query``, ``BatchGetItem`` ×5 for the record ids, one for the months, one for the line totals,
-  and 7 transactions of at most 100 items (79 records + 20 line totals + the month each).
+  whole month (moto's time included: an upper bound dominated by the emulator);
+  ``usage.ingest_own_records_per_s`` counts only the time outside AWS calls.
+- ``usage.dynamodb_calls_per_500_records`` = 14 for the second batch: the rate card ``Query``,
+  ``BatchGetItem`` ×5 for the record ids, one for the months, one for the line totals, and
+  transactions of at most 100 items (records + the line totals they touch + the month): 6 here,
+  where a batch touches 2 lines (97 records a commit); 7 when it touches 20.
 """
 
 from __future__ import annotations
