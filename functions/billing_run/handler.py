@@ -30,7 +30,8 @@ def process_message(record: SQSRecord) -> None:
         if isinstance(job, BillAccountJob):
             receives = int(record.raw_event.get("attributes", {}).get("ApproximateReceiveCount") or 1)
             last = receives >= wiring.settings().billing_max_receive_count
-            wiring.run_service().bill(job.run_id, job.period, job.account_id, last_attempt=last)
+            service = wiring.run_service()
+            service.bill(job.run_id, job.period, job.account_id, finish=tuple(job.finish), last_attempt=last)
         else:
             wiring.run_service().plan(job.run_id)
     except Exception:

@@ -98,8 +98,8 @@ class World:
 
     def deliver(self) -> None:
         while self.queue.bills:
-            run_id, period, account = self.queue.bills.pop(0)
-            self.delivered.append(self.runs.bill(run_id, period, account))
+            run_id, period, account, finish = self.queue.bills.pop(0)
+            self.delivered.append(self.runs.bill(run_id, period, account, finish=finish))
 
     def invoices_of(self, account: str) -> list[Invoice]:
         return sorted(

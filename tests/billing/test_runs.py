@@ -300,3 +300,23 @@ def test_billing_reads_grow_with_lines_not_records(world):
         world.runs.bill_account("run_x", "2026-11", account)
         counts.append(len(world.billing.reads))
     assert counts[0] == counts[1] <= 5
+
+
+def test_the_next_months_run_issues_a_draft_an_earlier_run_could_not(world):
+    # Given October's run left acc_1's invoice a draft (Razorpay down) and nobody ran October again
+    world.price()
+    world.profile("acc_1")
+    world.post(record("oct", start=NOVEMBER - timedelta(days=10)))
+    world.payments.down_for = {"acc_1"}
+    october = world.run("2026-10")
+    assert october.failed_count == 1
+    world.payments.down_for = set()
+    world.post(record("nov", start=NOVEMBER))
+    # When November is run
+    november = world.run("2026-11")
+    # Then October's draft is issued first, November gets its own invoice, nothing is left to do
+    oct_invoice, nov_invoice = world.invoices_of("acc_1")
+    assert oct_invoice.status is nov_invoice.status is InvoiceStatus.ISSUED
+    assert oct_invoice.billing_period.start == date(2026, 10, 1)
+    assert (november.invoices_created, november.status) == (1, "completed")
+    assert list(world.billing.unbilled_entries(16, "2026-12")) == []

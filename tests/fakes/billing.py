@@ -9,6 +9,7 @@ from typing import Any
 from invoicing.domain.billing import (
     MAX_OUTCOMES_LISTED,
     AccountOutcome,
+    AccountWork,
     BillingProfile,
     BillingRun,
     ClaimPeriod,
@@ -30,6 +31,7 @@ from invoicing.domain.billing import (
     Skipped,
     StartRun,
     StoredRecord,
+    Unbilled,
     UsagePeriod,
 )
 from invoicing.domain.errors import ConflictError, DuplicateError, NotFoundError
@@ -102,14 +104,14 @@ class FakeBillingStore:
         self.reads.append("claim")
         return self._c(CLAIMS).get((account_id, period))
 
-    def unbilled_accounts(self, shards: int, through: str) -> Iterator[str]:
+    def unbilled_entries(self, shards: int, through: str) -> Iterator[Unbilled]:
         self.reads.append("unbilled")
         for (account, period), usage in sorted(self._c(PERIODS).items()):
             if usage.unbilled and period <= through:
-                yield account
+                yield Unbilled(account, period, "usage")
         for (account, period), claim in sorted(self._c(CLAIMS).items()):
             if claim.pending and period <= through:
-                yield account
+                yield Unbilled(account, period, "claim")
 
     def run(self, run_id: str) -> BillingRun:
         self.reads.append("run")
@@ -270,10 +272,10 @@ class RecordingBillingQueue:
 
     def __init__(self) -> None:
         self.plans: list[str] = []
-        self.bills: list[tuple[str, str, str]] = []
+        self.bills: list[tuple[str, str, str, tuple[str, ...]]] = []
 
     def plan(self, run_id: str) -> None:
         self.plans.append(run_id)
 
-    def bill(self, run_id: str, period: str, account_ids: Sequence[str]) -> None:
-        self.bills += [(run_id, period, account) for account in account_ids]
+    def bill(self, run_id: str, period: str, works: Sequence[AccountWork]) -> None:
+        self.bills += [(run_id, period, work.account_id, work.finish) for work in works]

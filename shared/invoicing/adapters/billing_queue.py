@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from invoicing.contracts.messages import BillAccountJob, PlanRunJob
+from invoicing.domain.billing import AccountWork
 
 _BATCH = 10  # SendMessageBatch's limit
 
@@ -21,11 +22,13 @@ class SqsBillingQueue:
     def plan(self, run_id: str) -> None:
         self._client.send_message(QueueUrl=self._url, MessageBody=PlanRunJob(run_id=run_id).model_dump_json())
 
-    def bill(self, run_id: str, period: str, account_ids: Sequence[str]) -> None:
+    def bill(self, run_id: str, period: str, works: Sequence[AccountWork]) -> None:
         """Ten messages to a call; any entry SQS refuses raises (planning again is harmless)."""
         bodies = [
-            BillAccountJob(run_id=run_id, period=period, account_id=account).model_dump_json()
-            for account in account_ids
+            BillAccountJob(
+                run_id=run_id, period=period, account_id=work.account_id, finish=list(work.finish)
+            ).model_dump_json()
+            for work in works
         ]
         for start in range(0, len(bodies), _BATCH):
             batch = bodies[start : start + _BATCH]

@@ -62,6 +62,10 @@ class BillAccountJob(_Message):
     run_id: str = Field(min_length=1, max_length=64)
     period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
     account_id: str = Field(min_length=1, max_length=64)
+    # earlier months whose invoice a run left to issue (Razorpay failed): finished first
+    finish: list[Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]] = Field(
+        default=[], max_length=120
+    )
 
 
 BillingMessage = Annotated[PlanRunJob | BillAccountJob, Field(discriminator="kind")]

@@ -574,6 +574,35 @@ class BillingRun(_Frozen):
         return RunStatus.COMPLETED_WITH_ERRORS if self.failed_count else RunStatus.COMPLETED
 
 
+@dataclass(frozen=True)
+class Unbilled:
+    """An entry of the index of unbilled work: an account's month with unbilled usage (``usage``) or
+    whose invoice a run still has to issue (``claim``)."""
+
+    account_id: str
+    period: str
+    kind: Literal["usage", "claim"]
+
+
+@dataclass(frozen=True)
+class AccountWork:
+    """One account of a run: bill its month, after finishing the invoices of earlier months that a
+    run left to issue (``finish``: their periods)."""
+
+    account_id: str
+    finish: tuple[str, ...] = ()
+
+
+def plan_work(entries: Iterable[Unbilled], period: str) -> list[AccountWork]:
+    """One piece of work per account, oldest unfinished invoices first."""
+    finish: dict[str, set[str]] = {}
+    for entry in entries:
+        todo = finish.setdefault(entry.account_id, set())
+        if entry.kind == "claim" and entry.period < period:
+            todo.add(entry.period)
+    return [AccountWork(account, tuple(sorted(periods))) for account, periods in sorted(finish.items())]
+
+
 def shard_of(account_id: str) -> int:
     import zlib
 

@@ -49,6 +49,7 @@ from invoicing.domain.billing import (
     SettleClaim,
     StartRun,
     StoredRecord,
+    Unbilled,
     UsagePeriod,
     shard_of,
 )
@@ -350,17 +351,8 @@ def batch_get(table: Table, keys: Sequence[dict[str, str]]) -> list[dict[str, An
 
 
 @dataclass(frozen=True)
-class UnbilledEntry:
-    """One index entry: an account with unbilled usage (or an invoice to issue) for a month."""
-
-    account_id: str
-    period: str
-    kind: str
-
-
-@dataclass(frozen=True)
 class UnbilledPage:
-    entries: list[UnbilledEntry]
+    entries: list[Unbilled]
     last_key: dict[str, Any] | None
 
 
@@ -451,17 +443,16 @@ class DynamoBillingStore:
         entries = []
         for raw in response.get("Items", []):
             period, account, kind = deserialize(raw)["unbilled_sk"].rsplit("#", 2)
-            entries.append(UnbilledEntry(account_id=account, period=period, kind=kind))
+            entries.append(Unbilled(account_id=account, period=period, kind=kind.lower()))  # type: ignore[arg-type]
         last = response.get("LastEvaluatedKey")
         return UnbilledPage(entries=entries, last_key=deserialize(last) if last else None)
 
-    def unbilled_accounts(self, shards: int, through: str) -> Iterator[str]:
+    def unbilled_entries(self, shards: int, through: str) -> Iterator[Unbilled]:
         for shard in range(shards):
             start: dict[str, Any] | None = None
             while True:
                 page = self.unbilled(shard, through, start_key=start)
-                for entry in page.entries:
-                    yield entry.account_id
+                yield from page.entries
                 if page.last_key is None:
                     break
                 start = page.last_key

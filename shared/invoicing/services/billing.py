@@ -34,6 +34,7 @@ from invoicing.domain.billing import (
     OPERATOR_PROFILE_FIELDS,
     UNBILLED_SHARDS,
     AccountOutcome,
+    AccountWork,
     BillingProfile,
     BillingRun,
     ClaimPeriod,
@@ -60,6 +61,7 @@ from invoicing.domain.billing import (
     invoice_description,
     line_key,
     pack,
+    plan_work,
     previous_period,
     usage_lines,
 )
@@ -72,6 +74,7 @@ from invoicing.domain.errors import (
     ForbiddenError,
     InvalidTransitionError,
     InvoicingError,
+    NotFoundError,
     PaymentProviderError,
     RetryableError,
 )
@@ -139,8 +142,6 @@ class BillingService:
         self._own(caller, account_id)
         profile = self.store.profile(account_id)
         if profile is None:
-            from invoicing.domain.errors import NotFoundError
-
             raise NotFoundError(f"Account {account_id} has no billing profile.")
         return profile
 
@@ -420,29 +421,40 @@ class BillingRunService:
         run = self.store.run(run_id)
         if run.finished:
             return run
-        accounts = (
-            list(run.account_ids)
+        works = (
+            [AccountWork(account) for account in run.account_ids]
             if run.account_ids is not None
-            else sorted(set(self.store.unbilled_accounts(UNBILLED_SHARDS, run.period)))
+            else plan_work(self.store.unbilled_entries(UNBILLED_SHARDS, run.period), run.period)
         )
         try:
-            self.transactions.commit([PlanRun(run.id, len(accounts))])
+            self.transactions.commit([PlanRun(run.id, len(works))])
         except DuplicateError:
-            accounts = [a for a in accounts if self.store.outcome(run.id, a) is None]
-        self.queue.bill(run.id, run.period, accounts)
-        logger.info("Billing run planned", extra={"run_id": run.id, "accounts": len(accounts)})
+            works = [w for w in works if self.store.outcome(run.id, w.account_id) is None]
+        self.queue.bill(run.id, run.period, works)
+        logger.info("Billing run planned", extra={"run_id": run.id, "accounts": len(works)})
         return self.finish_if_done(run.id)
 
     def get(self, run_id: str) -> BillingRun:
         return self.store.run(run_id)
 
     # ------------------------------------------------------------------------ one account
-    def bill(self, run_id: str, period: str, account_id: str, *, last_attempt: bool = True) -> AccountOutcome:
-        """One account of a run (the queue's message): bill it, count its outcome once, finish the run
-        when it was the last. A failure that may pass (throttling, a crash) is raised for the queue
-        to retry, and recorded as failed on the last attempt."""
+    def bill(
+        self,
+        run_id: str,
+        period: str,
+        account_id: str,
+        *,
+        finish: tuple[str, ...] = (),
+        last_attempt: bool = True,
+    ) -> AccountOutcome:
+        """One account of a run (the queue's message): finish the invoices earlier runs left to issue
+        (``finish``), bill its month, count its outcome once, finish the run when it was the last. A
+        failure that may pass (throttling, a crash) is raised for the queue to retry, and recorded as
+        failed on the last attempt."""
         try:
-            outcome = self.bill_account(run_id, period, account_id)
+            outcome = self._unfinished(run_id, account_id, finish) or self.bill_account(
+                run_id, period, account_id
+            )
         except Exception as exc:
             if not last_attempt:
                 raise
@@ -451,6 +463,16 @@ class BillingRunService:
         self._record(run_id, outcome)
         self.finish_if_done(run_id)
         return outcome
+
+    def _unfinished(self, run_id: str, account_id: str, periods: tuple[str, ...]) -> AccountOutcome | None:
+        """Issue the drafts earlier runs left behind; the first failure is the account's outcome."""
+        for earlier in periods:
+            claim = self.store.claim(account_id, earlier)
+            if claim is not None and claim.pending:
+                outcome = self._finish(run_id, claim, created=False)
+                if outcome.kind == "failed":
+                    return outcome
+        return None
 
     def bill_account(self, run_id: str, period: str, account_id: str) -> AccountOutcome:
         profile = self.store.profile(account_id)

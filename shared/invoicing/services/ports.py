@@ -15,12 +15,14 @@ from typing import IO, Any, Protocol
 
 from invoicing.domain.billing import (
     AccountOutcome,
+    AccountWork,
     BillingProfile,
     BillingRun,
     LineTotal,
     PeriodClaim,
     RateCard,
     StoredRecord,
+    Unbilled,
     UsagePeriod,
 )
 from invoicing.domain.changes import Change
@@ -101,9 +103,9 @@ class BillingStore(Protocol):
 
     def claim(self, account_id: str, period: str) -> PeriodClaim | None: ...
 
-    def unbilled_accounts(self, shards: int, through: str) -> Iterator[str]:
-        """Accounts with unbilled usage (or an invoice to issue) in a month up to ``through``,
-        from the index of them (an account may come more than once)."""
+    def unbilled_entries(self, shards: int, through: str) -> Iterator[Unbilled]:
+        """Months up to ``through`` with unbilled usage or an invoice to issue, from the index of
+        them (never the table); an account may come more than once."""
 
     def run(self, run_id: str) -> BillingRun:
         """The run; ``NotFoundError`` if there is none."""
@@ -115,7 +117,7 @@ class BillingQueue(Protocol):
     def plan(self, run_id: str) -> None:
         """Ask the billing function to plan a run (find its accounts, fan out)."""
 
-    def bill(self, run_id: str, period: str, account_ids: Sequence[str]) -> None:
+    def bill(self, run_id: str, period: str, works: Sequence[AccountWork]) -> None:
         """One message per account, ten to a call; all or raise."""
 
 
