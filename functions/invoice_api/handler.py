@@ -7,7 +7,17 @@ OpenAPI answers and the error map are ``invoicing.http``.
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import accounts, billing_runs, documents, invoices, operations, prices, usage
+from routes import (
+    accounts,
+    billing_runs,
+    credit_notes,
+    disputes,
+    documents,
+    invoices,
+    operations,
+    prices,
+    usage,
+)
 
 from invoicing import http
 from invoicing.observability import logger, metrics, tracer
@@ -18,6 +28,8 @@ http.install(app, account_claim=lambda: settings().account_id_claim)
 app.include_router(documents.router)  # before invoices: /invoices/downloads beats /invoices/<id>
 app.include_router(invoices.router)
 app.include_router(operations.router)
+app.include_router(credit_notes.router)
+app.include_router(disputes.router)
 for billing_router in (accounts.router, prices.router, usage.router, billing_runs.router):
     app.include_router(billing_router)
 

@@ -1,7 +1,8 @@
 """Demo data for the local stack: the demo account with an invoice in every status.
 
-Everything goes through the real code: ``InvoiceService`` (create, issue, cancel — which talk to the
-Razorpay stand-in through the real adapter) on a clock set back to each step's moment and, for what
+Everything goes through the real code: ``InvoiceService`` (create, issue) and ``CreditNoteService``
+(cancel, by a credit note) — which talk to the Razorpay stand-in through the real adapter — on a
+clock set back to each step's moment and, for what
 only webhooks or the sweep would do, the domain's own transitions (``apply_payment``,
 ``mark_overdue``, ``expire``) committed with the same side effects (domain event, render job)
 through the outbox. Payments are also recorded at the stand-in, so its hosted page and our invoice
@@ -34,7 +35,9 @@ from invoicing.domain.effects import emit, invoice_effects
 from invoicing.domain.invoice import Invoice, InvoiceStatus, Payment
 from invoicing.domain.numbering import ist_date
 from invoicing.services.billing import BillingService
+from invoicing.services.credit_notes import CreditNoteService
 from invoicing.services.invoices import InvoiceService
+from invoicing.services.retry import Backoff
 from invoicing.wiring import billing, common
 
 log = logging.getLogger("infra.local")
@@ -57,6 +60,7 @@ def _go_on() -> None:
 @dataclass
 class Seeder:
     service: InvoiceService
+    credits: CreditNoteService
     standin: RazorpayStandIn
     clock: SeedClock
     now: datetime
@@ -72,14 +76,30 @@ class Seeder:
     ) -> Seeder:
         settings = common.settings(InvoiceSettings)
         clock = SeedClock(now or datetime.now(UTC))
+        payments = common.payments(settings.model_copy(update={"razorpay_base_url": razorpay_base_url}))
         service = InvoiceService(
             invoices=common.invoice_store(settings.invoices_table),
             transactions=common.transactions(settings.invoices_table),
-            payments=common.payments(settings.model_copy(update={"razorpay_base_url": razorpay_base_url})),
+            payments=payments,
             policy=common.policy(settings),
             clock=clock,
         )
-        return cls(service=service, standin=standin, clock=clock, now=clock.now, checkpoint=checkpoint)
+        credits = CreditNoteService(
+            invoices=common.invoice_store(settings.invoices_table),
+            credit_notes=common.credit_note_store(settings.invoices_table),
+            transactions=common.transactions(settings.invoices_table),
+            payments=payments,
+            clock=clock,
+            backoff=Backoff(),
+        )
+        return cls(
+            service=service,
+            credits=credits,
+            standin=standin,
+            clock=clock,
+            now=clock.now,
+            checkpoint=checkpoint,
+        )
 
     # --------------------------------------------------------------------------------- steps
     def ago(self, days: float) -> datetime:
@@ -148,7 +168,7 @@ class Seeder:
 
         to_cancel = self.issued(10, intra_state=True, lines=2)
         self.clock.now = self.ago(9)
-        seeded["cancelled"] = self.service.cancel(to_cancel.id)
+        seeded["cancelled"] = self.credits.cancel(to_cancel.id)
 
         partial = self.issued(5, intra_state=True, partial_payment=True)
         seeded["partially_paid"] = self.pay(

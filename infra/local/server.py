@@ -2,7 +2,9 @@
 
 ============================================  =====================================================
 ``GET /health``                               readiness: 200 once everything is up, else 503
-``/_local/...``                               local-only routes (docs/local.md)
+``/_local/...``                               local-only routes (docs/local.md; also
+                                              ``GET /_local/razorpay/refunds`` and
+                                              ``POST /_local/razorpay/refunds/{id}/fail``)
 ``/_razorpay/v1/...``                         Razorpay's REST slice (the SDK's ``base_url`` is
                                               ``http://127.0.0.1:<PORT>/_razorpay``)
 ``/_razorpay/i/{id}``                         the hosted payment page (an invoice's ``short_url``)
@@ -50,6 +52,7 @@ SWEEP_FUNCTION = "OverdueSweepFunction"
 BILLING_FUNCTION = "BillingRunFunction"
 BILLING_RUN_TIMEOUT_SECONDS = 300
 _PAY_ROUTE = re.compile(r"^/_local/razorpay/invoices/([^/]+)/pay$")
+_FAIL_REFUND_ROUTE = re.compile(r"^/_local/razorpay/refunds/([^/]+)/fail$")
 _PAGE_ROUTE = re.compile(rf"^{RAZORPAY_PREFIX}/i/([^/]+)(/pay)?$")
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 
@@ -160,7 +163,20 @@ class Dispatcher:
         pay = _PAY_ROUTE.match(path)
         if pay and method == "POST":
             return self._pay_json(pay.group(1), body)
+        if path == "/_local/razorpay/refunds" and method == "GET":
+            return HttpResponse.json(200, self.standin.refunds())
+        fail = _FAIL_REFUND_ROUTE.match(path)
+        if fail and method == "POST":
+            try:
+                deliveries = self.standin.fail_refund(fail.group(1))
+            except RazorpayError as error:
+                return HttpResponse.json(404 if error.field == "id" else error.status, error.body())
+            return HttpResponse.json(200, {"deliveries": [self.deliver(d) for d in deliveries]})
         return HttpResponse.json(*gateway.NOT_FOUND)
+
+    def settle_refunds(self, min_age_seconds: float = 1.0) -> list[dict[str, Any]]:
+        """Razorpay processing the refunds it accepted: ``refund.processed`` for each, delivered."""
+        return [self.deliver(d) for d in self.standin.process_refunds(min_age_seconds)]
 
     def _sweep(self, body: bytes) -> HttpResponse:
         try:

@@ -66,6 +66,37 @@ class ConfigError(ValueError):
     pass
 
 
+class RefundSettler(threading.Thread):
+    """Razorpay processing refunds, locally: every ``interval`` seconds the refunds pending for
+    ``min_age_seconds`` are processed and their signed ``refund.processed`` webhooks delivered."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        stop: threading.Event,
+        interval: float = 0.5,
+        min_age_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(name="razorpay-refunds", daemon=True)
+        self._dispatcher = dispatcher
+        self._stop_event = stop
+        self._interval = interval
+        self._min_age = min_age_seconds
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self._interval):
+            try:
+                for outcome in self._dispatcher.settle_refunds(self._min_age):
+                    log.info(
+                        "refund settled at the Razorpay stand-in: %s → %s",
+                        outcome["event"],
+                        outcome.get("status_code"),
+                    )
+            except Exception:
+                log.exception("settling the stand-in's refunds failed")
+
+
 @dataclass(frozen=True)
 class LocalSettings:
     port: int = 3000
@@ -255,6 +286,9 @@ class LocalStack:
         outbox = SchedulePoller(functions[OUTBOX_FUNCTION], stop=self.stop_event, interval=0.5)
         outbox.start()
         self.pollers.append(outbox)
+        refunds = RefundSettler(dispatcher, stop=self.stop_event)
+        refunds.start()
+        self.pollers.append(refunds)
 
         if self.settings.demo_data:
             log.info("seeding demo data")
@@ -314,10 +348,13 @@ class LocalStack:
                 f'  curl -s -H "Authorization: Bearer $OPERATOR_TOKEN" '
                 f'"{api}/invoices?account_id={DEMO_ACCOUNT}&status=overdue"',
                 f"  curl -s -X POST {api}/_local/schedules/overdue-sweep",
+                *self._credit_example(api),
+                f'  curl -s -H "Authorization: Bearer $CUSTOMER_TOKEN" {api}/credit-notes',
                 f"  curl -s -X POST {api}/_local/schedules/billing-run   # invoices last month's demo usage",
                 "",
                 "Local only: GET /_local/emails · GET /_local/events · "
-                "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay",
+                "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay · GET /_local/razorpay/refunds · "
+                "POST /_local/razorpay/refunds/{id}/fail (refunds are processed after a second)",
                 "Ctrl-C stops everything (pressed again, it quits within a second).",
                 "",
             ]
@@ -328,6 +365,19 @@ class LocalStack:
         issuer = f"iss {jwt.issuer}" if jwt.issuer else "iss unchecked: JWT_ISSUER unset"
         audiences = " or ".join(jwt.audiences)
         return f"{issuer}; " + (f"aud {audiences}" if audiences else "aud unchecked: JWT_AUDIENCE unset")
+
+    def _credit_example(self, api: str) -> list[str]:
+        """A credit note on the demo's issued invoice, as a curl line (none without demo data)."""
+        invoice = self.seeded.get("issued")
+        if invoice is None:
+            return []
+        body = '{"reason": "discount", "description": "Goodwill", "lines": [{"line": 0, "amount": 10000}]}'
+        return [
+            '  curl -s -X POST -H "Authorization: Bearer $OPERATOR_TOKEN" \\',
+            '       -H "Content-Type: application/json" \\',
+            f"       {api}/invoices/{invoice.id}/credit-notes \\",
+            f"       -d '{body}'",
+        ]
 
 
 def _queue_env(queue_id: str) -> str:

@@ -16,9 +16,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import requests
@@ -30,6 +31,7 @@ EXIT_SECONDS = 6.0  # about 1 s idle (a second signal forces the exit 1 s later)
 KEY_ID = "rzp_test_e2e"
 KEY_SECRET = "e2e_key_secret"
 WEBHOOK_SECRET = "e2e_webhook_secret"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -142,3 +144,14 @@ def exit_status(process: subprocess.Popen, log: Path, timeout: float = EXIT_SECO
         process.kill()
         process.wait()
         pytest.fail(f"the stack did not exit within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def eventually(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 10.0) -> T:
+    """``read()`` again until ``done`` says yes (effects follow commits through the outbox, which the
+    stack polls twice a second); the last reading either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)

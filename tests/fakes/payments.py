@@ -74,14 +74,20 @@ class StandInProvider:
     ) -> ProviderRefund:
         self._call("refund")
         self.refund_requests.append((payment_id, amount, refund_id))
-        if refund_id not in self.refunds:
-            self.refunds[refund_id] = ProviderRefund(
-                provider_refund_id=f"rfnd_{len(self.refunds) + 1:08d}",
-                payment_id=payment_id,
-                amount=amount,
-                status="pending",
-            )
+        self.refunds[refund_id] = self.adapter.refund(payment_id, amount, refund_id=refund_id, notes=notes)
         return self.refunds[refund_id]
+
+    def fetch(self, provider_id: str) -> ProviderInvoice:
+        self._call("fetch")
+        return self.adapter.fetch(provider_id)
+
+    def draft_balance(self, invoice: Invoice) -> ProviderInvoice:
+        self._call("draft_balance")
+        return self.adapter.draft_balance(invoice)
+
+    def issue_draft(self, provider_id: str) -> ProviderInvoice:
+        self._call("issue_draft")
+        return self.adapter.issue_draft(provider_id)
 
     # ------------------------------------------------------------------ stand-in side
     def status(self, provider_id: str) -> str:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 import requests
-from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from infra.cfn import (
@@ -44,9 +42,9 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def aws(aws_credentials: None) -> Iterator[None]:
-    with mock_aws():
-        yield
+def aws(aws_credentials: None, moto_stack) -> None:  # type: ignore[no-untyped-def]
+    """moto without any resource (the shared stack is wiped; the next ``resources`` builds it again)."""
+    moto_stack.wipe()
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +182,7 @@ def test_creating_twice_is_harmless_and_honours_overrides(aws: None, template: d
     assert len(boto3.client("dynamodb").list_tables()["TableNames"]) == 2
 
 
-def test_creates_resources_on_a_moto_server_endpoint(aws_credentials: None, template: dict[str, Any]) -> None:
+def test_creates_resources_on_a_moto_server_endpoint(aws: None, template: dict[str, Any]) -> None:
     # Given: the local stack's setup, a moto server on loopback
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

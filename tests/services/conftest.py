@@ -19,13 +19,16 @@ from invoicing.adapters.razorpay_webhooks import parse_notice
 from invoicing.domain.changes import Change
 from invoicing.domain.invoice import Invoice
 from invoicing.domain.notices import PaymentNotice
+from invoicing.services.credit_notes import CreditNoteService
 from invoicing.services.documents import DocumentService
 from invoicing.services.invoices import InvoicePolicy, InvoiceService
 from invoicing.services.outbox import OutboxDispatcher
+from invoicing.services.payment_links import PaymentLinkService
 from invoicing.services.payments import Outcome, PaymentService
 from invoicing.services.rendering import ExportService, RenderService
 from invoicing.services.retry import NO_WAIT
 from invoicing.services.sweep import OverdueSweep
+from tests.fakes.credit_notes import InMemoryCreditNotes
 from tests.fakes.messaging import (
     FixedClock,
     RecordingCounter,
@@ -89,6 +92,27 @@ class World:
         )
 
     @property
+    def links(self) -> PaymentLinkService:
+        return PaymentLinkService(
+            invoices=self.store,
+            transactions=self.store,
+            payments=self.razorpay,
+            clock=self.clock,
+            backoff=NO_WAIT,
+        )
+
+    @property
+    def credits(self) -> CreditNoteService:
+        return CreditNoteService(
+            invoices=self.store,
+            credit_notes=InMemoryCreditNotes(self.store),
+            transactions=self.store,
+            payments=self.razorpay,
+            clock=self.clock,
+            backoff=NO_WAIT,
+        )
+
+    @property
     def dispatcher(self) -> OutboxDispatcher:
         return OutboxDispatcher(
             outbox=OutboxView(self.store),
@@ -97,6 +121,7 @@ class World:
             renders=self.render_jobs,
             mailer=self.mailer,
             payments=self.razorpay,
+            links=self.links,
             metrics=self.metrics,
             clock=self.clock,
         )

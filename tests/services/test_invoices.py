@@ -255,7 +255,7 @@ def test_a_revision_that_loses_a_race_is_a_conflict_and_the_other_write_stands(w
 def test_cancel_cancels_at_razorpay_and_here(world):
     issued = world.issued()
 
-    cancelled = world.invoices.cancel(issued.id)
+    cancelled = world.credits.cancel(issued.id)
 
     assert cancelled.status is InvoiceStatus.CANCELLED and cancelled.payment_url is None
     assert world.razorpay.status(issued.razorpay_invoice_id) == "cancelled"
@@ -268,7 +268,7 @@ def test_a_paid_invoice_is_refused_before_razorpay_is_asked_to_cancel(world):
     world.pay(issued)
 
     with pytest.raises(InvalidTransitionError, match="'paid'"):
-        world.invoices.cancel(issued.id)
+        world.credits.cancel(issued.id)
 
     assert "cancel" not in world.razorpay.calls
 
@@ -353,7 +353,7 @@ def test_a_customer_s_status_filter_never_reaches_drafts(world):
 def test_the_payment_link_is_only_for_payable_invoices(world):
     issued = world.issued()
     assert world.invoices.payment_link(CUSTOMER, issued.id).payment_url == issued.payment_url
-    world.invoices.cancel(issued.id)
+    world.credits.cancel(issued.id)
     with pytest.raises(InvalidTransitionError):
         world.invoices.payment_link(CUSTOMER, issued.id)
 

@@ -100,7 +100,7 @@ def test_money_for_a_closed_invoice_is_recorded_refunded_in_full_and_kept_for_re
     if final == "paid":
         world.pay(issued)
     else:
-        world.invoices.cancel(issued.id)
+        world.credits.cancel(issued.id)
     world.store.outbox.clear()
 
     outcome = world.payments.handle(paid_notice(issued, 5000))

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from invoicing.domain.changes import Emit, SaveInvoice
+from invoicing.domain.credit_notes import CreditReason, CreditRequest
 from invoicing.domain.invoice import InvoiceStatus
 from invoicing.domain.numbering import IST
 from invoicing.domain.outbox import OutboxMessage, PublishEvent, RenderDocument, SendReminder
@@ -285,19 +286,21 @@ def test_a_reminder_for_an_invoice_that_is_gone_is_dropped(world):
 
 def test_the_dispatcher_performs_each_kind_of_effect(world):
     issued = world.issued()
-    world.payments.handle(
-        __import__("tests.services.test_payments", fromlist=["paid_notice"]).paid_notice(
-            issued, issued.amount + 500
-        )
+    world.pay(issued)  # through the stand-in: a captured payment it can refund
+    payment_id = world.get(issued.id).payments[0].id
+    credit = CreditRequest(
+        reason=CreditReason.DISCOUNT, description="Goodwill on a paid invoice.", lines=((0, 500),), full=False
     )
+    world.credits.issue(issued.id, credit)  # beyond what is due (nothing): refunded
 
     world.drain()
 
     assert world.store.outbox == {}
     assert "InvoiceIssued" in world.events.names and "InvoicePaid" in world.events.names
     assert ("invoice", issued.id, issued.version) in world.render_jobs.jobs
-    ((payment_id, amount, refund_id),) = world.razorpay.refund_requests
-    assert (payment_id, amount) == ("pay_Late0001", 500) and refund_id.startswith("rfd_")
+    ((refunded_payment, amount, refund_id),) = world.razorpay.refund_requests
+    assert refunded_payment == payment_id and amount == world.get(issued.id).amount_credited
+    assert refund_id.startswith("rfd_")
 
 
 def test_a_render_effect_goes_to_the_render_queue(world):

@@ -31,6 +31,14 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/invoices/{id}/issue"): "InvoiceApiFunction",
     ("POST", "/invoices/{id}/cancel"): "InvoiceApiFunction",
     ("DELETE", "/invoices/{id}"): "InvoiceApiFunction",
+    # corrections.md
+    ("POST", "/invoices/{id}/credit-notes"): "InvoiceApiFunction",
+    ("GET", "/credit-notes"): "InvoiceApiFunction",
+    ("GET", "/credit-notes/{id}"): "InvoiceApiFunction",
+    ("GET", "/credit-notes/{id}/pdf"): "InvoiceApiFunction",
+    ("GET", "/invoices/{id}/disputes"): "InvoiceApiFunction",
+    ("POST", "/invoices/{id}/disputes/{dispute_id}/resolve"): "InvoiceApiFunction",
+    # billing.md
     ("GET", "/accounts/{account_id}/billing-profile"): "InvoiceApiFunction",
     ("PUT", "/accounts/{account_id}/billing-profile"): "InvoiceApiFunction",
     ("GET", "/prices"): "InvoiceApiFunction",
@@ -103,7 +111,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     # Side effects leave the functions that commit them: only the dispatcher publishes, mails,
     # queues renders for commits and asks Razorpay for refunds.
     "OutboxDispatcherFunction": {
-        str(INVOICES): {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+        # PutItem: relinking a payment link commits the invoice with its new Razorpay invoice
+        str(INVOICES): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/OutboxIndex"}): {"dynamodb:Query"},
         str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
         str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},

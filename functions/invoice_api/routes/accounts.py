@@ -27,21 +27,21 @@ AccountPath = Annotated[AccountId, Path(description="The billing account.")]
 )
 def get_billing_profile(account_id: AccountPath) -> BillingProfileResponse:
     logger.append_keys(account_id=account_id)
-    return BillingProfileResponse.from_domain(billing_service().profile(current_caller(router), account_id))
+    return BillingProfileResponse.from_domain(billing_service().profile(current_caller(), account_id))
 
 
 @router.put(
     "/accounts/<account_id>/billing-profile",
     tags=[CUSTOMER],
     summary="Create or replace a billing profile (customers: only their GST details)",
-    responses=responses(200, "The billing profile as stored", 403, 409),
+    responses=responses(200, "The billing profile as stored", 403, 404, 409),
 )
 def put_billing_profile(
     account_id: AccountPath, request: Annotated[PutProfileRequest, Body()]
 ) -> BillingProfileResponse:
     logger.append_keys(account_id=account_id)
     profile = billing_service().put_profile(
-        current_caller(router), account_id, request.to_customer(), request.operator_fields()
+        current_caller(), account_id, request.to_customer(), request.operator_fields()
     )
     metrics.add_metric(name="BillingProfileSaved", unit=MetricUnit.Count, value=1)
     return BillingProfileResponse.from_domain(profile)

@@ -30,7 +30,7 @@ def list_prices() -> PricesResponse:
     "/prices/<sku>",
     tags=[OPERATOR],
     summary="Add a price version (the same effective_from replaces it)",
-    responses=responses(200, "The price version", 403),
+    responses=responses(200, "The price version", 403, 404),
 )
 def put_price(
     sku: Annotated[Sku, Path(description='e.g. "gpu.h100.hour"')], request: Annotated[PutPriceRequest, Body()]

@@ -49,7 +49,7 @@ def post_usage(request: Annotated[UsageBatchRequest, Body()]) -> UsageResponse:
     responses=responses(200, "The usage summary", 403),
 )
 def get_usage_summary(params: Annotated[UsageSummaryQuery, Query()]) -> UsageSummaryResponse:
-    summary = billing_service().summary(current_caller(router), params.period, params.account_id)
+    summary = billing_service().summary(current_caller(), params.period, params.account_id)
     return UsageSummaryResponse(
         account_id=summary.account_id,
         period=summary.period,

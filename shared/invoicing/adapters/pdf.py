@@ -32,12 +32,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from invoicing.domain.credit_notes import CreditNote
 from invoicing.domain.gst import state_name
-from invoicing.domain.invoice import Invoice, InvoiceStatus
+from invoicing.domain.invoice import Invoice, InvoiceStatus, RefundStatus
 from invoicing.domain.numbering import IST as _IST
 from invoicing.domain.words import amount_in_words, format_inr
 
 TEMPLATE = "invoice.html"
+CREDIT_NOTE_TEMPLATE = "credit_note.html"
 ONE_PAGE_LINES = 12  # invoices with more lines (almost) never fit on one A4 page
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _RENDER_LOCK = threading.Lock()  # SOURCE_DATE_EPOCH is process-wide; one render at a time
@@ -58,6 +60,20 @@ _STAMPS = {
     InvoiceStatus.OVERDUE: ("Overdue", "alert"),
     InvoiceStatus.CANCELLED: ("Cancelled", "alert"),
     InvoiceStatus.EXPIRED: ("Expired", "alert"),
+}
+
+
+_REASONS = {
+    "deficient_service": "Deficient service",
+    "excess_charged": "Excess charged",
+    "discount": "Discount",
+    "cancellation": "Cancellation of the invoice",
+    "other": "Other",
+}
+_REFUND_STATUSES = {
+    RefundStatus.PENDING: "pending",
+    RefundStatus.PROCESSED: "refunded",
+    RefundStatus.FAILED: "failed",
 }
 
 
@@ -120,19 +136,65 @@ def _address_lines(address: Any) -> list[str]:
     return [street, f"{address.city}, {address.state} {address.postal_code}, {country}"]
 
 
+def _taxes(rate_text: str, intra_state: bool, cgst: int, sgst: int, igst: int) -> list[dict[str, str]]:
+    """The tax rows: CGST and SGST at half the rate (intra-state), or IGST at the rate."""
+    rate = Decimal(rate_text)
+    half = format_decimal(rate / 2)
+    if intra_state:
+        return [
+            {"label": f"CGST @ {half}%", "rate": f"{half}%", "name": "CGST", "amount": format_inr(cgst)},
+            {"label": f"SGST @ {half}%", "rate": f"{half}%", "name": "SGST", "amount": format_inr(sgst)},
+        ]
+    full = format_decimal(rate)
+    return [{"label": f"IGST @ {full}%", "rate": f"{full}%", "name": "IGST", "amount": format_inr(igst)}]
+
+
+def _party(party: Any) -> dict[str, Any]:
+    return {
+        "name": party.name,
+        "address": _address_lines(party.address),
+        "gstin": party.gstin,
+        "state": f"{state_name(party.state_code)} ({party.state_code})",
+    }
+
+
+def _corrections_view(invoice: Invoice) -> dict[str, Any]:
+    """What the invoice's credit notes and refunds print: the credits applied, money returned."""
+    cancelling = (
+        invoice.credit_notes[-1].credit_note_number
+        if invoice.status is InvoiceStatus.CANCELLED and invoice.credit_notes
+        else ""
+    )
+    return {
+        "credits": [
+            {"number": c.credit_note_number, "date": format_date(c.date), "amount": format_inr(c.amount)}
+            for c in invoice.credit_notes
+        ],
+        "credited": format_inr(invoice.amount_credited),
+        "refunded": format_inr(invoice.amount_refunded),
+        "refunds": [
+            {
+                "date": format_ist(r.created_at),
+                "payment_id": r.payment_id,
+                "amount": format_inr(r.amount),
+                "status": _REFUND_STATUSES[r.status],
+                "why": "credit note" if r.credit_note_id else "overpayment",
+            }
+            for r in invoice.refunds
+        ],
+        "cancelling_note": cancelling,
+        "settled_by_credit": invoice.status is InvoiceStatus.PAID and invoice.amount_credited > 0,
+    }
+
+
 def invoice_view(invoice: Invoice) -> dict[str, Any]:
     """The invoice as the printed page shows it: plain strings and small dicts, nothing to compute."""
-    rate = Decimal(invoice.tax.rate)
     intra_state = invoice.supplier.state_code == invoice.place_of_supply
-    half = format_decimal(rate / 2)
-    taxes = (
-        [
-            {"label": f"CGST @ {half}%", "amount": format_inr(invoice.tax.cgst)},
-            {"label": f"SGST @ {half}%", "amount": format_inr(invoice.tax.sgst)},
-        ]
-        if intra_state
-        else [{"label": f"IGST @ {format_decimal(rate)}%", "amount": format_inr(invoice.tax.igst)}]
-    )
+    t = invoice.tax
+    taxes = [
+        {"label": row["label"], "amount": row["amount"]}
+        for row in _taxes(t.rate, intra_state, t.cgst, t.sgst, t.igst)
+    ]
     stamp = _STAMPS.get(invoice.status)
     last_payment = invoice.payments[-1] if invoice.payments else None
     return {
@@ -205,6 +267,47 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         "expired_on": format_date(invoice.expired_at.astimezone(_IST).date()) if invoice.expired_at else "",
         "notes": invoice.notes or "",
         "terms": invoice.terms or "",
+        **_corrections_view(invoice),
+    }
+
+
+def credit_note_view(note: CreditNote) -> dict[str, Any]:
+    """A credit note as printed: every field CGST Rule 53 asks for, already formatted."""
+    taxes = _taxes(note.tax.rate, note.intra_state, note.tax.cgst, note.tax.sgst, note.tax.igst)
+    customer = _party(note.customer) | {"email": note.customer.email}
+    return {
+        "title": f"Credit Note {note.credit_note_number}",
+        "number": note.credit_note_number,
+        "date": format_date(note.date),
+        "invoice_number": note.invoice_number,
+        "invoice_date": format_date(note.invoice_date),
+        "reason": _REASONS.get(note.reason.value, note.reason.value),
+        "description": note.description,
+        "supplier": _party(note.supplier),
+        "customer": customer,
+        "place_of_supply": f"{state_name(note.place_of_supply)} ({note.place_of_supply})",
+        "supply_type": "Intra-state (CGST + SGST)" if note.intra_state else "Inter-state (IGST)",
+        "reverse_charge": "No",
+        "currency": note.currency,
+        "lines": [
+            {
+                "number": index,
+                "invoice_line": line.line + 1,
+                "description": line.description,
+                "sac": line.sac_code,
+                "taxable": format_inr(line.taxable_amount),
+            }
+            for index, line in enumerate(note.lines, start=1)
+        ],
+        "taxable": format_inr(note.taxable_amount),
+        "taxes": taxes,
+        "tax_total": format_inr(note.tax_amount),
+        "total": format_inr(note.amount),
+        "total_in_words": amount_in_words(note.amount),
+        "applied_to_due": format_inr(note.applied_to_due),
+        "refund_amount": format_inr(note.refund_amount),
+        "has_refund": note.refund_amount > 0,
+        "cancellation": note.reason.value == "cancellation",
     }
 
 
@@ -230,15 +333,25 @@ class InvoicePdfRenderer:
     def html(self, invoice: Invoice, *, pages: int | None = 1) -> str:
         return self.html_from_view(invoice_view(invoice), pages=pages)
 
-    def html_from_view(self, view: dict[str, Any], *, pages: int | None = 1) -> str:
+    def html_from_view(self, view: dict[str, Any], *, pages: int | None = 1, template: str = TEMPLATE) -> str:
         """The page's HTML; ``pages=None`` lets xhtml2pdf count the pages (a second layout pass)."""
-        return self._environment().get_template(TEMPLATE).render(invoice=view, pages=pages)
+        name = "note" if template == CREDIT_NOTE_TEMPLATE else "invoice"
+        return self._environment().get_template(template).render(**{name: view}, pages=pages)
 
     def render(self, invoice: Invoice) -> bytes:
         """The invoice's PDF; the same invoice (same ``updated_at``) always gives the same bytes."""
         return self.render_view(invoice_view(invoice), timestamp=invoice.updated_at)
 
-    def render_view(self, view: dict[str, Any], *, timestamp: datetime) -> bytes:
+    def credit_note_html(self, note: CreditNote, *, pages: int | None = 1) -> str:
+        return self.html_from_view(credit_note_view(note), pages=pages, template=CREDIT_NOTE_TEMPLATE)
+
+    def render_credit_note(self, note: CreditNote) -> bytes:
+        """The credit note's PDF (its own template); deterministic, like an invoice's."""
+        return self.render_view(
+            credit_note_view(note), timestamp=note.created_at, template=CREDIT_NOTE_TEMPLATE
+        )
+
+    def render_view(self, view: dict[str, Any], *, timestamp: datetime, template: str = TEMPLATE) -> bytes:
         """PDF bytes with "Page n of N" in the footer, at the least cost.
 
         Most invoices fit on one page: they are laid out once, assuming one page, and only laid
@@ -246,11 +359,11 @@ class InvoicePdfRenderer:
         asks xhtml2pdf for ``<pdf:pagecount>`` instead: one parse, two layouts.
         """
         if len(view["lines"]) > ONE_PAGE_LINES:
-            return self.to_pdf(self.html_from_view(view, pages=None), timestamp=timestamp)
-        pdf = self.to_pdf(self.html_from_view(view, pages=1), timestamp=timestamp)
+            return self.to_pdf(self.html_from_view(view, pages=None, template=template), timestamp=timestamp)
+        pdf = self.to_pdf(self.html_from_view(view, pages=1, template=template), timestamp=timestamp)
         pages = page_count(pdf)
         if pages > 1:
-            pdf = self.to_pdf(self.html_from_view(view, pages=pages), timestamp=timestamp)
+            pdf = self.to_pdf(self.html_from_view(view, pages=pages, template=template), timestamp=timestamp)
         return pdf
 
     def to_pdf(self, html: str, *, timestamp: datetime) -> bytes:
@@ -267,7 +380,7 @@ class InvoicePdfRenderer:
                 resource_policy=self._resource_policy(),
             )
         if status.err:
-            raise RuntimeError(f"xhtml2pdf reported {status.err} error(s) rendering the invoice")
+            raise RuntimeError(f"xhtml2pdf reported {status.err} error(s) rendering the document")
         return out.getvalue()
 
     def resolve(self, uri: str, _relative_to: str | None = None) -> str:

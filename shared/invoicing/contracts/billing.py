@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationError, model_validator
 
 from invoicing.contracts.common import (
     AccountId,
@@ -37,13 +37,23 @@ from invoicing.domain.billing import (
     UsageLine,
     UsageRecord,
     plain,
+    validate_period,
 )
 from invoicing.domain.errors import DomainValidationError
 from invoicing.domain.gst import DEFAULT_SAC, SAC_PATTERN
 from invoicing.domain.invoice import Customer
 
 ResourceType = Literal["pod", "vm", "storage", "network", "other"]
-Period = Annotated[str, StringConstraints(pattern=PERIOD_PATTERN)]
+
+
+def _period(value: str) -> str:
+    try:
+        return validate_period(value)
+    except DomainValidationError as exc:
+        raise ValueError(exc.details[0]["msg"]) from None
+
+
+Period = Annotated[str, StringConstraints(pattern=PERIOD_PATTERN), AfterValidator(_period)]
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
 
 

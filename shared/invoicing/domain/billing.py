@@ -73,7 +73,8 @@ def validate_period(period: str, field: str = "period") -> str:
         )
     if not 2000 <= int(period[:4]) <= 2100:
         raise DomainValidationError(
-            f"{field} must be between 2000 and 2100.", [{"loc": [field], "msg": "out of range"}]
+            f"{field} must be between 2000 and 2100.",
+            [{"loc": [field], "msg": "must be a month of 2000-2100"}],
         )
     return period
 

@@ -60,8 +60,17 @@ class RequestRefund(_Effect):
     invoice_id: str | None = None
 
 
+class Relink(_Effect):
+    """Make the invoice's payment link collect exactly what it owes now (its balance changed other
+    than through that link: a credit note, a payment on an older link). Idempotent: the dispatcher
+    reads the invoice and the provider and does only what is missing."""
+
+    kind: Literal["relink"] = "relink"
+    invoice_id: str
+
+
 Effect = Annotated[
-    PublishEvent | RenderDocument | SendReminder | RequestRefund,
+    PublishEvent | RenderDocument | SendReminder | RequestRefund | Relink,
     Field(discriminator="kind"),
 ]
 

@@ -64,6 +64,7 @@ from invoicing.domain.billing import (
     plan_work,
     previous_period,
     usage_lines,
+    validate_period,
 )
 from invoicing.domain.changes import Change, SaveInvoice
 from invoicing.domain.effects import emit
@@ -391,6 +392,7 @@ class BillingRunService:
 
     def request(self, period: str, account_ids: Sequence[str] | None) -> BillingRun:
         """``POST /billing-runs``: the run is stored and its planning queued (202)."""
+        validate_period(period)
         if not has_ended(period, self.clock()):
             raise DomainValidationError(
                 f"{period} has not ended yet (IST); a run bills a month that is over.",

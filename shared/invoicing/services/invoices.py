@@ -1,4 +1,5 @@
-"""Invoice use cases: create, revise, issue, cancel, delete, dispute, read.
+"""Invoice use cases: create, revise, issue, delete, dispute, read (cancelling is a credit note:
+``services.credit_notes``).
 
 Services orchestrate: load, ask the domain for the next state, commit it conditionally together
 with the outbox message of its side effects (events, the PDF render). They never decide which
@@ -175,13 +176,6 @@ class InvoiceService:
                 continue
             return issued
         raise SequenceTakenError(f"Could not take a number in {series} after {ISSUE_ATTEMPTS} attempts.")
-
-    def cancel(self, invoice_id: str) -> Invoice:
-        before = self.invoices.get(invoice_id)
-        after = before.cancel(self.clock())  # refuse before touching Razorpay
-        if before.razorpay_invoice_id:
-            self.payments.cancel(before.razorpay_invoice_id)
-        return self._commit(before, after, "InvoiceCancelled")
 
     def dispute(
         self, caller: Caller, invoice_id: str, *, reason: str, expected_correction: str | None

@@ -12,8 +12,9 @@ A message is removed only after every effect in it has been performed; a failure
 index with its next attempt moved later (exponential backoff, capped), so nothing is lost and a
 failing effect never blocks the others' messages. Effects are performed in order and the whole
 message is retried, so consumers must (and do) tolerate a repeat: events carry a stable
-``event_id``, renders are keyed by version, refunds by our refund id. A reminder is sent only if the
-invoice is still overdue and undisputed when the message is dispatched.
+``event_id``, renders are keyed by version, refunds by our refund id, and a relink converges on
+the invoice's balance whatever was done before. A reminder is sent only if the invoice is still
+overdue and undisputed when the message is dispatched.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from invoicing.domain.outbox import (
     Effect,
     OutboxMessage,
     PublishEvent,
+    Relink,
     RenderDocument,
     RequestRefund,
     SendReminder,
@@ -40,6 +42,7 @@ from invoicing.services.ports import (
     InvoiceStore,
     Mailer,
     Outbox,
+    PaymentLinks,
     PaymentProvider,
     RenderJobs,
 )
@@ -66,6 +69,7 @@ class OutboxDispatcher:
     renders: RenderJobs
     mailer: Mailer
     payments: PaymentProvider
+    links: PaymentLinks
     metrics: Counter
     clock: Clock
     report: DispatchReport = field(default_factory=DispatchReport)
@@ -119,6 +123,11 @@ class OutboxDispatcher:
                 "Refund requested",
                 extra={"refund_id": effect.refund_id, "provider_refund_id": refund.provider_refund_id},
             )
+        elif isinstance(effect, Relink):
+            try:
+                self.links.relink(effect.invoice_id)
+            except NotFoundError:
+                logger.info("Relink dropped: no such invoice", extra={"invoice_id": effect.invoice_id})
         else:  # pragma: no cover - the effect union is exhaustive
             raise TypeError(f"unknown effect {type(effect).__name__}")
 

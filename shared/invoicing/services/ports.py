@@ -26,8 +26,9 @@ from invoicing.domain.billing import (
     UsagePeriod,
 )
 from invoicing.domain.changes import Change
+from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument
 from invoicing.domain.documents import Download, DownloadLink, DownloadStatus, InvoiceDocument, InvoiceOwner
-from invoicing.domain.invoice import Invoice
+from invoicing.domain.invoice import Invoice, Refund
 from invoicing.domain.ledger import LedgerEntry, LedgerHead
 from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.provider import ProviderInvoice, ProviderRefund
@@ -121,6 +122,23 @@ class BillingQueue(Protocol):
         """One message per account, ten to a call; all or raise."""
 
 
+class CreditNoteStore(Protocol):
+    def get(self, credit_note_id: str) -> CreditNote:
+        """The credit note, read consistently; ``NotFoundError`` if there is none."""
+
+    def document(self, credit_note_id: str) -> CreditNoteDocument:
+        """The credit note with the version of it whose PDF is stored."""
+
+    def list_page(self, account_id: str, *, limit: int, cursor: str | None) -> Page[CreditNote]:
+        """One page of an account's credit notes, newest first (one ``Query``)."""
+
+    def refunds_of(self, invoice_ids: Sequence[str]) -> dict[str, tuple[Refund, ...]]:
+        """The refunds recorded on each invoice that exists (their status is settled there)."""
+
+    def mark_rendered(self, credit_note_id: str, version: int) -> bool:
+        """Record the PDF of ``version``; ``False`` when it was already recorded."""
+
+
 class DocumentStore(Protocol):
     def get(self, invoice_id: str) -> InvoiceDocument: ...
 
@@ -186,6 +204,10 @@ class Renderer(Protocol):
     def render(self, invoice: Invoice) -> bytes: ...
 
 
+class CreditNoteRenderer(Protocol):
+    def render_credit_note(self, note: CreditNote) -> bytes: ...
+
+
 class RenderJobs(Protocol):
     def enqueue(self, document: str, document_id: str, version: int) -> None:
         """Ask for a document's PDF at ``version`` to be rendered."""
@@ -240,3 +262,18 @@ class PaymentProvider(Protocol):
         self, payment_id: str, amount: int, *, refund_id: str, notes: dict[str, str]
     ) -> ProviderRefund:
         """Refund ``amount`` of a captured payment; ``refund_id`` makes a repeat return the first."""
+
+    def fetch(self, provider_id: str) -> ProviderInvoice:
+        """The provider invoice as it is now (status ``deleted`` when the provider has none)."""
+
+    def draft_balance(self, invoice: Invoice) -> ProviderInvoice:
+        """A provider invoice in draft (not payable) for ``invoice.amount_due``, under a receipt no
+        collecting provider invoice holds (our number when it is free)."""
+
+    def issue_draft(self, provider_id: str) -> ProviderInvoice:
+        """Issue a draft made by ``draft_balance`` (already issued: returned as it is)."""
+
+
+class PaymentLinks(Protocol):
+    def relink(self, invoice_id: str) -> Invoice:
+        """Make the invoice's payment link collect exactly its ``amount_due`` (none when nothing is due)."""

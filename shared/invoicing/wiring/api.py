@@ -7,8 +7,12 @@ from functools import cache
 from invoicing.config import InvoiceSettings
 from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
+from invoicing.services.credit_note_documents import CreditNoteDocumentService
+from invoicing.services.credit_notes import CreditNoteService
+from invoicing.services.disputes import DisputeService
 from invoicing.services.documents import DocumentService
 from invoicing.services.invoices import InvoiceService
+from invoicing.services.retry import Backoff
 from invoicing.wiring import common
 
 
@@ -41,8 +45,50 @@ def document_service() -> DocumentService:
     )
 
 
+@cache
+def credit_note_service() -> CreditNoteService:
+    config = settings()
+    return CreditNoteService(
+        invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
+        credit_notes=common.credit_note_store(config.invoices_table, config.cursor_secret_name),
+        transactions=common.transactions(config.invoices_table),
+        payments=common.payments(config),
+        clock=common.clock(),
+        backoff=Backoff(),
+    )
+
+
+@cache
+def dispute_service() -> DisputeService:
+    config = settings()
+    return DisputeService(
+        invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
+        transactions=common.transactions(config.invoices_table),
+        credits=credit_note_service(),
+        clock=common.clock(),
+        backoff=Backoff(),
+    )
+
+
+@cache
+def credit_note_document_service() -> CreditNoteDocumentService:
+    config = settings()
+    return CreditNoteDocumentService(
+        credit_notes=common.credit_note_store(config.invoices_table, config.cursor_secret_name),
+        links=common.storage(config.pdf_bucket),
+        jobs=common.render_jobs(config.render_queue_url),
+        clock=common.clock(),
+    )
+
+
 def reset() -> None:
     """Forget the services and everything they were built from (tests that change the environment)."""
-    invoice_service.cache_clear()
-    document_service.cache_clear()
+    for factory in (
+        invoice_service,
+        document_service,
+        credit_note_service,
+        dispute_service,
+        credit_note_document_service,
+    ):
+        factory.cache_clear()
     common.reset()

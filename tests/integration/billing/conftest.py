@@ -20,9 +20,9 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from infra.local.events import failed_ids, scheduled_event, sqs_event
 from infra.moto_speed import per_item_rollback
-from tests.conftest import CURSOR_KEY
 from tests.events.http import OPERATOR, customer, http_event
 from tests.support.razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, standin_responses
+from tests.support.stack import CURSOR_KEY
 
 ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 09:30 IST on 1 December 2026

@@ -192,3 +192,8 @@ def test_the_openapi_document_describes_the_billing_routes(stack):
     ):
         assert path in document["paths"], path
     assert "/accounts/{account_id}/billing-profile" in document["paths"]
+
+
+def test_months_outside_2000_to_2100_are_refused_at_the_edge(stack):
+    assert stack.call("POST", "/billing-runs", body={"period": "0000-01"}).status == 422
+    assert stack.call("GET", "/usage/summary", query={"period": "2101-01", "account_id": "a"}).status == 422
