@@ -26,6 +26,7 @@ from typing import Any
 
 import boto3
 
+from infra import moto_speed
 from infra.cfn import create_resources, function_environment, load_template, physical_names
 from infra.demo import DEMO_ACCOUNT
 from infra.local.aws import (
@@ -55,6 +56,7 @@ QUEUE_CONSUMERS = {
     "RenderQueue": "PdfRendererFunction",
     "SweepQueue": "OverdueSweepFunction",
     "RenderDeadLetterQueue": "RenderDeadLetterFunction",
+    "BillingQueue": "BillingRunFunction",
 }
 OUTBOX_FUNCTION = "OutboxDispatcherFunction"
 
@@ -192,6 +194,7 @@ class LocalStack:
         ensure_port_free(self.settings.port)  # both ports checked before anything starts
 
         self.moto, self.aws_url = start_moto(self.settings.aws_port)
+        moto_speed.install()  # usage ingestion commits 100-item transactions
         self.checkpoint()
         log.info("embedded AWS (moto) on %s; creating the resources of template.yaml", self.aws_url)
         point_at_local_aws(os.environ, self.aws_url)
@@ -282,6 +285,8 @@ class LocalStack:
             poller = SqsPoller(functions[function_id], sqs=sqs, queue_url=queue_url, stop=self.stop_event)
             poller.start()
             self.pollers.append(poller)
+            if queue_id == "BillingQueue":
+                dispatcher.billing_drain = poller.poll_once  # the billing-run route drains it too
         # moto has no DynamoDB streams: the outbox dispatcher's schedule path runs twice a second.
         outbox = SchedulePoller(functions[OUTBOX_FUNCTION], stop=self.stop_event, interval=0.5)
         outbox.start()
@@ -350,6 +355,7 @@ class LocalStack:
                 f"  curl -s -X POST {api}/_local/schedules/overdue-sweep",
                 *self._credit_example(api),
                 f'  curl -s -H "Authorization: Bearer $CUSTOMER_TOKEN" {api}/credit-notes',
+                f"  curl -s -X POST {api}/_local/schedules/billing-run   # invoices last month's demo usage",
                 "",
                 "Local only: GET /_local/emails · GET /_local/events · "
                 "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay · GET /_local/razorpay/refunds · "
@@ -381,7 +387,11 @@ class LocalStack:
 
 def _queue_env(queue_id: str) -> str | None:
     """The environment variable holding a queue's URL (a dead-letter queue has none: looked up)."""
-    return {"RenderQueue": "RENDER_QUEUE_URL", "SweepQueue": "SWEEP_QUEUE_URL"}.get(queue_id)
+    return {
+        "RenderQueue": "RENDER_QUEUE_URL",
+        "SweepQueue": "SWEEP_QUEUE_URL",
+        "BillingQueue": "BILLING_QUEUE_URL",
+    }.get(queue_id)
 
 
 def main(shutdown: Shutdown | None = None) -> int:

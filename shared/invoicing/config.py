@@ -51,6 +51,8 @@ class InvoiceSettings(TableSettings, RazorpaySettings):
     # GET /invoices/export.csv answers inline up to this many bytes (as escaped in Lambda's JSON
     # response, whose limit is 6 MB); a larger export is stored under exports/ and answered 303.
     csv_inline_limit_bytes: int = Field(default=5 * 1024 * 1024, ge=1, le=5 * 1024 * 1024 + 512 * 1024)
+    # POST /billing-runs queues the run's planning; the template sets it (checked where it is used).
+    billing_queue_url: str | None = None
 
     @field_validator("invoice_number_prefix")
     @classmethod
@@ -71,6 +73,13 @@ class InvoiceSettings(TableSettings, RazorpaySettings):
         if isinstance(value, str):
             return tuple(int(part) for part in value.split(",") if part.strip())
         return value
+
+
+class BillingRunSettings(InvoiceSettings):
+    """The billing run: it makes and issues invoices (the invoice model) and fans out on its queue."""
+
+    billing_queue_url: str = Field(min_length=1)
+    billing_max_receive_count: int = Field(default=5, ge=1)  # the queue's maxReceiveCount
 
 
 class WebhookSettings(TableSettings):

@@ -41,6 +41,15 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/invoices/{id}/disputes/{dispute_id}/resolve"): "InvoiceApiFunction",
     ("POST", "/statements"): "InvoiceApiFunction",
     ("GET", "/statements/{id}"): "InvoiceApiFunction",
+    # billing.md
+    ("GET", "/accounts/{account_id}/billing-profile"): "InvoiceApiFunction",
+    ("PUT", "/accounts/{account_id}/billing-profile"): "InvoiceApiFunction",
+    ("GET", "/prices"): "InvoiceApiFunction",
+    ("PUT", "/prices/{sku}"): "InvoiceApiFunction",
+    ("POST", "/usage"): "InvoiceApiFunction",
+    ("GET", "/usage/summary"): "InvoiceApiFunction",
+    ("POST", "/billing-runs"): "InvoiceApiFunction",
+    ("GET", "/billing-runs/{id}"): "InvoiceApiFunction",
     ("GET", "/openapi.json"): "InvoiceApiFunction",
     ("GET", "/swagger"): "InvoiceApiFunction",
     ("POST", "/webhooks/razorpay"): "RazorpayWebhookFunction",
@@ -54,6 +63,7 @@ FUNCTIONS = {
     "PdfRendererFunction": "pdf_renderer",
     "RenderDeadLetterFunction": "render_dead_letters",
     "OutboxDispatcherFunction": "outbox_dispatcher",
+    "BillingRunFunction": "billing_run",
 }
 
 # The exact grants per function: (function, resource as written in the template) -> actions.
@@ -70,6 +80,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject"},
         str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:PutObject", "s3:AbortMultipartUpload"},
         str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
+        str({"Fn::GetAtt": ["BillingQueue", "Arn"]}): {"sqs:SendMessage"},  # POST /billing-runs plans there
         str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
         str({"Ref": "CursorSigningSecret"}): {"secretsmanager:GetSecretValue"},
         CUSTOMER_KEY: {"kms:Decrypt", "kms:GenerateDataKey"},
@@ -102,6 +113,16 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         CUSTOMER_KEY: {"kms:Decrypt"},
     },
     "RenderDeadLetterFunction": {str(INVOICES): {"dynamodb:UpdateItem"}, CUSTOMER_KEY: {"kms:Decrypt"}},
+    # The billing run makes and issues invoices, plans from its index and fans out on its queue.
+    "BillingRunFunction": {
+        str(INVOICES): {
+            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
+        },
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/UnbilledIndex"}): {"dynamodb:Query"},
+        str({"Fn::GetAtt": ["BillingQueue", "Arn"]}): {"sqs:SendMessage"},
+        str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
+    },
     # Side effects leave the functions that commit them: only the dispatcher publishes, mails,
     # queues renders for commits and asks Razorpay for refunds.
     "OutboxDispatcherFunction": {
@@ -329,6 +350,7 @@ def test_shared_environment_names_every_resource(template: dict[str, Any]) -> No
         "PDF_BUCKET": {"Ref": "PdfBucket"},
         "RENDER_QUEUE_URL": {"Ref": "RenderQueue"},
         "SWEEP_QUEUE_URL": {"Ref": "SweepQueue"},
+        "BILLING_QUEUE_URL": {"Ref": "BillingQueue"},
         "EVENT_BUS_NAME": {"Ref": "InvoicingEventBus"},
         "RAZORPAY_SECRET_NAME": {"Ref": "RazorpaySecret"},
         "CURSOR_SECRET_NAME": {"Ref": "CursorSigningSecret"},
@@ -353,7 +375,7 @@ def test_queues_outlast_their_consumers_and_redrive_to_a_dead_letter_queue(templ
         if event["Type"] == "SQS"
     }
 
-    assert set(consumers) == {"RenderQueue", "SweepQueue", "RenderDeadLetterQueue"}
+    assert set(consumers) == {"RenderQueue", "SweepQueue", "BillingQueue", "RenderDeadLetterQueue"}
     dead_letters = consumers.pop("RenderDeadLetterQueue")
     assert dead_letters[0] == "RenderDeadLetterFunction"
     assert queues["RenderDeadLetterQueue"]["Properties"]["VisibilityTimeout"] >= 6 * dead_letters[1]
@@ -387,6 +409,12 @@ def test_tables_have_the_designed_keys_and_indexes(template: dict[str, Any]) -> 
     indexes = {index["IndexName"]: index for index in invoices["GlobalSecondaryIndexes"]}
     assert [key["AttributeName"] for key in indexes["ListIndex"]["KeySchema"]] == ["gsi1pk", "gsi1sk"]
     assert [key["AttributeName"] for key in indexes["SweepIndex"]["KeySchema"]] == ["sweep_pk", "sweep_sk"]
+    assert [key["AttributeName"] for key in indexes["UnbilledIndex"]["KeySchema"]] == [
+        "unbilled_pk",
+        "unbilled_sk",
+    ]
+    # the billing run reads only which accounts' months are unbilled: the keys say it all
+    assert indexes.pop("UnbilledIndex")["Projection"]["ProjectionType"] == "KEYS_ONLY"
     assert {index["Projection"]["ProjectionType"] for index in indexes.values()} == {"ALL"}
     assert idempotency["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}

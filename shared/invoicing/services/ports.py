@@ -13,6 +13,18 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Any, Protocol
 
+from invoicing.domain.billing import (
+    AccountOutcome,
+    AccountWork,
+    BillingProfile,
+    BillingRun,
+    LineTotal,
+    PeriodClaim,
+    RateCard,
+    StoredRecord,
+    Unbilled,
+    UsagePeriod,
+)
 from invoicing.domain.changes import Change
 from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument
 from invoicing.domain.documents import Download, DownloadLink, DownloadStatus, InvoiceDocument, InvoiceOwner
@@ -62,6 +74,53 @@ class InvoiceStore(Protocol):
 
     def delete_draft(self, invoice: Invoice) -> None:
         """Delete a draft if it is still at its version (else ``ConflictError``)."""
+
+
+class BillingStore(Protocol):
+    """Reads of billing profiles, the rate card, usage and billing runs (writes are commits)."""
+
+    def profile(self, account_id: str) -> BillingProfile | None: ...
+
+    def rate_card(self) -> RateCard:
+        """Every price version."""
+
+    def records(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
+        """The accepted records among ``(account_id, record_id)`` keys."""
+
+    def periods(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], UsagePeriod]:
+        """The usage months that exist among ``(account_id, period)`` keys."""
+
+    def line_totals(
+        self, refs: Sequence[tuple[str, str, int, str]]
+    ) -> dict[tuple[str, str, int, str], LineTotal]:
+        """The line totals that exist among ``(account_id, period, generation, line_key)``."""
+
+    def period(self, account_id: str, period: str) -> UsagePeriod | None: ...
+
+    def open_periods(self, account_id: str, through: str) -> list[UsagePeriod]:
+        """The account's months up to ``through`` that have unbilled records."""
+
+    def lines(self, account_id: str, period: str, generation: int | None = None) -> list[LineTotal]:
+        """A month's line totals: one generation, or every one."""
+
+    def claim(self, account_id: str, period: str) -> PeriodClaim | None: ...
+
+    def unbilled_entries(self, shards: int, through: str) -> Iterator[Unbilled]:
+        """Months up to ``through`` with unbilled usage or an invoice to issue, from the index of
+        them (never the table); an account may come more than once."""
+
+    def run(self, run_id: str) -> BillingRun:
+        """The run; ``NotFoundError`` if there is none."""
+
+    def outcome(self, run_id: str, account_id: str) -> AccountOutcome | None: ...
+
+
+class BillingQueue(Protocol):
+    def plan(self, run_id: str) -> None:
+        """Ask the billing function to plan a run (find its accounts, fan out)."""
+
+    def bill(self, run_id: str, period: str, works: Sequence[AccountWork]) -> None:
+        """One message per account, ten to a call; all or raise."""
 
 
 class CreditNoteStore(Protocol):
