@@ -122,6 +122,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/UnbilledIndex"}): {"dynamodb:Query"},
         str({"Fn::GetAtt": ["BillingQueue", "Arn"]}): {"sqs:SendMessage"},
         str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
+        str({"Fn::GetAtt": ["BillingDeadLetterQueue", "Arn"]}): {"sqs:SendMessage"},
+        CUSTOMER_KEY: {"kms:Decrypt", "kms:GenerateDataKey"},
     },
     # Side effects leave the functions that commit them: only the dispatcher publishes, mails,
     # queues renders for commits and asks Razorpay for refunds.
@@ -630,11 +632,21 @@ def test_the_dispatcher_follows_new_outbox_items_on_the_table_s_stream(template:
 
 def test_every_dead_letter_queue_has_an_alarm_that_tells_the_alarm_topic(template: dict[str, Any]) -> None:
     queues = resources_of(template, "AWS::SQS::Queue")
-    dead_letter_queues = {
-        queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-        for queue in queues.values()
-        if "RedrivePolicy" in queue["Properties"]
-    } | {"OutboxDeadLetterQueue"}  # the outbox stream's on-failure destination
+    dead_letter_queues = (
+        {
+            queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            for queue in queues.values()
+            if "RedrivePolicy" in queue["Properties"]
+        }
+        | {
+            function["Properties"]["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][
+                0
+            ]  # asynchronous invocations
+            for function in resources_of(template, "AWS::Serverless::Function").values()
+            if "DeadLetterQueue" in function["Properties"]
+        }
+        | {"OutboxDeadLetterQueue"}
+    )  # the outbox stream's on-failure destination
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
     watched = {}
     for logical_id, alarm in alarms.items():
@@ -651,7 +663,8 @@ def test_every_dead_letter_queue_has_an_alarm_that_tells_the_alarm_topic(templat
         assert properties["TreatMissingData"] == "notBreaching"
 
     assert set(watched) == dead_letter_queues == {
-        "RenderDeadLetterQueue", "SweepDeadLetterQueue", "OutboxDeadLetterQueue",
+        "RenderDeadLetterQueue", "SweepDeadLetterQueue", "SweepRunDeadLetterQueue", "OutboxDeadLetterQueue",
+        "BillingDeadLetterQueue",
     }  # fmt: skip
     # a consumed queue is watched by what it receives, the others by what waits in them
     assert watched["RenderDeadLetterQueue"]["MetricName"] == "NumberOfMessagesReceived"

@@ -47,7 +47,9 @@ def test_billing_an_account_reads_per_line_not_per_record(stack, aws_calls):
         *("Query", "Query"),  # the account's months with unbilled usage, one month's line totals
         "TransactWriteItems",  # the draft + its claim + the month's next generation
         *("GetItem", "GetItem", "TransactWriteItems"),  # issue: the invoice, the counter; Razorpay's link
-        *("GetItem", "GetItem", "TransactWriteItems"),  # ... the counter again, the ledger head; issued
+        *("GetItem", "GetItem"),  # ... the counter again, the ledger head (none yet: the account's first
+        "GetItem",  # money event), so its summary, to tell a new ledger from one to backfill
+        "TransactWriteItems",  # issued
         "UpdateItem",  # the claim settled (out of the unbilled index)
         "TransactWriteItems",  # the outcome, counted once
         *("GetItem", "TransactWriteItems"),  # the run read; it was the last account: finished
