@@ -77,11 +77,11 @@ Paise = Annotated[StrictInt, Field(ge=0, le=limits.MAX_AMOUNT_PAISE, description
 class Request(BaseModel):
     """Request bodies and query models: unknown fields are refused (422)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Response(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class ErrorDetail(Response):
