@@ -144,8 +144,17 @@ def json_content(model: Any) -> dict:
 # ------------------------------------------------------------------------------------------------
 # The resolver: middleware, documentation routes, exception handlers
 # ------------------------------------------------------------------------------------------------
-def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> None:
-    """Authorization middleware, ``/openapi.json`` and ``/swagger``, and the one error map."""
+def install(
+    app: APIGatewayHttpResolver,
+    account_claim: Callable[[], str],
+    load_routes: Callable[[], None] = lambda: None,
+) -> None:
+    """Authorization middleware, ``/openapi.json`` and ``/swagger``, and the one error map.
+
+    ``load_routes`` includes every route the resolver may still lack (routers included on demand):
+    the OpenAPI document describes them all.
+    """
+    _ROUTE_LOADERS[id(app)] = load_routes
 
     def authorized(route: Any) -> Caller | None:
         if route is not None and route.path in PUBLIC_PATHS:
@@ -245,6 +254,7 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
 
 
 QUERY_MODEL = "params"  # the name routes give their query-string model parameter
+_ROUTE_LOADERS: dict[int, Callable[[], None]] = {}
 
 
 def _refuse_unknown_query(route: Any, query: dict[str, Any]) -> None:
@@ -341,7 +351,9 @@ def _precise_query_models(document: dict[str, Any], app: APIGatewayHttpResolver)
 
 def openapi_json(app: APIGatewayHttpResolver) -> str:
     """The OpenAPI document generated from the routes and their models, built on first request
-    (Powertools' OpenAPI models cost a third of a second to import, which no cold start should pay)."""
+    (Powertools' OpenAPI models cost a third of a second to import, which no cold start should pay).
+    Every route is included first."""
+    _ROUTE_LOADERS.get(id(app), lambda: None)()
     return _openapi(id(app), app)
 
 

@@ -1,23 +1,25 @@
-"""The invoice API's object graph: its services with their real adapters, built once per container."""
+"""The invoice API's object graph: its services with their real adapters, built once per container.
+
+Each factory imports its service (and the stores only it uses) when it first builds it, so a route
+loads the services it calls, not the whole API's.
+"""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from invoicing.config import InvoiceSettings
-from invoicing.repository.documents import DynamoDocumentStore
-from invoicing.repository.downloads import DynamoDownloadStore
-from invoicing.repository.ledger import DynamoLedger
-from invoicing.repository.statements import DynamoStatementStore
-from invoicing.services.credit_note_documents import CreditNoteDocumentService
-from invoicing.services.credit_notes import CreditNoteService
-from invoicing.services.disputes import DisputeService
-from invoicing.services.documents import DocumentService
-from invoicing.services.exports import CsvExportService
-from invoicing.services.invoices import InvoiceService
-from invoicing.services.retry import Backoff
-from invoicing.services.statements import StatementService
 from invoicing.wiring import common
+
+if TYPE_CHECKING:
+    from invoicing.services.credit_note_documents import CreditNoteDocumentService
+    from invoicing.services.credit_notes import CreditNoteService
+    from invoicing.services.disputes import DisputeService
+    from invoicing.services.documents import DocumentService
+    from invoicing.services.exports import CsvExportService
+    from invoicing.services.invoices import InvoiceService
+    from invoicing.services.statements import StatementService
 
 
 def settings() -> InvoiceSettings:
@@ -26,6 +28,8 @@ def settings() -> InvoiceSettings:
 
 @cache
 def invoice_service() -> InvoiceService:
+    from invoicing.services.invoices import InvoiceService
+
     config = settings()
     return InvoiceService(
         invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
@@ -38,6 +42,10 @@ def invoice_service() -> InvoiceService:
 
 @cache
 def document_service() -> DocumentService:
+    from invoicing.repository.documents import DynamoDocumentStore
+    from invoicing.repository.downloads import DynamoDownloadStore
+    from invoicing.services.documents import DocumentService
+
     config = settings()
     return DocumentService(
         documents=DynamoDocumentStore(common.table(config.invoices_table)),
@@ -51,6 +59,9 @@ def document_service() -> DocumentService:
 
 @cache
 def credit_note_service() -> CreditNoteService:
+    from invoicing.services.credit_notes import CreditNoteService
+    from invoicing.services.retry import Backoff
+
     config = settings()
     return CreditNoteService(
         invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
@@ -64,6 +75,9 @@ def credit_note_service() -> CreditNoteService:
 
 @cache
 def dispute_service() -> DisputeService:
+    from invoicing.services.disputes import DisputeService
+    from invoicing.services.retry import Backoff
+
     config = settings()
     return DisputeService(
         invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
@@ -76,6 +90,8 @@ def dispute_service() -> DisputeService:
 
 @cache
 def credit_note_document_service() -> CreditNoteDocumentService:
+    from invoicing.services.credit_note_documents import CreditNoteDocumentService
+
     config = settings()
     return CreditNoteDocumentService(
         credit_notes=common.credit_note_store(config.invoices_table, config.cursor_secret_name),
@@ -88,6 +104,8 @@ def credit_note_document_service() -> CreditNoteDocumentService:
 @cache
 def csv_export_service() -> CsvExportService:
     """``GET /invoices/export.csv``: inline while small, else streamed to the bucket's exports/."""
+    from invoicing.services.exports import CsvExportService
+
     config = settings()
     return CsvExportService(
         invoices=invoice_service(),
@@ -99,6 +117,10 @@ def csv_export_service() -> CsvExportService:
 
 @cache
 def statement_service() -> StatementService:
+    from invoicing.repository.ledger import DynamoLedger
+    from invoicing.repository.statements import DynamoStatementStore
+    from invoicing.services.statements import StatementService
+
     config = settings()
     table = common.table(config.invoices_table)
     return StatementService(

@@ -2,31 +2,30 @@
 
 Every function's wiring module (``api``, ``webhook``, ``sweep``, ``pdf``, ``outbox``) composes its
 services from these, so an adapter is built the same way wherever it is used, once per container.
-Nothing runs at import time.
+Nothing runs at import time, and each factory imports what it builds when it first builds it: a
+function (or an API route) loads the adapters it uses, not every adapter any function uses.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from aws_lambda_powertools.metrics import MetricUnit
-
-from invoicing.adapters import secrets
 from invoicing.adapters.aws import client
-from invoicing.adapters.email import SesReminderMailer
-from invoicing.adapters.events import EventBridgePublisher
-from invoicing.adapters.razorpay import RazorpayPaymentProvider
-from invoicing.adapters.render_queue import SqsRenderQueue
-from invoicing.adapters.storage import DocumentStorage
 from invoicing.config import InvoiceSettings, RazorpaySettings, load
-from invoicing.observability import metrics
-from invoicing.repository.commit import DynamoTransactions
-from invoicing.repository.credit_notes import DynamoCreditNoteStore
-from invoicing.repository.invoices import DynamoInvoiceStore
-from invoicing.repository.table import Table
-from invoicing.services.invoices import InvoicePolicy
+
+if TYPE_CHECKING:
+    from invoicing.adapters.email import SesReminderMailer
+    from invoicing.adapters.events import EventBridgePublisher
+    from invoicing.adapters.razorpay import RazorpayPaymentProvider
+    from invoicing.adapters.render_queue import SqsRenderQueue
+    from invoicing.adapters.storage import DocumentStorage
+    from invoicing.repository.commit import DynamoTransactions
+    from invoicing.repository.credit_notes import DynamoCreditNoteStore
+    from invoicing.repository.invoices import DynamoInvoiceStore
+    from invoicing.repository.table import Table
+    from invoicing.services.invoices import InvoicePolicy
 
 S = TypeVar("S")
 
@@ -48,6 +47,10 @@ class PowertoolsCounter:
     """``services.ports.Counter`` onto the function's Powertools metrics (flushed per invocation)."""
 
     def count(self, name: str) -> None:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        from invoicing.observability import metrics
+
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
@@ -69,6 +72,8 @@ def counter() -> PowertoolsCounter:
 
 @cache
 def table(name: str) -> Table:
+    from invoicing.repository.table import Table
+
     return Table(name, client("dynamodb"))
 
 
@@ -76,12 +81,17 @@ def table(name: str) -> Table:
 def transactions(table_name: str) -> DynamoTransactions:
     """Commits on the services' clock: an outbox message is due at the commit's time as the
     dispatcher reads it, so a replayed (``SystemClock.set``) clock still sees its messages due."""
+    from invoicing.repository.commit import DynamoTransactions
+
     return DynamoTransactions(table(table_name), clock=lambda: clock()().timestamp())
 
 
 @cache
 def invoice_store(table_name: str, cursor_secret_name: str | None = None) -> DynamoInvoiceStore:
     """The invoices; with a cursor secret it can list (the key signs page cursors)."""
+    from invoicing.adapters import secrets
+    from invoicing.repository.invoices import DynamoInvoiceStore
+
     key = secrets.signing_key(cursor_secret_name) if cursor_secret_name else None
     return DynamoInvoiceStore(table(table_name), cursor_key=key)
 
@@ -89,27 +99,38 @@ def invoice_store(table_name: str, cursor_secret_name: str | None = None) -> Dyn
 @cache
 def credit_note_store(table_name: str, cursor_secret_name: str | None = None) -> DynamoCreditNoteStore:
     """The credit notes; with a cursor secret it can list them."""
+    from invoicing.adapters import secrets
+    from invoicing.repository.credit_notes import DynamoCreditNoteStore
+
     key = secrets.signing_key(cursor_secret_name) if cursor_secret_name else None
     return DynamoCreditNoteStore(table(table_name), cursor_key=key)
 
 
 @cache
 def events(bus_name: str) -> EventBridgePublisher:
+    from invoicing.adapters.events import EventBridgePublisher
+
     return EventBridgePublisher(bus_name, client("events"))
 
 
 @cache
 def render_jobs(queue_url: str) -> SqsRenderQueue:
+    from invoicing.adapters.render_queue import SqsRenderQueue
+
     return SqsRenderQueue(queue_url, client("sqs"))
 
 
 @cache
 def storage(bucket: str) -> DocumentStorage:
+    from invoicing.adapters.storage import DocumentStorage
+
     return DocumentStorage(bucket, client("s3"))
 
 
 @cache
 def mailer(sender: str) -> SesReminderMailer:
+    from invoicing.adapters.email import SesReminderMailer
+
     return SesReminderMailer(sender, client("sesv2"))
 
 
@@ -119,12 +140,17 @@ def payments(config: RazorpaySettings) -> RazorpayPaymentProvider:
 
 @cache
 def _payments(secret_name: str, base_url: str | None, timeout: float) -> RazorpayPaymentProvider:
+    from invoicing.adapters import secrets
+    from invoicing.adapters.razorpay import RazorpayPaymentProvider
+
     return RazorpayPaymentProvider(
         lambda: secrets.razorpay_credentials(secret_name), base_url=base_url, timeout_seconds=timeout
     )
 
 
 def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
+    from invoicing.services.invoices import InvoicePolicy
+
     config = config or settings(InvoiceSettings)
     return InvoicePolicy(
         prefix=config.invoice_number_prefix,
@@ -137,7 +163,7 @@ def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
 
 def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
-    from invoicing.adapters import aws
+    from invoicing.adapters import aws, secrets
 
     for factory in (
         settings,
