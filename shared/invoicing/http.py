@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from functools import cache
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoSuchRouteError
@@ -28,9 +28,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from invoicing.contracts.common import ErrorResponse, GatewayMessage, validation_message
 from invoicing.contracts.errors import error_body
-from invoicing.domain.access import Caller
 from invoicing.domain.errors import (
     BadRequestError,
     ConflictError,
@@ -44,6 +42,9 @@ from invoicing.domain.errors import (
     UnauthorizedError,
 )
 from invoicing.observability import logger
+
+if TYPE_CHECKING:  # imported on first use: the domain's and the contracts' models are no cold start's cost
+    from invoicing.domain.access import Caller
 
 OPERATOR_SCOPE = "invoices:admin"
 USAGE_SCOPE = "usage:write"
@@ -81,6 +82,8 @@ _ERRORS: dict[type[InvoicingError], tuple[HTTPStatus, str]] = {
 # ------------------------------------------------------------------------------------------------
 def caller_from_claims(claims: dict[str, Any] | None, account_claim: str) -> Caller:
     """The caller from verified JWT claims; ``UnauthorizedError`` when they identify no one."""
+    from invoicing.domain.access import Caller
+
     if not claims:
         raise UnauthorizedError("This request carries no verified JWT claims.")
     scope = claims.get("scope")
@@ -128,6 +131,8 @@ def current_caller() -> Caller:
 # ------------------------------------------------------------------------------------------------
 def responses(success: int, description: str, *errors: int, content: dict | None = None) -> dict:
     """A route's documented answers: its success, the errors it names, and 400/401/422/500/503 always."""
+    from invoicing.contracts.common import ErrorResponse, GatewayMessage
+
     answers: dict[int, Any] = {success: {"description": description}}
     if content is not None:
         answers[success]["content"] = content
@@ -212,6 +217,8 @@ def install(
             authorized(app.context.get("_route"))
         except InvoicingError as refused:
             return invoicing_error(refused)
+        from invoicing.contracts.common import validation_message
+
         errors = exc.errors()
         if any(err.get("type") == "json_invalid" for err in errors):
             logger.info("Request refused", extra={"error_code": "bad_request", "status": 400})

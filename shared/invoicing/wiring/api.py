@@ -9,10 +9,10 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from invoicing.config import InvoiceSettings
 from invoicing.wiring import common
 
 if TYPE_CHECKING:
+    from invoicing.config import InvoiceSettings
     from invoicing.services.credit_note_documents import CreditNoteDocumentService
     from invoicing.services.credit_notes import CreditNoteService
     from invoicing.services.disputes import DisputeService
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 
 def settings() -> InvoiceSettings:
+    from invoicing.config import InvoiceSettings
+
     return common.settings(InvoiceSettings)
 
 

@@ -13,7 +13,6 @@ from functools import cache
 from typing import TYPE_CHECKING, TypeVar
 
 from invoicing.adapters.aws import client
-from invoicing.config import InvoiceSettings, RazorpaySettings, load
 
 if TYPE_CHECKING:
     from invoicing.adapters.email import SesReminderMailer
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
     from invoicing.adapters.razorpay import RazorpayPaymentProvider
     from invoicing.adapters.render_queue import SqsRenderQueue
     from invoicing.adapters.storage import DocumentStorage
+    from invoicing.config import InvoiceSettings, RazorpaySettings
     from invoicing.repository.commit import DynamoTransactions
     from invoicing.repository.credit_notes import DynamoCreditNoteStore
     from invoicing.repository.invoices import DynamoInvoiceStore
@@ -57,6 +57,8 @@ class PowertoolsCounter:
 @cache
 def settings(model: type[S]) -> S:
     """The function's validated settings (``config``), read from the environment once."""
+    from invoicing.config import load
+
     return load(model)  # type: ignore[type-var]
 
 
@@ -149,6 +151,7 @@ def _payments(secret_name: str, base_url: str | None, timeout: float) -> Razorpa
 
 
 def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
+    from invoicing.config import InvoiceSettings
     from invoicing.services.invoices import InvoicePolicy
 
     config = config or settings(InvoiceSettings)
