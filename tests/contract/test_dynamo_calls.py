@@ -164,11 +164,16 @@ def test_documents_downloads_reviews_and_outbox_are_one_call_each(busy):
     with counted(busy) as calls:
         busy.documents.get(invoice.id)
         busy.documents.mark_rendered(invoice.id, invoice.version)
+        busy.documents.mark_failed(invoice.id, invoice.version + 1, "boom")
+        busy.documents.request_render(invoice.id, invoice.version, NOW, again_after=timedelta(minutes=5))
         busy.downloads.create(download())
         busy.downloads.get("dl_1")
         busy.downloads.finish("dl_1", DownloadStatus.READY)
         busy.reviews.add(review("evt_9"))
-    assert calls == ["GetItem", "UpdateItem", "PutItem", "GetItem", "UpdateItem", "PutItem"]
+    assert calls == [
+        *["Query", "UpdateItem", "UpdateItem", "UpdateItem"],  # the invoice with its render state
+        *["PutItem", "GetItem", "UpdateItem", "PutItem"],
+    ]
 
 
 def test_the_outbox_poll_is_one_query_per_shard_and_bookkeeping_one_write(busy):

@@ -10,7 +10,7 @@ same contract tests as the real implementations.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import IO, Any, Protocol
 
 from invoicing.domain.billing import (
@@ -144,7 +144,15 @@ class DocumentStore(Protocol):
     def get(self, invoice_id: str) -> InvoiceDocument: ...
 
     def mark_rendered(self, invoice_id: str, version: int) -> bool:
-        """Record the PDF of ``version``; ``False`` when the invoice moved on (or it was recorded)."""
+        """Record the PDF of ``version``; ``False`` when it (or a later version) was recorded."""
+
+    def mark_failed(self, invoice_id: str, version: int, reason: str) -> bool:
+        """Record that rendering ``version`` failed for good; ``False`` when it (or a later version)
+        was rendered or marked failed already."""
+
+    def request_render(self, invoice_id: str, version: int, now: datetime, *, again_after: timedelta) -> bool:
+        """``True`` for the one caller that should queue the render of ``version`` (none requested
+        yet, or the last request is older than ``again_after``)."""
 
 
 class DownloadStore(Protocol):
