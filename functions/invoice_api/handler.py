@@ -10,13 +10,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from routes import Routers
 
-from invoicing import http
+from invoicing import http, snapstart
 from invoicing.observability import logger, metrics, tracer
 from invoicing.wiring.api import settings
 
 app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
 routers = Routers(app)
 http.install(app, account_claim=lambda: settings().account_id_claim, load_routes=routers.include_all)
+snapstart.prime(routers.include_all)  # with SnapStart, the snapshot holds every route, imported
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -669,3 +669,48 @@ def test_every_dead_letter_queue_has_an_alarm_that_tells_the_alarm_topic(templat
     # a consumed queue is watched by what it receives, the others by what waits in them
     assert watched["RenderDeadLetterQueue"]["MetricName"] == "NumberOfMessagesReceived"
     assert watched["SweepDeadLetterQueue"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+
+
+# ------------------------------------------------------------------------------------- SnapStart
+def test_snapstart_is_a_parameter_enabled_by_default_and_off_for_development_stacks(
+    template: dict[str, Any],
+) -> None:
+    import tomllib
+
+    parameter = template["Parameters"]["SnapStart"]
+    assert (parameter["Type"], parameter["Default"], parameter["AllowedValues"]) == (
+        "String", "Enabled", ["Enabled", "Disabled"],
+    )  # fmt: skip
+    assert template["Conditions"]["UseSnapStart"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "Enabled"]}
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    assert "SnapStart=Disabled" in config["default"]["deploy"]["parameters"]["parameter_overrides"]
+    assert "SnapStart" not in config["prod"]["deploy"]["parameters"]["parameter_overrides"]
+
+
+def test_every_function_runs_published_versions_through_an_alias_with_snapstart_when_enabled(
+    template: dict[str, Any],
+) -> None:
+    # Every function publishes a version per change behind the alias "live", which every trigger
+    # (the HTTP API's integrations among them) invokes: SAM points event sources at the alias.
+    function_globals = template["Globals"]["Function"]
+    assert function_globals["AutoPublishAlias"] == "live"
+    assert function_globals["SnapStart"] == {
+        "ApplyOn": {"Fn::If": ["UseSnapStart", "PublishedVersions", "None"]}
+    }
+    for logical_id, function in functions(template).items():
+        assert "AutoPublishAlias" not in function and "SnapStart" not in function, logical_id
+        assert "ProvisionedConcurrencyConfig" not in function, logical_id  # SnapStart excludes it
+        assert "FileSystemConfigs" not in function, logical_id  # ... and EFS
+        assert function.get("EphemeralStorage", {"Size": 512})["Size"] <= 512, logical_id  # ... and more disk
+    # No integration bypasses the alias: the API's routes are SAM events, not hand-made integrations.
+    api = template["Resources"]["InvoiceHttpApi"]["Properties"]
+    assert "DefinitionBody" not in api and "DefinitionUri" not in api
+    http_events = [
+        event
+        for function in functions(template).values()
+        for event in function.get("Events", {}).values()
+        if event["Type"] == "HttpApi"
+    ]
+    assert http_events and all(
+        event["Properties"]["ApiId"] == {"Ref": "InvoiceHttpApi"} for event in http_events
+    )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, TypeVar
 
+from invoicing import snapstart
 from invoicing.adapters.aws import client
 
 if TYPE_CHECKING:
@@ -183,3 +184,9 @@ def reset() -> None:
         factory.cache_clear()
     secrets.reset()
     aws.reset()
+
+
+# Every function's wiring imports this module: with SnapStart, the runtime hooks that keep clients,
+# connections, secrets and random state out of shared snapshots are registered here (a no-op
+# outside Lambda's runtime).
+snapstart.register()
