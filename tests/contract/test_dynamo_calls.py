@@ -102,10 +102,12 @@ def test_owners_of_up_to_100_invoices_is_one_batch_get(busy):
 
 
 def test_a_sweep_page_is_one_query_of_one_shard(busy):
+    expected = []
     with counted(busy) as calls:
         for shard in range(SWEEP_SHARDS):
-            busy.invoices.due_for_sweep(shard, date(2026, 10, 17))
-    assert calls == ["Query"] * SWEEP_SHARDS
+            page = busy.invoices.due_for_sweep(shard, date(2026, 10, 17))
+            expected += ["Query", *(["BatchGetItem"] if page.items else [])]  # a few due: one batch
+    assert calls == expected and calls.count("Query") == SWEEP_SHARDS
 
 
 def test_the_sweep_reads_only_what_is_due(busy):
@@ -114,8 +116,37 @@ def test_the_sweep_reads_only_what_is_due(busy):
     shard = sweep_shard(due.id)
     with counted(busy) as calls:
         page = busy.invoices.due_for_sweep(shard, date(2026, 9, 17))
-    assert calls == ["Query"]
+    assert calls == ["Query", "BatchGetItem"]  # the keys-only index, then the one invoice it names
     assert [i.id for i in page.items] == [due.id]
+
+
+def test_the_sweep_s_reads_grow_with_the_invoices_due_one_batch_get_per_hundred(stores):
+    # Given 230 issued invoices in one shard (stored items: an arrangement, not a use case)
+    from invoicing.repository.table import serialize
+    from tests.unit.factories import issued
+
+    shard, due = 3, []
+    while len(due) < 230:
+        invoice = issued()
+        if sweep_shard(invoice.id) == shard:
+            stores.invoices._table.call("put_item", Item=serialize(records.invoice_to_item(invoice)))
+            due.append(invoice)
+    through = date(2030, 1, 1)
+
+    # When the shard is read in one page of 500
+    with counted(stores) as calls:
+        page = stores.invoices.due_for_sweep(shard, through)
+
+    # Then one Query of the keys and one BatchGetItem per 100 invoices, in the index's order
+    assert calls == ["Query", "BatchGetItem", "BatchGetItem", "BatchGetItem"]
+    assert sorted(i.id for i in page.items) == sorted(i.id for i in due)
+    assert [i.id for i in page.items] == [
+        i.id for i in sorted(page.items, key=lambda i: (str(i.next_sweep_on), i.id))
+    ]
+    # and a page of 100 is one Query and one BatchGetItem
+    with counted(stores) as calls:
+        page = stores.invoices.due_for_sweep(shard, through, limit=100)
+    assert calls == ["Query", "BatchGetItem"] and len(page.items) == 100
 
 
 def test_a_one_change_commit_is_one_single_write(busy):

@@ -95,8 +95,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     },
     "OverdueSweepFunction": {
         str(INVOICES): {
-            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
+            "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+            "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem",
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/SweepIndex"}): {"dynamodb:Query"},
         str({"Fn::GetAtt": ["SweepQueue", "Arn"]}): {"sqs:SendMessage"},
@@ -417,6 +417,8 @@ def test_tables_have_the_designed_keys_and_indexes(template: dict[str, Any]) -> 
     ]
     # the billing run reads only which accounts' months are unbilled: the keys say it all
     assert indexes.pop("UnbilledIndex")["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    # The sweep reads invoices by the keys its index holds: invoice writes never copy them there.
+    assert indexes.pop("SweepIndex")["Projection"]["ProjectionType"] == "KEYS_ONLY"
     assert {index["Projection"]["ProjectionType"] for index in indexes.values()} == {"ALL"}
     assert idempotency["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}

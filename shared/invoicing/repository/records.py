@@ -21,7 +21,9 @@ never reads: its key condition stops below ``DRAFT#``).
 
 ``SweepIndex`` holds only invoices the daily sweep may still act on: ``sweep_pk=SWEEP#{shard}``
 (a stable hash of the id over ``SWEEP_SHARDS`` shards, so one day's invoices spread out) and
-``sweep_sk={next_sweep_on}#{id}``. A final invoice has neither attribute and drops out.
+``sweep_sk={next_sweep_on}#{id}``. A final invoice has neither attribute and drops out. It projects
+keys only: an invoice write costs the index nothing unless ``sweep_sk`` itself moves, and the sweep
+reads the invoices due through their keys.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ OUTBOX_SK = "OUTBOX"
 
 def invoice_key(invoice_id: str) -> dict[str, Any]:
     return {"pk": f"INVOICE#{invoice_id}", "sk": INVOICE_SK}
+
+
+def invoice_id_of(key: dict[str, Any]) -> str:
+    """The invoice id of an invoice item's key (``pk = INVOICE#{id}``)."""
+    return str(key["pk"]).removeprefix("INVOICE#")
 
 
 def account_partition(account_id: str) -> str:
