@@ -18,10 +18,11 @@ from invoicing.domain.changes import (
 from invoicing.domain.documents import DownloadStatus
 from invoicing.domain.invoice import InvoiceStatus
 from invoicing.domain.outbox import OutboxMessage, RenderDocument
-from invoicing.domain.queries import IdempotencyClaim, ListQuery
+from invoicing.domain.queries import IdempotencyClaim, InvoiceRow, ListQuery
 from invoicing.domain.sweep import SWEEP_SHARDS
 from invoicing.repository import records
 from invoicing.repository.records import OUTBOX_SHARDS, sweep_shard
+from invoicing.repository.table import serialize
 from tests.contract.builders import create, issue, pay
 from tests.contract.conftest import counted, dynamo_only
 from tests.contract.test_commit import review
@@ -89,6 +90,33 @@ def test_a_list_page_is_one_query(busy, filters):
                 ListQuery(account_id="acc_1", limit=1, cursor=page.next_cursor, **filters)
             )
         assert calls == ["Query"]
+
+
+def test_a_list_page_holds_rows_not_whole_invoices_and_reads_whole_only_unrowed_ones(stores):
+    # Given two invoices: one written now, one as an item written before rows were stored
+    fresh, legacy = issue(stores), issue(stores)
+    item = records.invoice_to_item(legacy)
+    for name in records.DERIVED:
+        del item[name]
+    stores.invoices._table.call("put_item", Item=serialize(item))
+
+    # When a page is read
+    with counted(stores) as calls:
+        page = stores.invoices.list_page(ListQuery(account_id="acc_1"))
+
+    # Then both rows are right; only the old item cost a read of its whole invoice
+    assert {row.id: row for row in page.items} == {i.id: InvoiceRow.of(i) for i in (fresh, legacy)}
+    assert calls == ["Query", "BatchGetItem"]
+    with counted(stores) as calls:
+        stores.transactions.commit([SaveInvoice(legacy, legacy.revise({"notes": "rewritten"}, NOW))])
+        stores.invoices.list_page(ListQuery(account_id="acc_1"))
+    assert calls[-1:] == ["Query"] and "BatchGetItem" not in calls  # rewritten: its row is stored
+    raw = stores.invoices._table.query(
+        IndexName="ListIndex",
+        KeyConditionExpression="gsi1pk = :pk",
+        ExpressionAttributeValues=serialize({":pk": "ACCOUNT#acc_1"}),
+    )["Items"]
+    assert raw and all("line_items" not in entry and "payments" not in entry for entry in raw)
 
 
 def test_owners_of_up_to_100_invoices_is_one_batch_get(busy):

@@ -13,7 +13,7 @@ from invoicing.domain.documents import Download, DownloadStatus, InvoiceOwner
 from invoicing.domain.errors import BadRequestError, ConflictError, NotFoundError
 from invoicing.domain.invoice import PENDING_STATUSES, Invoice, InvoiceStatus
 from invoicing.domain.outbox import OutboxMessage, PublishEvent
-from invoicing.domain.queries import ListQuery
+from invoicing.domain.queries import InvoiceRow, ListQuery
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.domain.sweep import SWEEP_SHARDS
 from invoicing.repository.records import sweep_shard
@@ -59,7 +59,17 @@ def test_a_page_lists_the_account_s_issued_invoices_newest_first_without_drafts(
 
     assert [i.id for i in page.items] == [i.id for i in reversed(issued)]
     assert page.next_cursor is None
-    assert page.items[0] == issued[-1]
+    assert page.items[0] == InvoiceRow.of(issued[-1])  # the list row, not the whole invoice
+
+
+def test_a_row_carries_what_a_list_csv_and_statement_show_paid_credited_and_due(stores):
+    invoice = issue(stores)
+    paid = pay(stores, invoice, 1000)
+
+    (row,) = stores.invoices.list_page(ListQuery(account_id="acc_1")).items
+
+    assert row == InvoiceRow.of(paid)
+    assert (row.amount_paid, row.amount_due, row.customer) == (1000, paid.amount - 1000, paid.customer)
 
 
 def test_operators_see_drafts_first_then_the_rest(stores):

@@ -31,7 +31,7 @@ from invoicing.domain.errors import BadRequestError, ConflictError, NotFoundErro
 from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.domain.ledger import LedgerEntry, LedgerEvent, LedgerHead, invoice_entries
 from invoicing.domain.outbox import OutboxMessage
-from invoicing.domain.queries import ListQuery, Page, SweepPage
+from invoicing.domain.queries import InvoiceRow, ListQuery, Page, SweepPage
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.domain.summary import SUMMARY_FIELDS, AccountSummary
 from invoicing.domain.sweep import SWEEP_SHARDS
@@ -161,7 +161,7 @@ class InMemoryStore:
             if i in self.invoices
         }
 
-    def list_page(self, query: ListQuery) -> Page[Invoice]:
+    def list_page(self, query: ListQuery) -> Page[InvoiceRow]:
         def wanted(invoice: Invoice) -> bool:
             if invoice.account_id != query.account_id:
                 return False
@@ -202,7 +202,7 @@ class InMemoryStore:
         if more and items:
             raw = json.dumps({"k": _list_key(items[-1]), "q": fingerprint}).encode()
             cursor = base64.urlsafe_b64encode(raw).decode()
-        return Page(items=items, next_cursor=cursor)
+        return Page(items=[InvoiceRow.of(invoice) for invoice in items], next_cursor=cursor)
 
     def due_for_sweep(
         self, shard: int, through: date, *, start_key: dict[str, Any] | None = None, limit: int = 500

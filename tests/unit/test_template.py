@@ -105,7 +105,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "PdfRendererFunction": {
         str(INVOICES): {
             "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
-            "dynamodb:BatchWriteItem", "dynamodb:PutItem",  # a ledger backfill, before a statement
+            "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem",  # a ledger backfill
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject", "s3:PutObject"},
@@ -419,6 +419,13 @@ def test_tables_have_the_designed_keys_and_indexes(template: dict[str, Any]) -> 
     assert indexes.pop("UnbilledIndex")["Projection"]["ProjectionType"] == "KEYS_ONLY"
     # The sweep reads invoices by the keys its index holds: invoice writes never copy them there.
     assert indexes.pop("SweepIndex")["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    # A list page is one Query of list rows: ListIndex projects exactly what the repository reads.
+    from invoicing.repository.records import LIST_ATTRIBUTES
+
+    assert indexes.pop("ListIndex")["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": list(LIST_ATTRIBUTES),
+    }
     assert {index["Projection"]["ProjectionType"] for index in indexes.values()} == {"ALL"}
     assert idempotency["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}

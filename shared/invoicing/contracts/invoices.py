@@ -49,7 +49,7 @@ from invoicing.domain.invoice import (
     InvoiceStatus,
     LineItem,
 )
-from invoicing.domain.queries import ListQuery
+from invoicing.domain.queries import InvoiceRow, ListQuery
 from invoicing.domain.summary import AccountSummary
 
 Status = Literal["draft", "issued", "partially_paid", "overdue", "paid", "expired", "cancelled"]
@@ -495,7 +495,7 @@ class InvoiceSummaryRow(Response):
     currency: Literal["INR"]
 
     @classmethod
-    def from_domain(cls, invoice: Invoice) -> InvoiceSummaryRow:
+    def from_domain(cls, invoice: InvoiceRow) -> InvoiceSummaryRow:
         return cls(
             id=invoice.id,
             invoice_number=invoice.invoice_number,
@@ -598,7 +598,7 @@ CSV_COLUMNS = (
 )
 
 
-def csv_row(invoice: Invoice) -> list[str]:
+def csv_row(invoice: InvoiceRow) -> list[str]:
     values: list[Any] = [
         invoice.invoice_number,
         invoice.date.isoformat() if invoice.date else None,
@@ -622,7 +622,7 @@ def csv_row(invoice: Invoice) -> list[str]:
     return cells
 
 
-def csv_lines(invoices: Iterable[Invoice]) -> Iterator[str]:
+def csv_lines(invoices: Iterable[InvoiceRow]) -> Iterator[str]:
     """The export, one CRLF-terminated line at a time (RFC 4180 quoting): a header, then a row each,
     made as the invoices arrive (never all rows at once)."""
     buffer = io.StringIO()
@@ -640,6 +640,6 @@ def csv_lines(invoices: Iterable[Invoice]) -> Iterator[str]:
         yield line(csv_row(invoice))
 
 
-def csv_export(invoices: Iterable[Invoice]) -> str:
+def csv_export(invoices: Iterable[InvoiceRow]) -> str:
     """The whole export as one string (small exports)."""
     return "".join(csv_lines(invoices))

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from invoicing.domain.documents import InvoiceOwner
 from invoicing.domain.errors import ConflictError, NotFoundError, RetryableError
 from invoicing.domain.invoice import Invoice, InvoiceStatus
-from invoicing.domain.queries import ListQuery, Page
+from invoicing.domain.queries import InvoiceRow, ListQuery, Page
 from invoicing.domain.summary import AccountSummary
 from invoicing.repository import records
 from invoicing.repository.commit import stale
@@ -76,7 +76,7 @@ class DynamoInvoiceStore:
         ``BatchGetItem`` of 100 keys at a time, projecting three attributes; unprocessed keys are
         asked for again (a few times, then ``RetryableError``).
         """
-        items = self._batch_get(
+        items = self.items(
             list(dict.fromkeys(invoice_ids)),
             ProjectionExpression="#id, account_id, #status",
             ExpressionAttributeNames={"#id": "id", "#status": "status"},
@@ -86,7 +86,7 @@ class DynamoInvoiceStore:
             for item in items.values()
         }
 
-    def _batch_get(self, invoice_ids: Sequence[str], **options: Any) -> dict[str, dict[str, Any]]:
+    def items(self, invoice_ids: Sequence[str], **options: Any) -> dict[str, dict[str, Any]]:
         """The invoice items of ``invoice_ids`` that exist, by id: one strongly consistent
         ``BatchGetItem`` per 100 ids (more only for keys DynamoDB leaves unprocessed)."""
         found: dict[str, dict[str, Any]] = {}
@@ -111,8 +111,9 @@ class DynamoInvoiceStore:
                 raise RetryableError("DynamoDB left keys unprocessed; retry.")
         return found
 
-    def list_page(self, query: ListQuery) -> Page[Invoice]:
-        """Exactly one ``Query`` on ``ListIndex``. Filters narrow the page; they never add reads."""
+    def list_page(self, query: ListQuery) -> Page[InvoiceRow]:
+        """Exactly one ``Query`` on ``ListIndex``, which holds each invoice's list row (not the
+        whole invoice). Filters narrow the page; they never add reads."""
         names: dict[str, str] = {"#pk": "gsi1pk"}
         values: dict[str, Any] = {":pk": records.account_partition(query.account_id)}
         key_condition = "#pk = :pk"
@@ -188,9 +189,17 @@ class DynamoInvoiceStore:
         else:
             last_key = None
         return Page(
-            items=[records.item_to_invoice(item) for item in items],
+            items=self._rows(items),
             next_cursor=self._cursors.encode(last_key, query_print) if last_key else None,
         )
+
+    def _rows(self, items: list[dict[str, Any]]) -> list[InvoiceRow]:
+        """The page's rows. An invoice not rewritten since rows were first stored has none in the
+        index: those few are read whole (one ``BatchGetItem``), until every invoice has been written
+        again (or ``infra`` backfills them)."""
+        legacy = [item["id"] for item in items if not records.has_row(item)]
+        whole = self.items(legacy) if legacy else {}
+        return [records.item_to_row(whole.get(item["id"], item)) for item in items]
 
     def due_for_sweep(
         self, shard: int, through: date, *, start_key: dict[str, Any] | None = None, limit: int = 500
@@ -212,7 +221,7 @@ class DynamoInvoiceStore:
         response = self._table.query(**params)
         last = response.get("LastEvaluatedKey")
         ids = [records.invoice_id_of(deserialize(key)) for key in response.get("Items", [])]
-        items = self._batch_get(ids) if ids else {}
+        items = self.items(ids) if ids else {}
         return SweepPage(
             # An invoice deleted since the index was read is simply not there any more.
             items=[records.item_to_invoice(items[i]) for i in ids if i in items],

@@ -32,7 +32,7 @@ from invoicing.domain.invoice import Invoice, Refund
 from invoicing.domain.ledger import LedgerEntry, LedgerHead
 from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.provider import ProviderInvoice, ProviderRefund
-from invoicing.domain.queries import ListQuery, Page, SweepPage
+from invoicing.domain.queries import InvoiceRow, ListQuery, Page, SweepPage
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.domain.statements import Statement, StatementDocument, StatementFigures, StatementStatus
 from invoicing.domain.summary import AccountSummary
@@ -62,7 +62,7 @@ class InvoiceStore(Protocol):
     def next_sequence(self, series: str) -> int:
         """The number a series would hand out next (its counter + 1)."""
 
-    def list_page(self, query: ListQuery) -> Page[Invoice]: ...
+    def list_page(self, query: ListQuery) -> Page[InvoiceRow]: ...
 
     def owners(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceOwner]:
         """Account and status of each invoice that exists (absent ones are left out)."""
