@@ -30,7 +30,7 @@ from invoicing.repository.outbox import DynamoOutbox
 from invoicing.repository.reviews import DynamoReviewStore
 from invoicing.repository.table import Table
 from invoicing.services import ports
-from tests.contract.moto_speed import per_item_rollback
+from infra.moto_speed import per_item_rollback
 from tests.fakes.messaging import FixedClock
 from tests.fakes.store import Documents, Downloads, InMemoryStore, OutboxView
 from tests.unit.factories import NOW
