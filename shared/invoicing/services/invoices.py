@@ -21,13 +21,14 @@ from invoicing.domain.changes import (
     TakeNumber,
 )
 from invoicing.domain.effects import emit, invoice_effects
+from invoicing.domain.einvoice import Mode, at_issue
 from invoicing.domain.errors import InvalidTransitionError, NotFoundError, SequenceTakenError
 from invoicing.domain.ids import new_id
 from invoicing.domain.invoice import PAYABLE_STATUSES, Dispute, Invoice, InvoiceStatus, Supplier
 from invoicing.domain.numbering import financial_year, format_invoice_number, ist_date, series_key
 from invoicing.domain.queries import IdempotencyClaim, ListQuery, Page
 from invoicing.domain.summary import AccountSummary
-from invoicing.services.ports import Clock, InvoiceStore, PaymentProvider, Transactions
+from invoicing.services.ports import Clock, EInvoiceCancellation, InvoiceStore, PaymentProvider, Transactions
 
 ISSUE_ATTEMPTS = 5
 IDEMPOTENCY_SCOPE = "invoices"
@@ -40,6 +41,7 @@ class InvoicePolicy:
     payment_terms_days: int = 15
     reminder_days: tuple[int, ...] = (3, 7)
     grace_period_days: int = 7
+    einvoicing: Mode = "off"  # einvoice.md: off | sandbox | production
 
 
 @dataclass
@@ -49,6 +51,7 @@ class InvoiceService:
     payments: PaymentProvider
     policy: InvoicePolicy
     clock: Clock
+    e_invoices: EInvoiceCancellation  # cancel: an IRN younger than 24 h goes first (services.einvoicing)
 
     # ------------------------------------------------------------------ reads
     def get(self, caller: Caller, invoice_id: str) -> Invoice:
@@ -153,6 +156,7 @@ class InvoiceService:
                 grace_period_days=self.policy.grace_period_days,
                 razorpay_invoice_id=draft.razorpay_invoice_id,
                 payment_url=payment_url,
+                e_invoice=at_issue(self.policy.einvoicing, draft.supplier.gstin, draft.customer.gstin),
             )
 
         # Everything local first: the issued invoice (numbered as it would be) and its effects.
@@ -181,6 +185,7 @@ class InvoiceService:
         after = before.cancel(self.clock())  # refuse before touching Razorpay
         if before.razorpay_invoice_id:
             self.payments.cancel(before.razorpay_invoice_id)
+        after = self.e_invoices.before_cancel(before, after)  # e-invoicing: IRN < 24 h cancelled first
         return self._commit(before, after, "InvoiceCancelled")
 
     def dispute(

@@ -12,7 +12,8 @@ A message is removed only after every effect in it has been performed; a failure
 index with its next attempt moved later (exponential backoff, capped), so nothing is lost and a
 failing effect never blocks the others' messages. Effects are performed in order and the whole
 message is retried, so consumers must (and do) tolerate a repeat: events carry a stable
-``event_id``, renders are keyed by version, refunds by our refund id. A reminder is sent only if the
+``event_id``, renders are keyed by version, refunds by our refund id, e-invoice jobs by the
+attempt they are for. A reminder is sent only if the
 invoice is still overdue and undisputed when the message is dispatched.
 """
 
@@ -27,6 +28,7 @@ from invoicing.domain.outbox import (
     Effect,
     OutboxMessage,
     PublishEvent,
+    RegisterEInvoice,
     RenderDocument,
     RequestRefund,
     SendReminder,
@@ -36,6 +38,7 @@ from invoicing.observability import logger
 from invoicing.services.ports import (
     Clock,
     Counter,
+    EInvoiceJobs,
     EventPublisher,
     InvoiceStore,
     Mailer,
@@ -68,6 +71,7 @@ class OutboxDispatcher:
     payments: PaymentProvider
     metrics: Counter
     clock: Clock
+    einvoices: EInvoiceJobs  # the e-invoice queue (registrations with the IRP)
     report: DispatchReport = field(default_factory=DispatchReport)
 
     def drain(self, *, older_than: timedelta = timedelta(0), limit: int = 100) -> DispatchReport:
@@ -118,6 +122,10 @@ class OutboxDispatcher:
             logger.info(
                 "Refund requested",
                 extra={"refund_id": effect.refund_id, "provider_refund_id": refund.provider_refund_id},
+            )
+        elif isinstance(effect, RegisterEInvoice):
+            self.einvoices.enqueue(
+                effect.document, effect.document_id, effect.attempt, delay_seconds=effect.delay_seconds
             )
         else:  # pragma: no cover - the effect union is exhaustive
             raise TypeError(f"unknown effect {type(effect).__name__}")

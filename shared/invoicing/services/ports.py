@@ -15,6 +15,7 @@ from typing import IO, Any, Protocol
 
 from invoicing.domain.changes import Change
 from invoicing.domain.documents import Download, DownloadLink, DownloadStatus, InvoiceDocument, InvoiceOwner
+from invoicing.domain.einvoice import RegisteredDocument, Registration
 from invoicing.domain.invoice import Invoice
 from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.provider import ProviderInvoice, ProviderRefund
@@ -137,6 +138,11 @@ class SweepQueue(Protocol):
         """Queue the works for the sweep function's SQS event; all or raise."""
 
 
+class EInvoiceJobs(Protocol):
+    def enqueue(self, document: str, document_id: str, attempt: int, *, delay_seconds: int = 0) -> None:
+        """Queue a document's registration with the IRP (SQS delays at most 15 minutes)."""
+
+
 class Counter(Protocol):
     def count(self, name: str) -> None:
         """Add one to the business metric ``name``."""
@@ -167,3 +173,32 @@ class PaymentProvider(Protocol):
         self, payment_id: str, amount: int, *, refund_id: str, notes: dict[str, str]
     ) -> ProviderRefund:
         """Refund ``amount`` of a captured payment; ``refund_id`` makes a repeat return the first."""
+
+
+# --------------------------------------------------------------------------------- e-invoicing
+class IrpClient(Protocol):
+    """The IRP through a GSP. Failures are ``domain.einvoice`` errors: ``IrpRejected`` (a validation
+    error: do not resend), ``IrpUnavailable`` (transient, nothing registered), ``IrpTimeout`` (the
+    outcome is unknown), ``IrpDuplicate`` (error 2150)."""
+
+    def register(self, payload: dict[str, Any]) -> Registration:
+        """Register an INV-01 payload: its IRN, ack number and date, signed QR."""
+
+    def find(self, doc_type: str, number: str, document_date: date) -> RegisteredDocument | None:
+        """The registration of a document by type, number and date, or ``None`` if the IRP has none."""
+
+    def get(self, irn: str) -> RegisteredDocument:
+        """The registration an IRN names."""
+
+    def cancel(self, irn: str, reason_code: str, remark: str) -> datetime:
+        """Cancel an IRN (within 24 hours of its ack date); when the IRP cancelled it."""
+
+
+class EInvoiceCancellation(Protocol):
+    def before_cancel(self, before: Invoice, after: Invoice) -> Invoice:
+        """``after`` (the cancelled invoice) with its IRN cancelled at the IRP when that is due."""
+
+
+class EInvoiceStore(Protocol):
+    def e_invoice_page(self, status: str, limit: int, cursor: str | None) -> Page[Invoice]:
+        """Documents whose e-invoice is in ``status`` (pending, retrying, failed), newest change first."""
