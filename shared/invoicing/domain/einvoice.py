@@ -175,6 +175,21 @@ def at_issue(mode: Mode, supplier_gstin: str, buyer_gstin: str | None) -> EInvoi
     return EInvoice(status=EInvoiceStatus.PENDING)
 
 
+def printable(state: EInvoice | None, document_id: str, status: str) -> bool:
+    """Whether a document's PDF may be offered now (einvoice.md): not while its IRN is awaited
+    (``False``: come back later); a failed registration refuses it (409, naming the error)."""
+    if state is None:
+        return True
+    if state.status is EInvoiceStatus.FAILED:
+        reason = state.error.message if state.error else "unknown error"
+        raise InvalidTransitionError(
+            "download",
+            status,
+            f"The PDF of {document_id} waits for its IRN, and its registration with the IRP failed: {reason}",
+        )
+    return not state.awaiting
+
+
 def backoff_delay(attempts: int, base_seconds: int, cap_seconds: int) -> int:
     """Seconds before attempt ``attempts + 1``: doubling from ``base_seconds``, at most ``cap_seconds``."""
     return int(min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1)))

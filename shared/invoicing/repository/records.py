@@ -19,6 +19,10 @@ One table (``InvoicesTable``), keys ``pk``/``sk``:
 ``DRAFT#{created_at}#{id}`` for drafts (which sort above every date, and which a customer's query
 never reads: its key condition stops below ``DRAFT#``).
 
+``EInvoiceIndex`` (sparse) holds only documents whose e-invoice needs watching: ``einv_pk=EINVOICE#{status}``
+(pending, retrying, failed) and ``einv_sk={updated_at}#{id}`` (read newest first); generated,
+cancelled and not-applicable ones have neither attribute.
+
 ``SweepIndex`` holds only invoices the daily sweep may still act on: ``sweep_pk=SWEEP#{shard}``
 (a stable hash of the id over ``SWEEP_SHARDS`` shards, so one day's invoices spread out) and
 ``sweep_sk={next_sweep_on}#{id}``. A final invoice has neither attribute and drops out.
@@ -29,6 +33,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from invoicing.domain.einvoice import LISTED
 from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.summary import SUMMARY_FIELDS, AccountSummary
@@ -134,6 +139,9 @@ def invoice_to_item(invoice: Invoice) -> dict[str, Any]:
         "gsi1sk": list_sort_key(invoice),
         "search_text": search_text(invoice),
     }
+    if invoice.e_invoice is not None and invoice.e_invoice.status in LISTED:
+        item["einv_pk"] = einvoice_partition(invoice.e_invoice.status.value)
+        item["einv_sk"] = f"{ts(invoice.updated_at)}#{invoice.id}"
     sweep_on = invoice.next_sweep_on
     if sweep_on is not None:
         item["sweep_pk"] = sweep_partition(sweep_shard(invoice.id))
@@ -143,7 +151,12 @@ def invoice_to_item(invoice: Invoice) -> dict[str, Any]:
 
 _STORAGE_ONLY = frozenset(
     {"pk", "sk", "entity", "gsi1pk", "gsi1sk", "search_text", "sweep_pk", "sweep_sk", "pdf_version"}
+    | {"einv_pk", "einv_sk"}
 )
+
+
+def einvoice_partition(status: str) -> str:
+    return f"EINVOICE#{status}"
 
 
 def item_to_invoice(item: dict[str, Any]) -> Invoice:

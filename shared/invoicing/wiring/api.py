@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 
+from invoicing.adapters import secrets
 from invoicing.config import InvoiceSettings
 from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
+from invoicing.repository.einvoices import DynamoEInvoiceStore
 from invoicing.services.documents import DocumentService
+from invoicing.services.einvoicing import EInvoiceService, IrnCancellation
 from invoicing.services.invoices import InvoiceService
 from invoicing.wiring import common
 
@@ -25,6 +28,7 @@ def invoice_service() -> InvoiceService:
         payments=common.payments(config),
         policy=common.policy(config),
         clock=common.clock(),
+        e_invoices=IrnCancellation(irp=common.irp(config), clock=common.clock()),
     )
 
 
@@ -41,8 +45,22 @@ def document_service() -> DocumentService:
     )
 
 
+@cache
+def einvoice_service() -> EInvoiceService:
+    config = settings()
+    return EInvoiceService(
+        invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
+        transactions=common.transactions(config.invoices_table),
+        listing=DynamoEInvoiceStore(
+            common.table(config.invoices_table), secrets.signing_key(config.cursor_secret_name)
+        ),
+        clock=common.clock(),
+    )
+
+
 def reset() -> None:
     """Forget the services and everything they were built from (tests that change the environment)."""
     invoice_service.cache_clear()
     document_service.cache_clear()
+    einvoice_service.cache_clear()
     common.reset()

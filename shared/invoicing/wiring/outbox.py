@@ -24,6 +24,7 @@ def dispatcher() -> OutboxDispatcher:
         payments=common.payments(config),
         metrics=common.counter(),
         clock=common.clock(),
+        einvoices=common.einvoice_jobs(config.einvoice_queue_url),
     )
 
 
