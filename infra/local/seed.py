@@ -18,12 +18,14 @@ from datetime import UTC, date, datetime, timedelta
 
 from infra.demo import DEMO_ACCOUNT, draft_fields
 from infra.local.razorpay_standin import RazorpayError, RazorpayStandIn, new_id
-from invoicing.config import InvoiceSettings
+from invoicing.config import InvoiceSettings, RegistrarSettings
 from invoicing.domain.changes import SaveInvoice
 from invoicing.domain.effects import emit, invoice_effects
 from invoicing.domain.invoice import Invoice, InvoiceStatus, Payment
 from invoicing.domain.numbering import ist_date
+from invoicing.services.einvoicing import EInvoicePolicy, EInvoiceRegistrar, IrnCancellation
 from invoicing.services.invoices import InvoiceService
+from invoicing.services.retry import Backoff
 from invoicing.wiring import common
 
 log = logging.getLogger("infra.local")
@@ -45,6 +47,7 @@ class Seeder:
     standin: RazorpayStandIn
     clock: SeedClock
     now: datetime
+    registrar: EInvoiceRegistrar
 
     @classmethod
     def build(cls, standin: RazorpayStandIn, razorpay_base_url: str, now: datetime | None = None) -> Seeder:
@@ -56,8 +59,21 @@ class Seeder:
             payments=common.payments(settings.model_copy(update={"razorpay_base_url": razorpay_base_url})),
             policy=common.policy(settings),
             clock=clock,
+            e_invoices=IrnCancellation(irp=common.irp(settings), clock=clock),
         )
-        return cls(service=service, standin=standin, clock=clock, now=clock.now)
+        registrar_settings = common.settings(RegistrarSettings)
+        registrar = EInvoiceRegistrar(
+            invoices=service.invoices,
+            transactions=service.transactions,
+            irp=common.irp(registrar_settings),
+            jobs=common.einvoice_jobs(registrar_settings.einvoice_queue_url),
+            policy=EInvoicePolicy(
+                mode=registrar_settings.einvoicing, aato_above_10_crore=registrar_settings.aato_above_10_crore
+            ),
+            clock=clock,
+            backoff=Backoff(),
+        )
+        return cls(service=service, standin=standin, clock=clock, now=clock.now, registrar=registrar)
 
     # --------------------------------------------------------------------------------- steps
     def ago(self, days: float) -> datetime:
@@ -73,7 +89,13 @@ class Seeder:
         created = self.ago(days_ago)
         invoice = self.draft(created, intra_state=intra_state, lines=lines, **extra)
         self.clock.now = created + timedelta(minutes=30)
-        return self.service.issue(invoice.id)
+        issued = self.service.issue(invoice.id)
+        if issued.e_invoice is not None and issued.e_invoice.awaiting:
+            # registered as it would have been then (a minute after the issue), not by today's rules
+            self.clock.now += timedelta(minutes=1)
+            self.registrar.register("invoice", issued.id, issued.e_invoice.attempts)
+            issued = self.service.invoices.get(issued.id)
+        return issued
 
     def pay(self, invoice: Invoice, amount: int, at: datetime, method: str) -> Invoice:
         payment_id = new_id("pay")

@@ -6,6 +6,8 @@
 ``/_razorpay/v1/...``                         Razorpay's REST slice (the SDK's ``base_url`` is
                                               ``http://127.0.0.1:<PORT>/_razorpay``)
 ``/_razorpay/i/{id}``                         the hosted payment page (an invoice's ``short_url``)
+``/_irp/...``                                 the IRP stand-in behind its GSP's REST API (the
+                                              e-invoice adapter's ``GSP_BASE_URL``)
 anything else                                 the template's ``HttpApi`` routes → the functions
 ============================================  =====================================================
 
@@ -46,6 +48,7 @@ log = logging.getLogger("infra.local")
 access_log = logging.getLogger("infra.local.http")
 
 RAZORPAY_PREFIX = "/_razorpay"
+IRP_PREFIX = "/_irp"
 SWEEP_FUNCTION = "OverdueSweepFunction"
 _PAY_ROUTE = re.compile(r"^/_local/razorpay/invoices/([^/]+)/pay$")
 _PAGE_ROUTE = re.compile(rf"^{RAZORPAY_PREFIX}/i/([^/]+)(/pay)?$")
@@ -63,6 +66,7 @@ class Dispatcher:
         events: Callable[[], list[dict[str, Any]]] = list,
         webhook_url: str = "",
         schedule_name: str = "overdue-sweep",
+        irp: Any = None,  # infra.local.irp_standin.IrpStandIn (einvoice.md), None when EINVOICING=off
     ) -> None:
         self.routes = routes
         self.functions = functions
@@ -71,6 +75,7 @@ class Dispatcher:
         self.events = events
         self.webhook_url = webhook_url
         self.schedule_name = schedule_name
+        self.irp = irp
         self.ready = threading.Event()
 
     # ----------------------------------------------------------------------------------- entry
@@ -92,6 +97,10 @@ class Dispatcher:
             return self._local(method, path, body)
         if path == RAZORPAY_PREFIX or path.startswith(RAZORPAY_PREFIX + "/"):
             return self._razorpay(method, path, query, headers, body)
+        if self.irp is not None and path.startswith(IRP_PREFIX + "/"):
+            relative = path[len(IRP_PREFIX) :] + (f"?{query}" if query else "")
+            status, answer_headers, answer = self.irp.handle(method, relative, dict(headers), body)
+            return HttpResponse(status, list(answer_headers.items()), answer)
         return self._api(method, path, query, headers, body, client_ip)
 
     # ------------------------------------------------------------------------------------- API
@@ -143,6 +152,8 @@ class Dispatcher:
             return HttpResponse.json(200, self.events())
         if path == "/_local/schedules/overdue-sweep" and method == "POST":
             return self._sweep(body)
+        if path.startswith("/_local/irp/") and self.irp is not None:
+            return self._irp_local(method, path, body)
         pay = _PAY_ROUTE.match(path)
         if pay and method == "POST":
             return self._pay_json(pay.group(1), body)
@@ -168,6 +179,24 @@ class Dispatcher:
                 500, {"message": f"{SWEEP_FUNCTION} failed: {type(exc).__name__}: {exc}"}
             )
         return HttpResponse.json(200, result, headers=[("X-Local-Schedule-Time", event["time"])])
+
+    def _irp_local(self, method: str, path: str, body: bytes) -> HttpResponse:
+        """``GET /_local/irp/certificate``, ``GET /_local/irp/documents``, ``POST /_local/irp/fail-next``."""
+        if path == "/_local/irp/certificate" and method == "GET":
+            pem = self.irp.certificate_pem().encode()
+            return HttpResponse(200, [("Content-Type", "application/x-pem-file")], pem)
+        if path == "/_local/irp/documents" and method == "GET":
+            return HttpResponse.json(200, {"items": self.irp.documents()})
+        if path == "/_local/irp/fail-next" and method == "POST":
+            try:
+                data = json.loads(body) if body.strip() else {}
+                if not isinstance(data, dict) or set(data) - {"kind", "count"}:
+                    raise ValueError("expected {\"kind\", \"count\"}")
+                self.irp.fail_next(data.get("kind"), data.get("count", 1))
+            except ValueError as exc:
+                return HttpResponse.json(400, {"message": str(exc)})
+            return HttpResponse.json(200, {"kind": data["kind"], "count": data.get("count", 1)})
+        return HttpResponse.json(*gateway.NOT_FOUND)
 
     def _pay_json(self, invoice_id: str, body: bytes) -> HttpResponse:
         try:
