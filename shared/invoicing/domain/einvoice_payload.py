@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -54,7 +55,6 @@ TOTAL_TOLERANCE_PAISE = 100  # TotInvVal within ±₹1 of the items
 DocType = Literal["INV", "CRN"]
 DocumentKind = Literal["invoice", "credit_note"]
 
-_CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
 
 
@@ -238,8 +238,10 @@ def build_payload(doc: Registrable) -> dict[str, Any]:
     taxable = [item.taxable for item in doc.items]
     shares = {name: carried_shares(taxable, component_rate, total) for name, total in components.items()}
     for name, values in shares.items():
-        exact = [Decimal(t) * component_rate / _HUNDRED for t in taxable]
-        if any(v < 0 or abs(v - e) > _HUNDRED for v, e in zip(values, exact, strict=True)):
+        # each item's share within ₹1 of its own exact tax: |share × 100 − taxable × rate| ≤ 100 × 100
+        if any(
+            v < 0 or abs(v * 100 - t * component_rate) > 10_000 for v, t in zip(values, taxable, strict=True)
+        ):
             raise PayloadRuleError(
                 "item_tax",
                 f"The document's {name.upper()} cannot be spread over its items at {component_rate}% "
@@ -339,7 +341,8 @@ def _number(value: Decimal) -> Decimal:
 
 
 def rupees(paise: int) -> Decimal:
-    return (Decimal(paise) / _HUNDRED).quantize(_CENT)
+    """Integer paise as rupees with exactly two places (``94550`` → ``Decimal("945.50")``)."""
+    return Decimal(paise).scaleb(-2)
 
 
 def nic_date(value: date) -> str:
@@ -352,29 +355,21 @@ def nic_date(value: date) -> str:
 # ---------------------------------------------------------------------------------------------
 def payload_json(payload: Any, *, indent: int | None = None) -> str:
     """JSON with ``Decimal`` written as the number it is (``12.30``, never via ``float``); compact
-    unless ``indent`` is given."""
-    return "".join(_encode(payload, indent, 0))
+    unless ``indent`` is given. The stdlib encoder does the work: each ``Decimal`` goes in as a
+    string marked with a per-call nonce and comes out unquoted."""
+    nonce = secrets.token_hex(8)
+    separators = (",", ":") if indent is None else (",", ": ")
+    text = json.dumps(_marked(payload, nonce), ensure_ascii=False, indent=indent, separators=separators)
+    head, *marked = text.split(f'"\\u0000{nonce}')  # each piece starts with a number and its quote
+    return head + "".join(piece.replace('"', "", 1) for piece in marked)
 
 
-def _encode(value: Any, indent: int | None, level: int) -> Any:
-    inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
-    outer = "" if indent is None else "\n" + " " * (indent * level)
-    colon = ":" if indent is None else ": "
-    if isinstance(value, dict | list | tuple) and not value:
-        yield "{}" if isinstance(value, dict) else "[]"
-    elif isinstance(value, dict):
-        yield "{"
-        for index, (key, item) in enumerate(value.items()):
-            yield ("," if index else "") + inner + json.dumps(str(key), ensure_ascii=False) + colon
-            yield from _encode(item, indent, level + 1)
-        yield outer + "}"
-    elif isinstance(value, list | tuple):
-        yield "["
-        for index, item in enumerate(value):
-            yield ("," if index else "") + inner
-            yield from _encode(item, indent, level + 1)
-        yield outer + "]"
-    elif isinstance(value, Decimal):
-        yield format(value, "f")
-    else:
-        yield json.dumps(value, ensure_ascii=False)
+def _marked(value: Any, nonce: str) -> Any:
+    if isinstance(value, dict):
+        return {key: _marked(item, nonce) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_marked(item, nonce) for item in value]
+    if isinstance(value, Decimal):
+        text = str(value)
+        return "\x00" + nonce + (text if "E" not in text else format(value, "f"))
+    return value
