@@ -152,10 +152,10 @@ class EInvoiceRegistrar:
         unknown = state.unknown_outcome
         try:
             if unknown or redelivered:
-                found = self.irp.find(doc.doc_type, doc.number, doc.date)
+                found = self._look_up(doc)
                 if found is not None:
                     return self._link(doc, found)
-                unknown = False  # looked up: the IRP does not hold it
+                unknown = False  # looked up: the IRP does not hold it (or would answer 2150)
             return self._generated(self.irp.register(payload))
         except IrpDuplicate as duplicate:
             return self._duplicate(doc, duplicate, unknown)
@@ -167,6 +167,15 @@ class EInvoiceRegistrar:
             return self._failed(
                 EInvoiceError(code=rejected.code, message=rejected.message, kind=ErrorKind.VALIDATION)
             )
+
+    def _look_up(self, doc: Registrable) -> RegisteredDocument | None:
+        """The IRP's registration of ``doc`` if it holds one. A look-up it refuses (it keeps them
+        only for a few days) is no answer: sending again is still safe, a holder answers 2150."""
+        try:
+            return self.irp.find(doc.doc_type, doc.number, doc.date)
+        except IrpRejected as refused:
+            logger.info("IRP look-up refused; sending", extra={"error_code": refused.code})
+            return None
 
     def _duplicate(self, doc: Registrable, duplicate: IrpDuplicate, unknown: bool) -> _Decision:
         try:
