@@ -225,3 +225,17 @@ def test_a_registration_takes_one_read_and_one_transaction(stack, aws_calls):
     aws_calls.clear()
     stack.run_registrar(dispatch=False)
     assert aws_calls.of("dynamodb") == ["GetItem", "TransactWriteItems"]
+
+
+def test_a_page_of_failed_registrations_is_one_query_on_the_sparse_index(stack, aws_calls):
+    for _ in range(3):
+        stack.issue(address={"postal_code": "38"})
+    stack.issue()  # generated: never in the index
+    stack.run_registrar()
+    aws_calls.clear()
+    status, page = stack.call("GET", "/e-invoices", query={"status": "failed", "limit": "2"})
+    assert status == 200 and len(page["items"]) == 2 and page["next_cursor"]
+    assert aws_calls.of("dynamodb") == ["Query"]
+    status, rest = stack.call("GET", "/e-invoices", query={"status": "failed", "cursor": page["next_cursor"]})
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    assert stack.call("GET", "/e-invoices", query={"status": "generated"})[0] == 422
