@@ -34,6 +34,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/openapi.json"): "InvoiceApiFunction",
     ("GET", "/swagger"): "InvoiceApiFunction",
     ("POST", "/webhooks/razorpay"): "RazorpayWebhookFunction",
+    # einvoice.md
+    ("GET", "/e-invoices"): "InvoiceApiFunction",
+    ("POST", "/invoices/{id}/e-invoice/retry"): "InvoiceApiFunction",
 }
 PUBLIC_ROUTES = {("POST", "/webhooks/razorpay"), ("GET", "/openapi.json"), ("GET", "/swagger")}
 
@@ -42,6 +45,7 @@ FUNCTIONS = {
     "RazorpayWebhookFunction": "razorpay_webhook",
     "OverdueSweepFunction": "overdue_sweep",
     "PdfRendererFunction": "pdf_renderer",
+    "EInvoiceRegistrarFunction": "einvoice_registrar",
 }
 
 # The exact grants per function: (function, resource as written in the template) -> actions.
@@ -59,6 +63,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
         str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
         str({"Ref": "CursorSigningSecret"}): {"secretsmanager:GetSecretValue"},
+        str({"Ref": "GspSecret"}): {"secretsmanager:GetSecretValue"},  # cancel: IRN < 24 h
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/EInvoiceIndex"}): {"dynamodb:Query"},
     },
     "RazorpayWebhookFunction": {
         str(INVOICES): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
@@ -86,6 +92,13 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         str(INVOICES): {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject", "s3:PutObject"},
         str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:AbortMultipartUpload"},
+    },
+    "EInvoiceRegistrarFunction": {
+        str(INVOICES): {
+            "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem",
+        },
+        str({"Ref": "GspSecret"}): {"secretsmanager:GetSecretValue"},
+        str({"Fn::GetAtt": ["EInvoiceQueue", "Arn"]}): {"sqs:SendMessage"},
     },
 }  # fmt: skip
 
@@ -287,6 +300,11 @@ def test_shared_environment_names_every_resource(template: dict[str, Any]) -> No
         "GRACE_PERIOD_DAYS": {"Ref": "GracePeriodDays"},
         "PAYMENT_TERMS_DAYS": {"Ref": "PaymentTermsDays"},
         "SES_SENDER": {"Ref": "SesSender"},
+        "EINVOICING": {"Ref": "EInvoicing"},
+        "AATO_ABOVE_10_CRORE": {"Ref": "AatoAbove10Crore"},
+        "EINVOICE_QUEUE_URL": {"Ref": "EInvoiceQueue"},
+        "GSP_SECRET_NAME": {"Ref": "GspSecret"},
+        "GSP_BASE_URL": {"Ref": "GspBaseUrl"},
     }
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Invoicing"
 
@@ -301,7 +319,7 @@ def test_queues_outlast_their_consumers_and_redrive_to_a_dead_letter_queue(templ
         if event["Type"] == "SQS"
     }
 
-    assert set(consumers) == {"RenderQueue", "SweepQueue"}
+    assert set(consumers) == {"RenderQueue", "SweepQueue", "EInvoiceQueue"}
     for queue_id, (function_id, function_timeout, event) in consumers.items():
         queue = queues[queue_id]["Properties"]
         assert queue["VisibilityTimeout"] >= 6 * function_timeout, queue_id

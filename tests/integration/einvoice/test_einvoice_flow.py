@@ -17,7 +17,7 @@ import responses
 
 from tests.conftest import CURSOR_KEY
 from tests.events.http import OPERATOR, customer, http_event
-from tests.support.handlers import load_handler
+from tests.support.handlers import FUNCTIONS
 from tests.support.irp import BASE_URL, CREDENTIALS, irp_standin_responses, new_standin
 from tests.support.razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, standin_responses
 
@@ -37,8 +37,8 @@ class Stack:
     def __init__(self, env: dict[str, str], standin: Any) -> None:
         self.env = env
         self.irp = standin
-        self.api = load_handler("invoice_api")
-        self.registrar = load_handler("einvoice_registrar")
+        self.api = _handler("invoice_api")
+        self.registrar = _handler("einvoice_registrar")
         self.sqs = boto3.client("sqs")
 
     def call(
@@ -85,6 +85,25 @@ class Stack:
         for m in messages:
             self.sqs.delete_message(QueueUrl=self.env["EINVOICE_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
         return result
+
+
+def _handler(function: str) -> Any:
+    """A function's handler.py under a module name of this test's own (other suites load the same
+    files under theirs)."""
+    import importlib.util
+    import sys
+
+    name = f"einvoice_flow_{function}_handler"
+    if name not in sys.modules:
+        folder = FUNCTIONS / function
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+        spec = importlib.util.spec_from_file_location(name, folder / "handler.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
 
 
 def create_body(account_id: str, **customer_overrides: Any) -> dict[str, Any]:
