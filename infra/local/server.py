@@ -191,7 +191,7 @@ class Dispatcher:
             try:
                 data = json.loads(body) if body.strip() else {}
                 if not isinstance(data, dict) or set(data) - {"kind", "count"}:
-                    raise ValueError("expected {\"kind\", \"count\"}")
+                    raise ValueError('expected {"kind", "count"}')
                 self.irp.fail_next(data.get("kind"), data.get("count", 1))
             except ValueError as exc:
                 return HttpResponse.json(400, {"message": str(exc)})
