@@ -1,18 +1,64 @@
-# The front door. Every target bootstraps its own virtual environment from pyproject.toml.
+# The front door. Every target installs what it needs from the lock files (README, "Dependencies"):
+# .venv from uv.lock, the tools (SAM CLI, Checkov) each in its own environment from tools/*.txt.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+
+# ---------------------------------------------------------------------------------------------
+# Python: Lambda runs 3.13, and so does everything here. PYTHON defaults to the first of
+#   1. `python3.13` on PATH, if it runs (a bare pyenv shim does not),
+#   2. pyenv's newest installed 3.13.x (`pyenv latest 3.13`), without changing pyenv's version.
+# `make PYTHON=python3.11 …` (or a path) uses another interpreter, 3.11 or newer.
+# ---------------------------------------------------------------------------------------------
+LAMBDA_PYTHON := 3.13
+PYTHON_LAMBDA := $(shell \
+	python$(LAMBDA_PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null \
+	|| { command -v pyenv >/dev/null \
+	     && PYENV_VERSION=$$(pyenv latest $(LAMBDA_PYTHON) 2>/dev/null) pyenv which python$(LAMBDA_PYTHON) 2>/dev/null; })
+PYTHON ?= $(PYTHON_LAMBDA)
+
+define PYTHON_MISSING
+Python $(LAMBDA_PYTHON) (what Lambda runs) was not found: no working python$(LAMBDA_PYTHON) on PATH, no pyenv $(LAMBDA_PYTHON).x.
+Install it (e.g. `pyenv install $(LAMBDA_PYTHON)`), or run on another Python 3.11+ for now:
+    make PYTHON=python3.11 <target>
+endef
+export PYTHON_MISSING
+
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# One stamp per interpreter version, so that `make PYTHON=…` with another Python redoes .venv.
+STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)
+UV := $(BIN)/uv
+# uv never downloads a Python of its own here, and copies from its cache (often another filesystem).
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+PYVERSION := import sys; print(sys.version)
 
-.PHONY: run test lint format build deploy bench token clean
+TOOLS := checkov sam
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
 
-$(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (Python 3.11+)"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-	touch $(STAMP)
+.PHONY: venv run test unit lint format lock build validate deploy bench token clean
+
+# .venv holds exactly uv.lock's packages (runtime + dev) and this project, editable. uv itself comes
+# from the lock too (pip, hash-checked) before it installs everything else.
+define bootstrap_uv
+	@test -n "$(PYTHON)" || { echo "$$PYTHON_MISSING" >&2; exit 1; }
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c '$(PYVERSION)')" != "$$($(PYTHON) -c '$(PYVERSION)')" ]; then \
+		echo "$(VENV) runs another Python than $(PYTHON): making it anew"; rm -rf $(VENV); fi
+	@test -x $(BIN)/python || { echo "$(PYTHON) -m venv $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@test -x $(UV) || $(BIN)/python -m infra.requirements --uv \
+		| $(BIN)/python -m pip install -qq --disable-pip-version-check --require-hashes --no-deps -r /dev/stdin
+endef
+
+$(STAMP): pyproject.toml uv.lock
+	$(bootstrap_uv)
+	$(UV) sync --locked --extra dev --python $(BIN)/python
+	@$(BIN)/python -c 'import sys; print("Python", sys.version.split()[0], "at", sys.executable)'
+	@touch $(STAMP)
+
+# Just the environment (CI makes it first, to check its Python).
+venv: $(STAMP)
 
 # The whole service on loopback until Ctrl-C (docs/local.md). Honours PORT, AWS_PORT, DEMO_DATA,
 # RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET, EINVOICING (sandbox: the local IRP
@@ -25,37 +71,91 @@ ACCOUNT ?= acc_demo
 token: $(STAMP)
 	@$(BIN)/python -m infra.local.tokens --account "$(ACCOUNT)" $(if $(filter 1 true yes,$(ADMIN)),--admin)
 
-lint: $(STAMP)
+# ruff, then Checkov on template.yaml (0 failed checks; every skip in the template carries a reason).
+CHECKOV_FLAGS := --file template.yaml --framework cloudformation --compact --quiet --skip-download
+lint: $(STAMP) $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(CHECKOV) $(CHECKOV_FLAGS)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Everything CI runs: lint, then every test on both cores.
 test: lint
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n auto -q
+
+# The fast loop: unit tests only (no AWS emulation, no servers), no lint.
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -n auto -q
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-# SAM CLI lives in its own tool environment: its pins must not touch the project's.
-SAM_VENV := .venv-sam
-SAM := $(SAM_VENV)/bin/sam
-SAM_CLI_VERSION := 1.170.0
+# Re-resolve after editing pyproject.toml (or tools/*.in): uv.lock, shared/requirements.txt, tools/*.txt.
+# Versions already locked are kept unless pyproject asks otherwise; `make lock UPGRADE=1` moves
+# every unpinned transitive dependency to its newest release.
+lock:
+	$(bootstrap_uv)
+	$(UV) lock --python $(BIN)/python $(if $(filter 1 true yes,$(UPGRADE)),--upgrade)
+	$(BIN)/python -m infra.requirements --write
+	@for tool in $(TOOLS); do \
+		echo "$(UV) pip compile tools/$$tool.in -o tools/$$tool.txt"; \
+		$(UV) pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+			--custom-compile-command "make lock" $(if $(filter 1 true yes,$(UPGRADE)),--upgrade) \
+			tools/$$tool.in -o tools/$$tool.txt || exit 1; \
+	done
 
-$(SAM):
-	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
+# ---------------------------------------------------------------------------------------------
+# Tools, each in its own environment from its own lock (tools/<tool>.txt): their pins (Checkov's
+# exact boto3, SAM CLI's) must not touch the project's.
+# ---------------------------------------------------------------------------------------------
 
-# sam build needs Python 3.13 on PATH (see README): PYENV_VERSION=3.13.0 make build
+$(CHECKOV): tools/checkov.txt | $(STAMP)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(CHECKOV_VENV)
+	$(UV) pip sync --quiet --require-hashes --python $(CHECKOV_VENV)/bin/python tools/checkov.txt
+	@touch $(CHECKOV)
+
+$(SAM): tools/sam.txt | $(STAMP)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(SAM_VENV)
+	$(UV) pip sync --quiet --require-hashes --python $(SAM_VENV)/bin/python tools/sam.txt
+	@touch $(SAM)
+
+# samconfig.toml holds each environment's stack, region, capabilities and parameters; CONFIG_ENV
+# picks one (default, prod).
+CONFIG_ENV ?= default
+SAM_RUN := SAM_CLI_TELEMETRY=0 $(SAM)
+
+# The layer: sam build installs shared/requirements.txt (exported from uv.lock, hash-checked) with
+# the pip of python3.13, which it looks up on PATH, so the Python found above goes first.
 build: $(STAMP) $(SAM)
 	$(BIN)/python -m infra.requirements --check
-	@python3.13 --version >/dev/null 2>&1 || { echo "sam build needs python3.13 on PATH, e.g. PYENV_VERSION=3.13.0 make build (see README)"; exit 1; }
-	SAM_CLI_TELEMETRY=0 $(SAM) build --template-file template.yaml
+	@test -n "$(PYTHON_LAMBDA)" || { echo "sam build needs Python $(LAMBDA_PYTHON) (the layer's BuildMethod)."; echo "$$PYTHON_MISSING" | head -2; exit 1; }
+	PATH="$(dir $(PYTHON_LAMBDA)):$$PATH" $(SAM_RUN) build --config-env $(CONFIG_ENV)
 
+# sam validate --lint (settings in samconfig.toml). It needs no AWS account: the region comes from
+# samconfig.toml, and fake credentials keep boto3 from looking for real ones (profiles, the
+# instance metadata endpoint).
+validate: $(SAM)
+	env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=validate AWS_SECRET_ACCESS_KEY=validate \
+		AWS_EC2_METADATA_DISABLED=true $(SAM_RUN) validate --lint --config-env $(CONFIG_ENV)
+
+# sam deploy with samconfig.toml's settings. Guided when asked (GUIDED=1) or while the environment
+# has no JwtIssuer/JwtAudience yet (the first deploy): the answers are saved to samconfig.toml.
+HAS_JWT_SETTINGS := import sys, tomllib; \
+	env = tomllib.load(open("samconfig.toml", "rb")).get("$(CONFIG_ENV)", {}); \
+	overrides = env.get("deploy", {}).get("parameters", {}).get("parameter_overrides", ""); \
+	overrides = " ".join(overrides) if isinstance(overrides, list) else overrides; \
+	sys.exit(0 if "JwtIssuer=" in overrides and "JwtAudience=" in overrides else 1)
 deploy: build
-	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided
+	@if [ -n "$(filter 1 true yes,$(GUIDED))" ] || ! $(BIN)/python -c '$(HAS_JWT_SETTINGS)'; then \
+		echo "$(SAM_RUN) deploy --guided --config-env $(CONFIG_ENV)"; \
+		$(SAM_RUN) deploy --guided --config-env $(CONFIG_ENV); \
+	else \
+		echo "$(SAM_RUN) deploy --config-env $(CONFIG_ENV)"; \
+		$(SAM_RUN) deploy --config-env $(CONFIG_ENV); \
+	fi
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import statistics
@@ -23,7 +22,6 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from benchmarks import support
 
@@ -50,48 +48,19 @@ def cold_import_ratio() -> float:
     return round(statistics.median(handler_times) / statistics.median(baseline_times), 2)
 
 
-class _Context:
-    function_name = "invoicing-bench-invoice-api"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:ap-south-1:123456789012:function:invoicing-bench-invoice-api"
-    aws_request_id = "bench-request"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
-
-
-def _load_handler() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_invoice_api_handler", FUNCTION_DIR / "handler.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def route_calls() -> dict[str, float]:
-    with support.aws_stack() as env:
-        import boto3
-
-        from infra.demo import draft_fields
-        from invoicing.wiring import api as wiring
+    with support.aws_stack():
+        from invoicing.wiring import common
         from tests.events.http import customer, http_event
+        from tests.support.functions import API, functions
 
-        boto3.client("secretsmanager").put_secret_value(
-            SecretId=env["CURSOR_SECRET_NAME"], SecretString="bench-cursor-key-0123456789"
-        )
-        wiring.reset()
-        handler = _load_handler()
-        service = wiring.invoice_service()
-        service.payments = None  # the reads never call Razorpay; issue without it here
-        now = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
-        invoice = service.create(account_id="acc_bench", fields=draft_fields(date(2026, 10, 1)), now=now)
-        service.issue(invoice.id, now)
+        common.clock().set(lambda: datetime(2026, 11, 21, 6, 0, tzinfo=UTC))
+        (invoice,) = support.create_and_issue("acc_bench", date(2026, 10, 1))
         claims = customer("acc_bench")
 
         def calls_of(path: str) -> int:
             before = support.dynamodb_calls()
-            reply = handler.lambda_handler(http_event("GET", path, claims=claims), _Context())
+            reply = functions().invoke(API, http_event("GET", path, claims=claims))
             assert reply["statusCode"] == 200, json.dumps(reply)[:500]
             return support.dynamodb_calls() - before
 
@@ -101,7 +70,7 @@ def route_calls() -> dict[str, float]:
             "dynamodb_calls.route.get": calls_of(f"/invoices/{invoice.id}"),
             "dynamodb_calls.route.summary": calls_of("/invoices/summary"),
         }
-        wiring.reset()
+        common.clock().set(lambda: datetime.now(UTC))
         return figures
 
 

@@ -176,14 +176,14 @@ def run() -> dict[str, float]:
     with support.aws_stack() as env, _emulator_shortcuts():
         import boto3
 
-        from invoicing.adapters.email import SesReminderMailer
-        from invoicing.adapters.events import EventBridgePublisher
-        from invoicing.adapters.render_queue import SqsRenderQueue
         from invoicing.adapters.sweep_queue import SqsSweepQueue
-        from invoicing.repository.invoices import InvoiceRepository
+        from invoicing.repository.commit import DynamoTransactions
+        from invoicing.repository.invoices import DynamoInvoiceStore
+        from invoicing.repository.table import Table
         from invoicing.services.sweep import OverdueSweep
+        from invoicing.wiring import common
 
-        class TimedRepository(InvoiceRepository):
+        class TimedStore(DynamoInvoiceStore):
             queries, seconds = 0, 0.0
 
             def due_for_sweep(self, *args: Any, **kwargs: Any) -> Any:
@@ -191,8 +191,8 @@ def run() -> dict[str, float]:
                 try:
                     return super().due_for_sweep(*args, **kwargs)
                 finally:
-                    TimedRepository.queries += 1
-                    TimedRepository.seconds += time.perf_counter() - started
+                    TimedStore.queries += 1
+                    TimedStore.seconds += time.perf_counter() - started
 
         dynamodb = boto3.client("dynamodb")
         due = _seed(env["INVOICES_TABLE"])
@@ -206,15 +206,14 @@ def run() -> dict[str, float]:
         dynamodb.meta.events.register("after-call.dynamodb.Query", count_items)
         dynamodb.meta.events.register("after-call.dynamodb.GetItem", count_items)
 
-        boto3.client("ses").verify_email_identity(EmailAddress=env["SES_SENDER"])
         sqs = boto3.client("sqs")
-        repository = TimedRepository(env["INVOICES_TABLE"], dynamodb, b"bench-cursor-key-0123456789")
+        table = Table(env["INVOICES_TABLE"], dynamodb)
         adapters = {
-            "repository": repository,
-            "events": EventBridgePublisher(env["EVENT_BUS_NAME"], boto3.client("events")),
-            "mailer": SesReminderMailer(env["SES_SENDER"], boto3.client("sesv2")),
+            "invoices": TimedStore(table),
+            "transactions": DynamoTransactions(table),
             "queue": SqsSweepQueue(env["SWEEP_QUEUE_URL"], sqs),
-            "renders": SqsRenderQueue(env["RENDER_QUEUE_URL"], sqs),
+            "metrics": common.counter(),
+            "fanout_threshold": int(env["SWEEP_FANOUT_THRESHOLD"]),
         }
 
         started = time.perf_counter()
@@ -231,7 +230,7 @@ def run() -> dict[str, float]:
                 sqs.delete_message(QueueUrl=env["SWEEP_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"])
             handled += invocation.report.read
         elapsed = time.perf_counter() - started
-        read, queries, in_queries = items_read["n"], TimedRepository.queries, TimedRepository.seconds
+        read, queries, in_queries = items_read["n"], TimedStore.queries, TimedStore.seconds
 
         again = OverdueSweep(**adapters).run(NOW)  # the same day again: nothing left to do
         assert again.read == 0 and again.fanned_out == 0, json.dumps(again.as_dict())

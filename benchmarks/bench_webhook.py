@@ -44,11 +44,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import support
+from tests.events.http import http_event
+from tests.support.razorpay import WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = ROOT / "functions" / "razorpay_webhook"
 SAMPLE = ROOT / "tests" / "integration" / "webhook" / "samples" / "razorpay-webhook-payment-captured.json"
-WEBHOOK_SECRET = "whsec_bench_0123456789abcdef"
 EVENTS = 250
 IMPORT_RUNS = 7
 ISSUED_AT = datetime(2026, 10, 1, 6, 30, tzinfo=UTC)
@@ -89,25 +90,13 @@ def cold_import_s() -> float:
     return round(statistics.median(once() for _ in range(IMPORT_RUNS)), 3)
 
 
-class _Context:
-    function_name = "invoicing-bench-razorpay-webhook"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:ap-south-1:123456789012:function:invoicing-bench-razorpay-webhook"
-    aws_request_id = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 5000
-
-
 def _seed(env: dict[str, str], count: int) -> list[Any]:
     import boto3
 
     from infra.demo import DEMO_SUPPLIER, draft_fields
     from invoicing.domain.invoice import Invoice
     from invoicing.repository import records
-    from invoicing.repository.invoices import chunk
+    from invoicing.repository.table import serialize
 
     template = Invoice.create_draft(
         account_id="acc_bench", supplier=DEMO_SUPPLIER, now=ISSUED_AT, **draft_fields(date(2026, 9, 1))
@@ -133,28 +122,19 @@ def _seed(env: dict[str, str], count: int) -> list[Any]:
             {
                 **records.provider_pointer_key(invoice.razorpay_invoice_id),
                 "entity": "provider_pointer",
-                "invoice_id": invoice.id,
+                "kind": "razorpay_invoice",
+                "document_id": invoice.id,
                 "account_id": invoice.account_id,
             }
         )
     dynamodb = boto3.client("dynamodb")
-    for batch in chunk(items, 25):
+    for start in range(0, len(items), 25):
+        batch = items[start : start + 25]
         dynamodb.batch_write_item(
             RequestItems={
-                env["INVOICES_TABLE"]: [{"PutRequest": {"Item": records.serialize(item)}} for item in batch]
+                env["INVOICES_TABLE"]: [{"PutRequest": {"Item": serialize(item)}} for item in batch]
             }
         )
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=env["RAZORPAY_SECRET_NAME"],
-        SecretString=json.dumps(
-            {
-                "key_id": "k",
-                "key_secret": "s",
-                "webhook_secret": WEBHOOK_SECRET,
-                "previous_webhook_secret": "",
-            }
-        ),
-    )
     return invoices
 
 
@@ -167,27 +147,10 @@ def _event(invoice: Any, n: int) -> dict[str, Any]:
         invoice_id=invoice.razorpay_invoice_id,
         created_at=int(ISSUED_AT.timestamp()) + 3600,
     )
-    raw = json.dumps(document, separators=(",", ":"))
-    signature = hmac.new(WEBHOOK_SECRET.encode(), raw.encode(), hashlib.sha256).hexdigest()
-    return {
-        "version": "2.0",
-        "routeKey": "POST /webhooks/razorpay",
-        "rawPath": "/webhooks/razorpay",
-        "rawQueryString": "",
-        "headers": {
-            "content-type": "application/json",
-            "x-razorpay-signature": signature,
-            "x-razorpay-event-id": f"evt_Bench{n:09d}",
-        },
-        "requestContext": {
-            "http": {"method": "POST", "path": "/webhooks/razorpay", "sourceIp": "52.66.0.1"},
-            "requestId": f"req-{n}",
-            "routeKey": "POST /webhooks/razorpay",
-            "stage": "$default",
-        },
-        "body": raw,
-        "isBase64Encoded": False,
-    }
+    raw = json.dumps(document, separators=(",", ":")).encode()
+    signature = hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    headers = {"x-razorpay-signature": signature, "x-razorpay-event-id": f"evt_Bench{n:09d}"}
+    return http_event("POST", "/webhooks/razorpay", body=raw, headers=headers)
 
 
 _in_aws = [0.0]  # seconds spent inside AWS calls (moto), summed
@@ -216,17 +179,14 @@ def run() -> dict[str, float]:
 
         invoices = _seed(env, EVENTS + 2)
         events = [_event(invoice, n) for n, invoice in enumerate(invoices)]
-        sys.path.insert(0, str(ROOT))
-        from functions.razorpay_webhook import handler
-        from invoicing.wiring import webhook
+        from invoicing.observability import logger
+        from tests.support.functions import WEBHOOK, functions
 
-        webhook.reset()
-        logging.getLogger(handler.logger.service).setLevel(logging.WARNING)  # time the code, not stdout
-        context = _Context()
+        logging.getLogger(logger.service).setLevel(logging.WARNING)  # time the code, not stdout
 
         def deliver(event: dict[str, Any]) -> None:
             with contextlib.redirect_stdout(io.StringIO()):  # EMF metric lines: written, not shown
-                response = handler.lambda_handler(event, context)
+                response = functions().invoke(WEBHOOK, event)
             assert response["statusCode"] == 200 and json.loads(response["body"]) == {"status": "processed"}
 
         deliver(events[0])  # warm-up: clients, secret, settings
@@ -246,5 +206,4 @@ def run() -> dict[str, float]:
         figures["webhook.warm_p99_ms"] = round(statistics.quantiles(timings, n=100)[98], 1)
         figures["webhook.warm_p50_ms"] = round(statistics.median(timings), 1)
         figures["webhook.warm_own_p99_ms"] = round(statistics.quantiles(own, n=100)[98], 1)
-        webhook.reset()
     return figures

@@ -6,6 +6,8 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
+from typing import Any
 
 os.environ.update(
     {
@@ -14,14 +16,12 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "ap-south-1",
         "AWS_REGION": "ap-south-1",
         "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_METRICS_NAMESPACE": "InvoicingBench",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import botocore.client
-from moto import mock_aws
-
-from infra.cfn import create_resources, load_template
 
 calls: Counter[str] = Counter()
 _original = botocore.client.BaseClient._make_api_call
@@ -37,10 +37,35 @@ botocore.client.BaseClient._make_api_call = _counting
 
 @contextmanager
 def aws_stack() -> Iterator[dict[str, str]]:
-    with mock_aws():
-        env = create_resources(load_template())
+    """The template's resources in moto and every function's environment (as the tests build them),
+    with the Razorpay stand-in answering the real SDK; the functions' wiring is rebuilt for them."""
+    from invoicing.wiring import common
+    from tests.support.razorpay import standin_responses
+    from tests.support.stack import MotoStack
+
+    stack = MotoStack()
+    previous = dict(os.environ)
+    try:
+        env = stack.ready()
         os.environ.update(env)
-        yield env
+        common.reset()
+        with standin_responses():
+            yield env
+    finally:
+        stack.stop()
+        os.environ.clear()
+        os.environ.update(previous)
+        common.reset()
+
+
+def create_and_issue(account_id: str, day: date, *, count: int = 1) -> list[Any]:
+    """``count`` invoices created and issued through the invoice service (and the stand-in)."""
+    from infra.demo import draft_fields
+    from invoicing.wiring.api import invoice_service
+
+    service = invoice_service()
+    drafts = [service.create(account_id=account_id, fields=draft_fields(day)) for _ in range(count)]
+    return [service.issue(draft.id) for draft in drafts]
 
 
 def dynamodb_calls() -> int:

@@ -12,8 +12,9 @@ physical name, a queue's ``!Ref`` its URL, a parameter's ``!Ref`` its ``Default`
 It never sets credentials or the region: those come from the caller's environment or session.
 
 Only the handful of intrinsic functions a resource property or environment variable plausibly uses
-are resolved (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``, ``Fn::Join``, ``Fn::Select``); anything else
-raises :class:`TemplateResolutionError` instead of guessing.
+are resolved (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``, ``Fn::Join``, ``Fn::Select``, and ``Fn::If`` on
+the template's ``Conditions`` with ``AWS::NoValue`` dropping a property); anything else raises
+:class:`TemplateResolutionError` instead of guessing.
 """
 
 from __future__ import annotations
@@ -48,6 +49,19 @@ _LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
 class TemplateResolutionError(ValueError):
     """A template value uses something this module cannot resolve locally."""
+
+
+class _NoValue:
+    """What ``!Ref AWS::NoValue`` resolves to: the property (or list item) is left out. Falsy."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE = _NoValue()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -134,8 +148,11 @@ class _Context:
     pseudo: dict[str, str]
     refs: dict[str, str] = field(default_factory=dict)
     attrs: dict[tuple[str, str], str] = field(default_factory=dict)
+    conditions: Mapping[str, Any] = field(default_factory=dict)
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         for source in (self.pseudo, self.parameters, self.refs):
             if name in source:
                 return source[name]
@@ -165,16 +182,45 @@ class _Context:
 
         return re.sub(r"\$\{([^}]+)\}", replace, text)
 
+    def condition(self, name: str) -> bool:
+        """The value of one of the template's ``Conditions``."""
+        if name not in self.conditions:
+            raise TemplateResolutionError(f"unknown condition {name!r}")
+        return self.truth(self.conditions[name])
+
+    def truth(self, value: Any) -> bool:
+        """A condition function (``Fn::Equals``/``Not``/``And``/``Or``, ``Condition``) evaluated."""
+        key, arg = next(iter(value.items())) if isinstance(value, dict) and len(value) == 1 else (None, None)
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::Equals":
+            left, right = (_as_string(self.resolve(item)) for item in arg)
+            return left == right
+        if key == "Fn::Not":
+            return not self.truth(arg[0])
+        if key == "Fn::And":
+            return all(self.truth(item) for item in arg)
+        if key == "Fn::Or":
+            return any(self.truth(item) for item in arg)
+        raise TemplateResolutionError(f"not a condition: {value!r}")
+
     def resolve(self, value: Any) -> Any:
-        """Resolve intrinsic functions in ``value`` (recursively); plain values are returned as-is."""
+        """Resolve intrinsic functions in ``value`` (recursively); plain values are returned as-is.
+
+        A property or list item that resolves to ``AWS::NoValue`` is left out; a value that is
+        ``AWS::NoValue`` itself resolves to :data:`NO_VALUE` (falsy), for the caller to leave out.
+        """
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in map(self.resolve, value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             key, arg = next(iter(value.items()))
             if key == "Ref":
                 return self.ref(arg)
+            if key == "Fn::If":
+                name, if_true, if_false = arg
+                return self.resolve(if_true if self.condition(name) else if_false)
             if key == "Fn::GetAtt":
                 resource, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
                 return self.getatt(resource, attribute)
@@ -189,7 +235,8 @@ class _Context:
                 return self.resolve(items)[int(self.resolve(index))]
             if key.startswith("Fn::") or key == "Condition":
                 raise TemplateResolutionError(f"{key} is not supported locally")
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
 
 def _parameter_values(template: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, str]:
@@ -372,6 +419,8 @@ def _create_queue(target: _Target) -> _Created:
     for key in _SQS_ATTRIBUTES:
         if key in props:
             value = ctx.resolve(props[key])
+            if value is NO_VALUE:
+                continue
             attributes[key] = json.dumps(value) if isinstance(value, dict) else _as_string(value)
     try:
         url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
@@ -469,6 +518,7 @@ def create_resources(
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": stack,
         },
+        conditions=template.get("Conditions", {}),
     )
     managed = _resources_of(template, *MANAGED_TYPES)
     names = physical_names(template, stack)
@@ -505,7 +555,11 @@ def function_environment(
     The function-level values may be plain strings or parameter references (e.g.
     ``POWERTOOLS_SERVICE_NAME``); like SAM's Globals, they override the shared ones.
     """
-    ctx = _Context(parameters=_parameter_values(template, parameters), pseudo={})
+    ctx = _Context(
+        parameters=_parameter_values(template, parameters),
+        pseudo={},
+        conditions=template.get("Conditions", {}),
+    )
     properties = template["Resources"][function_id].get("Properties", {})
     own = properties.get("Environment", {}).get("Variables", {})
     return {**base_env, **{name: _as_string(ctx.resolve(value)) for name, value in own.items()}}

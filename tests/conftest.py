@@ -27,15 +27,19 @@ os.environ.update(
 
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.client  # noqa: E402
 import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
 
-from infra.cfn import create_resources, function_environment, load_template  # noqa: E402
+from infra.cfn import function_environment, load_template  # noqa: E402
 
-CURSOR_KEY = b"tests-cursor-signing-key-0123456789"
+if TYPE_CHECKING:
+    from tests.support.stack import Invoices, MotoStack
+
+NOW = datetime(2026, 10, 1, 6, 30, tzinfo=UTC)  # 12:00 IST, financial year 2026-27
 
 
 class ScanForbiddenError(AssertionError):
@@ -65,6 +69,10 @@ def _recording_make_api_call(self, operation_name, api_params):  # type: ignore[
     if service == "dynamodb" and operation_name == "Scan":
         raise ScanForbiddenError(f"DynamoDB Scan issued: {api_params.get('TableName')}")
     _recorder.calls.append((service, operation_name))
+    if service == "sesv2" and operation_name == "SendEmail":
+        from tests.support.stack import SENT_EMAILS
+
+        SENT_EMAILS.append(api_params)
     return _original_make_api_call(self, operation_name, api_params)
 
 
@@ -77,16 +85,27 @@ def aws_calls() -> Iterator[AwsCalls]:
     yield _recorder
 
 
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        yield
+@pytest.fixture(scope="session")
+def moto_stack() -> Iterator[MotoStack]:
+    """In-process moto for this test process (started on first use, stopped at the end)."""
+    from tests.support.stack import session_stack
+
+    with session_stack() as stack:
+        yield stack
 
 
 @pytest.fixture
-def resources(aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Every table, bucket, queue, bus and secret of template.yaml, in moto; env set as Lambda's."""
-    env = create_resources(load_template())
+def aws(moto_stack: MotoStack) -> None:
+    """moto, empty: no resource of the template (those come back with the next ``resources``)."""
+    moto_stack.wipe()
+
+
+@pytest.fixture
+def resources(moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Every table, bucket, queue, bus and secret of template.yaml in moto, empty, and every
+    function's environment (merged, as the local stack sets it). Created once per test process and
+    emptied for each test (tests/support/stack.py)."""
+    env = moto_stack.ready()
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
@@ -111,7 +130,34 @@ def dynamodb(resources: dict[str, str]):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def repository(resources: dict[str, str], dynamodb):  # type: ignore[no-untyped-def]
-    from invoicing.repository.invoices import InvoiceRepository
+def repository(resources: dict[str, str]) -> Invoices:
+    """The invoices in the table: read them, and arrange state without going through a function."""
+    from tests.support.stack import Invoices
 
-    return InvoiceRepository(resources["INVOICES_TABLE"], dynamodb, cursor_key=CURSOR_KEY)
+    return Invoices(resources["INVOICES_TABLE"])
+
+
+class Clock:
+    """The functions' clock in a test: starts at ``NOW`` and moves one second per reading (newest
+    first needs distinct instants); ``set`` jumps."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        self.current += timedelta(seconds=1)
+        return self.current
+
+    def set(self, when: datetime) -> None:
+        self.current = when
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """Installed as every function's clock (``wiring.common.clock``) for the test."""
+    from invoicing.wiring import common
+
+    ticking = Clock(NOW)
+    common.clock().set(ticking)
+    yield ticking
+    common.clock().set(lambda: datetime.now(UTC))

@@ -7,7 +7,7 @@ OpenAPI answers and the error map are ``invoicing.http``.
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import documents, einvoices, invoices, operations
+from routes import credit_notes, disputes, documents, einvoices, invoices, operations
 
 from invoicing import http
 from invoicing.observability import logger, metrics, tracer
@@ -18,6 +18,8 @@ http.install(app, account_claim=lambda: settings().account_id_claim)
 app.include_router(documents.router)  # before invoices: /invoices/downloads beats /invoices/<id>
 app.include_router(invoices.router)
 app.include_router(operations.router)
+app.include_router(credit_notes.router)
+app.include_router(disputes.router)
 app.include_router(einvoices.router)
 
 

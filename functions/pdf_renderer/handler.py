@@ -1,5 +1,5 @@
-"""Render invoice PDFs and bulk-download ZIPs from the render queue, one SQS record at a time, with
-partial-batch failures.
+"""Render invoice and credit-note PDFs and bulk-download ZIPs from the render queue, one SQS record
+at a time, with partial-batch failures.
 
 A record that fails (unknown invoice, malformed job, S3 or DynamoDB trouble) raises; Powertools
 reports it in ``batchItemFailures`` so only that message returns to the queue, and after five
@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from invoicing.contracts.messages import DownloadJob, parse_render_message
 from invoicing.observability import logger, metrics, tracer
+from invoicing.services.credit_note_documents import RenderOutcome
 from invoicing.services.rendering import ExportOutcome, Outcome
 from invoicing.wiring import pdf
 
@@ -23,12 +24,14 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
-    logger.remove_keys(["invoice_id", "download_id"])
+    logger.remove_keys(["invoice_id", "download_id", "credit_note_id"])
     logger.append_keys(message_id=record.message_id)
     try:
         job = parse_render_message(record.body)
         if isinstance(job, DownloadJob):
             export_download(job)
+        elif job.kind == "credit_note":
+            render_credit_note(job.document_id, job.version)
         else:
             render_invoice(job.document_id, job.version)
     except Exception:
@@ -45,6 +48,14 @@ def render_invoice(invoice_id: str, version: int) -> None:
     )
     if rendition.outcome is Outcome.RENDERED:
         metrics.add_metric(name="InvoicePdfRendered", unit=MetricUnit.Count, value=1)
+
+
+def render_credit_note(credit_note_id: str, version: int) -> None:
+    logger.append_keys(credit_note_id=credit_note_id)
+    outcome = pdf.credit_note_render_service(ASSETS).render(credit_note_id, version)
+    logger.info("Render job done", extra={"outcome": outcome.value, "job_version": version})
+    if outcome is RenderOutcome.RENDERED:
+        metrics.add_metric(name="CreditNotePdfRendered", unit=MetricUnit.Count, value=1)
 
 
 def export_download(job: DownloadJob) -> None:

@@ -16,6 +16,7 @@ import email
 import email.policy
 import json
 import logging
+import os
 import re
 import socket
 import threading
@@ -39,14 +40,33 @@ class PortInUseError(RuntimeError):
 
 
 def ensure_port_free(port: int, host: str = "127.0.0.1") -> None:
-    """Fail with a clear message instead of a hang (moto's thread dies silently on a taken port)."""
+    """Fail with a clear message instead of a hang (moto's thread dies silently on a taken port).
+
+    The probe binds as the servers will: ``http.server`` and werkzeug (moto) both set
+    ``SO_REUSEADDR``, so the TIME_WAIT connections a previous run left on the port (for about a
+    minute) do not count as "in use" — they would not stop the servers either. A socket listening on
+    the port does count: Linux refuses the bind; where ``SO_REUSEADDR`` is more permissive (BSD,
+    macOS: a wildcard listener), the connection attempt that follows finds it.
+    """
     if port == 0:
         return
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        if os.name == "posix":  # on Windows SO_REUSEADDR would let us bind over a live listener
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
             raise PortInUseError(f"{host}:{port} is already in use ({exc.strerror})") from None
+    if _accepts_connections(host, port):
+        raise PortInUseError(f"{host}:{port} is already in use (something is listening on it)")
+
+
+def _accepts_connections(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:  # refused (nobody listens) or no answer in time
+        return False
 
 
 def start_moto(port: int) -> tuple[ThreadedMotoServer, str]:

@@ -133,7 +133,7 @@ class SqsPoller(threading.Thread):
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        if not messages:
+        if not messages or self._stop_event.is_set():  # stopping: they stay on the queue
             return 0
         name = self._function.spec.logical_id
         try:

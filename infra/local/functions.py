@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from infra.cfn import REPO_ROOT
+from invoicing.observability import logging_for
 
 log = logging.getLogger("infra.local")
 
@@ -41,6 +42,7 @@ class FunctionSpec:
     timeout_seconds: int
     memory_mb: int
     events: Mapping[str, Any] = field(default_factory=dict)
+    service_name: str | None = None  # its POWERTOOLS_SERVICE_NAME: what its logs say locally too
 
     @property
     def arn(self) -> str:
@@ -81,8 +83,14 @@ def functions_from_template(template: Mapping[str, Any]) -> dict[str, FunctionSp
             timeout_seconds=int(props.get("Timeout", defaults.get("Timeout", 3))),
             memory_mb=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
             events=props.get("Events", {}),
+            service_name=_service_name(props),
         )
     return specs
+
+
+def _service_name(props: Mapping[str, Any]) -> str | None:
+    value = props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME")
+    return value if isinstance(value, str) else None
 
 
 class LambdaContext:
@@ -114,8 +122,8 @@ class LocalFunction:
     Like one Lambda execution environment, it runs one invocation at a time: handlers keep
     per-invocation state in module globals (Powertools' resolver holds the current event), which
     concurrent requests on the server's threads would otherwise share. Different functions do run
-    concurrently; they share Powertools' logger, so a log line may occasionally carry the other
-    function's context keys.
+    concurrently, each logging through its own Powertools Logger under its own service name
+    (``invoicing.observability.logging_for``), so a line carries its own function's context only.
     """
 
     def __init__(self, spec: FunctionSpec, repo_root: Path = REPO_ROOT) -> None:
@@ -159,5 +167,5 @@ class LocalFunction:
 
     def invoke(self, event: Any, *, request_id: str | None = None) -> Any:
         handler = self.load()
-        with self._invocation:
+        with self._invocation, logging_for(self.spec.service_name):
             return handler(event, LambdaContext(self.spec, request_id=request_id))

@@ -5,9 +5,16 @@ like API Gateway does (the most specific route wins: a literal segment beats a `
 beats a greedy ``{proxy+}``; an exact method beats ``ANY``), turned into the v2 event the function
 would receive, and the function's v2 response is turned back into HTTP.
 
-The JWT authorizer is emulated without verification: the bearer token's payload becomes
-``requestContext.authorizer.jwt.claims`` (values as strings, as API Gateway passes them). A route
-behind the authorizer without a decodable token answers ``401 {"message": "Unauthorized"}``.
+The JWT authorizer is emulated **without signature verification** (locally there is no issuer whose
+keys could be fetched; any well-formed ``header.payload.signature`` token is decoded, unsigned ones
+too). Its claims are checked as API Gateway checks them (:func:`check_claims`): ``exp`` must be in
+the future, ``nbf`` and ``iat`` not, and — when configured, as the template's ``JwtIssuer`` and
+``JwtAudience`` parameters configure them in AWS — ``iss`` must be the issuer and ``aud`` (or
+``client_id`` when there is no ``aud``) one of the audiences. Locally ``JWT_ISSUER`` and
+``JWT_AUDIENCE`` configure them; unset, they are not checked. The payload then becomes
+``requestContext.authorizer.jwt.claims`` (values as strings, as API Gateway passes them). A token
+that fails answers ``401 {"message": "Unauthorized"}`` with API Gateway's ``www-authenticate`` header
+saying why.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -166,19 +174,94 @@ def is_text(content_type: str | None) -> bool:
     return bool(_TEXT_TYPES.match(content_type.split(";", 1)[0].strip().lower()))
 
 
-def authorize(route: Route, headers: Mapping[str, str]) -> dict[str, Any] | None:
-    """The ``authorizer`` block for a route behind the JWT authorizer, or ``None`` if unauthorized.
+@dataclass(frozen=True)
+class JwtConfiguration:
+    """The authorizer's ``JwtConfiguration``: the issuer and audiences tokens must name (unset: unchecked)."""
 
-    Raises nothing; an open route gets ``{}`` (no block at all).
+    issuer: str | None = None
+    audiences: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> JwtConfiguration:
+        """``JWT_ISSUER`` and ``JWT_AUDIENCE`` (comma-separated for several), as the template's parameters."""
+        issuer = environ.get("JWT_ISSUER", "").strip() or None
+        audiences = tuple(a.strip() for a in environ.get("JWT_AUDIENCE", "").split(",") if a.strip())
+        return cls(issuer=issuer, audiences=audiences)
+
+
+class UnauthorizedError(Exception):
+    """The request does not pass the JWT authorizer; ``reason`` says why (never the token itself)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def www_authenticate(self) -> str:
+        """API Gateway's header on a 401 from its JWT authorizer."""
+        return f'Bearer scope="" error="invalid_token" error_description="{self.reason}"'
+
+
+def _timestamp(claims: Mapping[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UnauthorizedError(f"the token's {name} claim is not a timestamp")
+    return float(value)
+
+
+def _utc(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_claims(claims: Mapping[str, Any], jwt: JwtConfiguration, now: float) -> None:
+    """Raise ``UnauthorizedError`` unless the claims pass what API Gateway's JWT authorizer checks.
+
+    The times are checked when present (a token without ``exp`` is not refused here).
+    """
+    expires = _timestamp(claims, "exp")
+    if expires is not None and expires <= now:
+        raise UnauthorizedError(f"the token expired at {_utc(expires)}")
+    not_before = _timestamp(claims, "nbf")
+    if not_before is not None and not_before > now:
+        raise UnauthorizedError(f"the token is not valid before {_utc(not_before)}")
+    issued = _timestamp(claims, "iat")
+    if issued is not None and issued > now:
+        raise UnauthorizedError(f"the token is issued in the future, at {_utc(issued)}")
+    if jwt.issuer is not None and claims.get("iss") != jwt.issuer:
+        raise UnauthorizedError(f"the token does not have a valid issuer (iss {claims.get('iss')!r})")
+    if jwt.audiences:
+        named = claims.get("aud", claims.get("client_id"))  # client_id counts only without aud
+        values = named if isinstance(named, list) else [named]
+        if not set(jwt.audiences) & {v for v in values if isinstance(v, str)}:
+            raise UnauthorizedError(f"the token does not have a valid audience (aud {named!r})")
+
+
+def authorize(
+    route: Route,
+    headers: Mapping[str, str],
+    *,
+    jwt: JwtConfiguration | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """The ``authorizer`` block for a route behind the JWT authorizer; ``{}`` for an open route.
+
+    Raises ``UnauthorizedError`` when the token is missing, not a JWT, or fails :func:`check_claims`
+    or the route's scopes. The signature is never verified locally.
     """
     if route.authorizer is None:
         return {}
-    claims = decode_claims(headers.get("authorization", ""))
+    header = headers.get("authorization", "")
+    if not header.strip():
+        raise UnauthorizedError("no token in the Authorization header")
+    claims = decode_claims(header)
     if claims is None:
-        return None
+        raise UnauthorizedError("the token is not a well-formed JWT")
+    check_claims(claims, jwt or JwtConfiguration(), time.time() if now is None else now)
     token_scopes = set(str(claims.get("scope", claims.get("scp", ""))).replace(",", " ").split())
     if route.scopes and not token_scopes & set(route.scopes):
-        return None
+        raise UnauthorizedError(f"the token has none of the route's scopes ({' '.join(route.scopes)})")
     scopes = sorted(token_scopes & set(route.scopes)) if route.scopes else None
     return {"jwt": {"claims": {k: claim_string(v) for k, v in claims.items()}, "scopes": scopes}}
 

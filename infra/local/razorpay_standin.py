@@ -12,11 +12,24 @@ payment and returns the webhooks Razorpay would send (``payment.captured``, then
 secret, ``X-Razorpay-Signature``) and a unique ``X-Razorpay-Event-Id``. Delivering them is the
 caller's business.
 
-Supported: ``POST /v1/invoices`` (``draft: "1"`` keeps it a draft), ``GET /v1/invoices``,
-``GET|PATCH|DELETE /v1/invoices/{id}``, ``POST /v1/invoices/{id}/issue``,
-``POST /v1/invoices/{id}/cancel``. State is in memory, guarded by one lock. Deliberate simplifications:
-line items carry their own ``amount`` (no ``item_id``, no tax fields), and ``expire_by`` is not
-checked against the clock (so demo data can be back-dated).
+Supported: ``POST /v1/invoices`` (``draft: "1"`` keeps it a draft), ``GET /v1/invoices`` (filters
+``receipt``, ``status``), ``GET|PATCH|DELETE /v1/invoices/{id}``, ``POST /v1/invoices/{id}/issue``,
+``POST /v1/invoices/{id}/cancel``, ``GET /v1/payments/{id}``, ``POST /v1/payments/{id}/refund``
+(idempotent on ``X-Refund-Idempotency``), ``GET /v1/refunds/{id}``. State is in memory, guarded by
+one lock.
+
+As Razorpay does, a receipt is carried by one invoice at a time: an issued, (partly) paid or expired
+invoice holds it until it is cancelled (drafts hold none). A refund is refused beyond what the
+payment has left (its amount less what was refunded); it is created ``pending`` and
+:meth:`RazorpayStandIn.process_refunds` later settles it ``processed`` with a signed
+``refund.processed`` webhook (the local stack calls it every half second for refunds older than a
+second); :meth:`RazorpayStandIn.fail_refund` fails one with ``refund.failed``.
+
+Deliberate simplifications: line items carry their own ``amount`` (no ``item_id``, no tax fields),
+and ``expire_by`` is not checked against the clock (so demo data can be back-dated).
+
+Tests make the next calls of an operation fail (timeout, connection error, 5xx) with
+:meth:`RazorpayStandIn.fail_next`.
 """
 
 from __future__ import annotations
@@ -54,6 +67,9 @@ LINE_ITEM_FIELDS = frozenset(
     {"name", "description", "amount", "currency", "quantity", "unit", "hsn_code", "sac_code"}
 )
 PAYABLE = frozenset({"issued", "partially_paid"})
+HOLDS_RECEIPT = frozenset({"issued", "partially_paid", "paid", "expired"})
+REFUND_FIELDS = frozenset({"amount", "speed", "receipt", "notes"})
+REFUND_IDEMPOTENCY_HEADER = "x-refund-idempotency"
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -78,14 +94,48 @@ def sign(body: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class RazorpayError(Exception):
-    """An API error, answered as Razorpay does."""
+class InjectedTimeout(Exception):
+    """A call :meth:`RazorpayStandIn.fail_next` made time out: the transport raises its timeout."""
 
-    def __init__(self, description: str, *, status: int = 400, field: str | None = None) -> None:
+
+class InjectedConnectionError(Exception):
+    """A call :meth:`RazorpayStandIn.fail_next` made fail to connect."""
+
+
+OPERATIONS = ("create", "list", "fetch", "edit", "delete", "issue", "cancel", "refund")
+FAILURE_KINDS = ("timeout", "connection", "server_error")
+
+
+def operation_of(method: str, path: str) -> str | None:
+    """Which operation of the REST slice a call is (``None`` if none): ``POST /v1/invoices`` is
+    ``create``, ``POST /v1/invoices/{id}/issue`` is ``issue``, ``POST /v1/payments/{id}/refund`` is
+    ``refund``, ..."""
+    parts = [p for p in urlsplit(path).path.split("/") if p]
+    method = method.upper()
+    if parts[:2] == ["v1", "payments"] and len(parts) == 4 and parts[3] == "refund" and method == "POST":
+        return "refund"
+    if parts[:2] != ["v1", "invoices"]:
+        return None
+    if len(parts) == 2:
+        return {"POST": "create", "GET": "list"}.get(method)
+    if len(parts) == 3:
+        return {"GET": "fetch", "PATCH": "edit", "DELETE": "delete"}.get(method)
+    if len(parts) == 4 and method == "POST" and parts[3] in ("issue", "cancel"):
+        return parts[3]
+    return None
+
+
+class RazorpayError(Exception):
+    """An API error, answered as Razorpay does; ``display`` is how the hosted page puts it to a person."""
+
+    def __init__(
+        self, description: str, *, status: int = 400, field: str | None = None, display: str | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.field = field
+        self.display = display or description
 
     def body(self) -> dict[str, Any]:
         return {
@@ -142,12 +192,22 @@ class RazorpayStandIn:
         self._invoices: dict[str, dict[str, Any]] = {}
         self._orders: dict[str, dict[str, Any]] = {}
         self._payments: dict[str, dict[str, Any]] = {}
+        self._refunds: dict[str, dict[str, Any]] = {}
+        self._refund_keys: dict[str, str] = {}  # X-Refund-Idempotency → refund id
+        self._failures: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------------------------ HTTP
     def handle(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes | str | None
     ) -> tuple[int, dict[str, str], bytes]:
-        """Answer one REST call; ``path`` is relative to the SDK's ``base_url`` (``/v1/...``)."""
+        """Answer one REST call; ``path`` is relative to the SDK's ``base_url`` (``/v1/...``).
+
+        A failure injected with :meth:`fail_next` answers 502 or raises :class:`InjectedTimeout` /
+        :class:`InjectedConnectionError` for the transport to turn into its own exception.
+        """
+        injected = self._injected(method.upper(), path)
+        if injected is not None:
+            return injected
         try:
             status, payload = self._dispatch(method.upper(), path, headers, body)
         except RazorpayError as error:
@@ -160,9 +220,22 @@ class RazorpayStandIn:
         self._authenticate(headers)
         url = urlsplit(path)
         parts = [p for p in url.path.split("/") if p]
+        data = self._json(body) if method in ("POST", "PATCH") else {}
+        if parts[:2] == ["v1", "payments"] and len(parts) in (3, 4):
+            with self._lock:
+                if len(parts) == 3 and method == "GET":
+                    return 200, self.fetch_payment(parts[2])
+                if len(parts) == 4 and method == "POST" and parts[3] == "refund":
+                    key = next(
+                        (v for k, v in headers.items() if k.lower() == REFUND_IDEMPOTENCY_HEADER), None
+                    )
+                    return 200, self.refund(parts[2], data, idempotency_key=key)
+            raise RazorpayError("The requested URL was not found on the server.", status=404)
+        if parts[:2] == ["v1", "refunds"] and len(parts) == 3 and method == "GET":
+            with self._lock:
+                return 200, self.fetch_refund(parts[2])
         if parts[:2] != ["v1", "invoices"] or len(parts) > 4:
             raise RazorpayError("The requested URL was not found on the server.", status=404)
-        data = self._json(body) if method in ("POST", "PATCH") else {}
         with self._lock:
             if len(parts) == 2 and method == "POST":
                 return 200, self.create_invoice(data)
@@ -205,6 +278,33 @@ class RazorpayStandIn:
         if not isinstance(data, dict):
             raise RazorpayError("The request body must be a JSON object.")
         return data
+
+    # ------------------------------------------------------------------------- failure injection
+    def fail_next(self, operation: str, how: str = "timeout", times: int = 1) -> None:
+        """Fail the next ``times`` calls of ``operation`` (:data:`OPERATIONS`): ``timeout`` and
+        ``connection`` raise :class:`InjectedTimeout` / :class:`InjectedConnectionError` from
+        :meth:`handle` (the transport raises its own timeout or connection error), ``server_error``
+        answers 502 with Razorpay's ``SERVER_ERROR`` body. Nothing is changed by a failed call."""
+        if operation not in OPERATIONS:
+            raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}, not {operation!r}")
+        if how not in FAILURE_KINDS:
+            raise ValueError(f"how must be one of {', '.join(FAILURE_KINDS)}, not {how!r}")
+        with self._lock:
+            self._failures.setdefault(operation, []).extend([how] * times)
+
+    def _injected(self, method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
+        operation = operation_of(method, path)
+        with self._lock:
+            pending = self._failures.get(operation or "")
+            how = pending.pop(0) if pending else None
+        if how == "timeout":
+            raise InjectedTimeout(f"{operation}: read timed out (injected)")
+        if how == "connection":
+            raise InjectedConnectionError(f"{operation}: connection refused (injected)")
+        if how == "server_error":
+            body = {"error": {"code": "SERVER_ERROR", "description": "The server encountered an error."}}
+            return 502, {"Content-Type": "application/json"}, json.dumps(body).encode()
+        return None
 
     # ------------------------------------------------------------------------------ invoices
     def create_invoice(self, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,6 +368,8 @@ class RazorpayStandIn:
         if not invoice["line_items"]:
             raise RazorpayError("The line items field is required.", field="line_items")
         with self._lock:
+            if not _truthy(data.get("draft")):
+                self._check_receipt_free(invoice)
             self._invoices[invoice_id] = invoice
             if not _truthy(data.get("draft")):
                 self._issue(invoice)
@@ -308,6 +410,8 @@ class RazorpayStandIn:
                     )
             else:
                 raise RazorpayError(f"Operation not allowed for Invoice in {invoice['status']} status.")
+            if invoice["status"] != "draft" and "receipt" in data:
+                self._check_receipt_free({**invoice, "receipt": data["receipt"]})
             self._apply(invoice, data, creating=False)
             return self._public(invoice)
 
@@ -323,6 +427,7 @@ class RazorpayStandIn:
             invoice = self._get(invoice_id)
             if invoice["status"] != "draft":
                 raise RazorpayError(f"Invoice is not in draft state; current status is {invoice['status']}.")
+            self._check_receipt_free(invoice)
             self._issue(invoice)
             return self._public(invoice)
 
@@ -347,11 +452,23 @@ class RazorpayStandIn:
             due = invoice["amount_due"]
             amount = due if amount is None else amount
             if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-                raise RazorpayError("amount must be a positive integer number of paise.", field="amount")
+                raise RazorpayError(
+                    "amount must be a positive integer number of paise.",
+                    field="amount",
+                    display="Enter a positive amount.",
+                )
             if amount > due:
-                raise RazorpayError(f"amount {amount} exceeds the amount due ({due} paise).", field="amount")
+                raise RazorpayError(
+                    f"amount {amount} exceeds the amount due ({due} paise).",
+                    field="amount",
+                    display=f"{format_inr(amount)} is more than the amount due, {format_inr(due)}.",
+                )
             if amount < due and not invoice["partial_payment"]:
-                raise RazorpayError("This invoice does not accept partial payments.", field="amount")
+                raise RazorpayError(
+                    "This invoice does not accept partial payments.",
+                    field="amount",
+                    display=f"This invoice does not accept partial payments: pay {format_inr(due)}.",
+                )
             now = self._now()
             order = self._order_of(invoice)
             payment = self._payment(invoice, order, amount, method, now)
@@ -378,6 +495,122 @@ class RazorpayStandIn:
                 ),
             ]
 
+    # ------------------------------------------------------------------------------ refunds
+    def fetch_payment(self, payment_id: str) -> dict[str, Any]:
+        with self._lock:
+            payment = self._payments.get(payment_id)
+            if payment is None:
+                raise RazorpayError("The id provided does not exist", field="id")
+            return copy.deepcopy(payment)
+
+    def fetch_refund(self, refund_id: str) -> dict[str, Any]:
+        with self._lock:
+            refund = self._refunds.get(refund_id)
+            if refund is None:
+                raise RazorpayError("The id provided does not exist", field="id")
+            return self._public(refund)
+
+    def refund(
+        self, payment_id: str, data: Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """A normal refund of a captured payment, ``pending`` until :meth:`process_refunds`.
+
+        The same ``X-Refund-Idempotency`` key answers the refund it first made, never a second one.
+        """
+        with self._lock:
+            if idempotency_key and idempotency_key in self._refund_keys:
+                return self._public(self._refunds[self._refund_keys[idempotency_key]])
+            payment = self._payments.get(payment_id)
+            if payment is None:
+                raise RazorpayError("The id provided does not exist", field="id")
+            unknown = sorted(set(data) - REFUND_FIELDS)
+            if unknown:
+                raise RazorpayError(f"{', '.join(unknown)} is/are not required and should not be sent")
+            if payment["status"] not in ("captured", "refunded") or not payment["captured"]:
+                raise RazorpayError("Only captured payments can be refunded.", field="payment_id")
+            left = payment["amount"] - payment["amount_refunded"]
+            amount = data.get("amount", left)
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+                raise RazorpayError("The amount must be a positive integer (paise).", field="amount")
+            if amount > left:
+                raise RazorpayError(
+                    "The total refund amount is greater than the refund payment amount "
+                    f"({left} paise of {payment['amount']} is left to refund).",
+                    field="amount",
+                )
+            notes = data.get("notes") or {}
+            if not isinstance(notes, dict) or len(notes) > 15:
+                raise RazorpayError("notes must be an object with at most 15 keys.", field="notes")
+            now = self._now()
+            refund = {
+                "id": new_id("rfnd"),
+                "entity": "refund",
+                "amount": amount,
+                "currency": payment["currency"],
+                "payment_id": payment_id,
+                "notes": {str(k): str(v) for k, v in notes.items()} or [],
+                "receipt": data.get("receipt"),
+                "acquirer_data": {"arn": None},
+                "created_at": now,
+                "batch_id": None,
+                "status": "pending",
+                "speed_processed": "normal",
+                "speed_requested": data.get("speed") or "normal",
+            }
+            self._refunds[refund["id"]] = refund
+            if idempotency_key:
+                self._refund_keys[idempotency_key] = refund["id"]
+            payment["amount_refunded"] += amount
+            full = payment["amount_refunded"] == payment["amount"]
+            payment["refund_status"] = "full" if full else "partial"
+            if full:
+                payment["status"] = "refunded"
+            return self._public(refund)
+
+    def process_refunds(self, min_age_seconds: float = 0.0) -> list[WebhookDelivery]:
+        """Settle the pending refunds at least ``min_age_seconds`` old: ``refund.processed`` each."""
+        with self._lock:
+            now = self._now()
+            due = [
+                r
+                for r in self._refunds.values()
+                if r["status"] == "pending" and now - r["created_at"] >= min_age_seconds
+            ]
+            deliveries = []
+            for refund in due:
+                refund["status"] = "processed"
+                refund["acquirer_data"] = {"arn": str(secrets.randbelow(10**14)).zfill(14)}
+                deliveries.append(self._refund_event("refund.processed", refund, now))
+            return deliveries
+
+    def fail_refund(self, refund_id: str) -> list[WebhookDelivery]:
+        """The bank refused a pending refund: the money is back on the payment; ``refund.failed``."""
+        with self._lock:
+            refund = self._refunds.get(refund_id)
+            if refund is None:
+                raise RazorpayError("The id provided does not exist", field="id")
+            if refund["status"] != "pending":
+                raise RazorpayError(f"Refund {refund_id} is already {refund['status']}.")
+            refund["status"] = "failed"
+            payment = self._payments[refund["payment_id"]]
+            payment["amount_refunded"] -= refund["amount"]
+            payment["status"] = "captured"
+            payment["refund_status"] = "partial" if payment["amount_refunded"] else None
+            return [self._refund_event("refund.failed", refund, self._now())]
+
+    def pending_refunds(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [self._public(r) for r in self._refunds.values() if r["status"] == "pending"]
+
+    def refunds(self) -> list[dict[str, Any]]:
+        """Every refund made, newest first."""
+        with self._lock:
+            return [self._public(r) for r in sorted(self._refunds.values(), key=lambda r: -r["created_at"])]
+
+    def _refund_event(self, event: str, refund: Mapping[str, Any], now: int) -> WebhookDelivery:
+        payment = self._payments[refund["payment_id"]]
+        return self._event(event, {"refund": refund, "payment": payment}, now)
+
     def expire(self, invoice_id: str) -> list[WebhookDelivery]:
         """Razorpay expiring an invoice (``expire_by`` passed): ``invoice.expired``."""
         with self._lock:
@@ -403,6 +636,23 @@ class RazorpayStandIn:
         if invoice is None:
             raise RazorpayError("The id provided does not exist", field="id")
         return invoice
+
+    def _check_receipt_free(self, invoice: Mapping[str, Any]) -> None:
+        """Refuse a receipt another issued (not cancelled) invoice carries."""
+        receipt = invoice.get("receipt")
+        if receipt is None:
+            return
+        for other in self._invoices.values():
+            if (
+                other["id"] != invoice["id"]
+                and other["receipt"] == receipt
+                and other["status"] in HOLDS_RECEIPT
+            ):
+                raise RazorpayError(
+                    f"Invoice receipt should be unique: {receipt} is on {other['id']} ({other['status']}); "
+                    "cancel that invoice first.",
+                    field="receipt",
+                )
 
     def _issue(self, invoice: dict[str, Any]) -> None:
         now = self._now()
@@ -688,14 +938,24 @@ font-size:16px;font-weight:600;cursor:pointer}button:hover{background:#1f7fe6}
 """
 
 
+def rupees(paise: int) -> str:
+    """``123450`` → ``"1234.50"``: the amount field's text (no symbol, no grouping)."""
+    return f"{paise // 100}.{paise % 100:02d}"
+
+
 def render_hosted_page(
     invoice: Mapping[str, Any],
     *,
     action: str,
     result: Mapping[str, Any] | None = None,
     error: str | None = None,
+    amount_text: str | None = None,
 ) -> str:
-    """The stand-in's hosted page for one invoice; ``action`` is where its form POSTs."""
+    """The stand-in's hosted page for one invoice; ``action`` is where its form POSTs.
+
+    ``error`` is shown as it is (say amounts in rupees); ``amount_text`` is what the amount field
+    keeps (what was typed, after an error), else the amount due.
+    """
     esc = html.escape
     title = invoice.get("receipt") or invoice["id"]
     customer = (invoice.get("customer_details") or {}).get("name") or ""
@@ -733,10 +993,10 @@ def render_hosted_page(
         )
         amount_field = ""
         if invoice.get("partial_payment"):
-            rupees = f"{invoice['amount_due'] // 100}.{invoice['amount_due'] % 100:02d}"
+            typed = rupees(invoice["amount_due"]) if amount_text is None else amount_text
             amount_field = (
                 "<fieldset><legend>Amount (₹)</legend>"
-                f"<input type='text' name='amount' inputmode='decimal' value='{rupees}'>"
+                f"<input type='text' name='amount' inputmode='decimal' value='{esc(typed)}'>"
                 "<div class='muted'>Partial payments are allowed for this invoice.</div></fieldset>"
             )
         parts.append(

@@ -1,7 +1,8 @@
 """Demo data for the local stack: the demo account with an invoice in every status.
 
-Everything goes through the real code: ``InvoiceService`` (create, issue, cancel — which talk to the
-Razorpay stand-in through the real adapter) on a clock set back to each step's moment and, for what
+Everything goes through the real code: ``InvoiceService`` (create, issue) and ``CreditNoteService``
+(cancel, by a credit note) — which talk to the Razorpay stand-in through the real adapter — on a
+clock set back to each step's moment and, for what
 only webhooks or the sweep would do, the domain's own transitions (``apply_payment``,
 ``mark_overdue``, ``expire``) committed with the same side effects (domain event, render job)
 through the outbox. Payments are also recorded at the stand-in, so its hosted page and our invoice
@@ -13,6 +14,7 @@ Issues are back-dated and made oldest first, so invoice numbers follow the dates
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,6 +25,7 @@ from invoicing.domain.changes import SaveInvoice
 from invoicing.domain.effects import emit, invoice_effects
 from invoicing.domain.invoice import Invoice, InvoiceStatus, Payment
 from invoicing.domain.numbering import ist_date
+from invoicing.services.credit_notes import CreditNoteService
 from invoicing.services.einvoicing import EInvoicePolicy, EInvoiceRegistrar, IrnCancellation
 from invoicing.services.invoices import InvoiceService
 from invoicing.services.retry import Backoff
@@ -41,25 +44,37 @@ class SeedClock:
         return self.now
 
 
+def _go_on() -> None:
+    pass
+
+
 @dataclass
 class Seeder:
     service: InvoiceService
+    credits: CreditNoteService
     standin: RazorpayStandIn
     clock: SeedClock
     now: datetime
     registrar: EInvoiceRegistrar
+    checkpoint: Callable[[], None] = _go_on  # called before each step; raises to stop seeding
 
     @classmethod
-    def build(cls, standin: RazorpayStandIn, razorpay_base_url: str, now: datetime | None = None) -> Seeder:
+    def build(
+        cls,
+        standin: RazorpayStandIn,
+        razorpay_base_url: str,
+        now: datetime | None = None,
+        checkpoint: Callable[[], None] = _go_on,
+    ) -> Seeder:
         settings = common.settings(InvoiceSettings)
         clock = SeedClock(now or datetime.now(UTC))
+        payments = common.payments(settings.model_copy(update={"razorpay_base_url": razorpay_base_url}))
         service = InvoiceService(
             invoices=common.invoice_store(settings.invoices_table),
             transactions=common.transactions(settings.invoices_table),
-            payments=common.payments(settings.model_copy(update={"razorpay_base_url": razorpay_base_url})),
+            payments=payments,
             policy=common.policy(settings),
             clock=clock,
-            e_invoices=IrnCancellation(irp=common.irp(settings), clock=clock),
         )
         registrar_settings = common.settings(RegistrarSettings)
         registrar = EInvoiceRegistrar(
@@ -73,13 +88,31 @@ class Seeder:
             clock=clock,
             backoff=Backoff(),
         )
-        return cls(service=service, standin=standin, clock=clock, now=clock.now, registrar=registrar)
+        credits = CreditNoteService(
+            invoices=common.invoice_store(settings.invoices_table),
+            credit_notes=common.credit_note_store(settings.invoices_table),
+            transactions=common.transactions(settings.invoices_table),
+            payments=payments,
+            clock=clock,
+            backoff=Backoff(),
+            e_invoices=IrnCancellation(irp=common.irp(settings), clock=clock),
+        )
+        return cls(
+            service=service,
+            credits=credits,
+            standin=standin,
+            clock=clock,
+            now=clock.now,
+            registrar=registrar,
+            checkpoint=checkpoint,
+        )
 
     # --------------------------------------------------------------------------------- steps
     def ago(self, days: float) -> datetime:
         return self.now - timedelta(days=days)
 
     def draft(self, created: datetime, *, intra_state: bool, lines: int = 3, **extra: object) -> Invoice:
+        self.checkpoint()
         start = _month_start(created - timedelta(days=28))
         fields = draft_fields(start, intra_state=intra_state, lines=lines, **extra)
         self.clock.now = created
@@ -122,6 +155,7 @@ class Seeder:
         return self._save(invoice, invoice.expire(self.now), "InvoiceExpired")
 
     def _save(self, before: Invoice, after: Invoice, event: str) -> Invoice:
+        self.checkpoint()
         effects = invoice_effects(before, after, [event])
         self.service.transactions.commit(
             [SaveInvoice(before, after), *emit(after.account_id, effects, after.updated_at)]
@@ -146,7 +180,7 @@ class Seeder:
 
         to_cancel = self.issued(10, intra_state=True, lines=2)
         self.clock.now = self.ago(9)
-        seeded["cancelled"] = self.service.cancel(to_cancel.id)
+        seeded["cancelled"] = self.credits.cancel(to_cancel.id)
 
         partial = self.issued(5, intra_state=True, partial_payment=True)
         seeded["partially_paid"] = self.pay(
@@ -163,9 +197,13 @@ def _month_start(moment: datetime) -> date:
 
 
 def seed(
-    standin: RazorpayStandIn, razorpay_base_url: str, *, now: datetime | None = None
+    standin: RazorpayStandIn,
+    razorpay_base_url: str,
+    *,
+    now: datetime | None = None,
+    checkpoint: Callable[[], None] = _go_on,
 ) -> dict[str, Invoice]:
-    seeded = Seeder.build(standin, razorpay_base_url, now).run()
+    seeded = Seeder.build(standin, razorpay_base_url, now, checkpoint).run()
     listed = ", ".join(f"{i.status.value} {i.invoice_number or i.id}" for i in seeded.values())
     log.info("demo data for %s: %s", DEMO_ACCOUNT, listed)
     return seeded

@@ -2,7 +2,9 @@
 
 ============================================  =====================================================
 ``GET /health``                               readiness: 200 once everything is up, else 503
-``/_local/...``                               local-only routes (docs/local.md)
+``/_local/...``                               local-only routes (docs/local.md; also
+                                              ``GET /_local/razorpay/refunds`` and
+                                              ``POST /_local/razorpay/refunds/{id}/fail``)
 ``/_razorpay/v1/...``                         Razorpay's REST slice (the SDK's ``base_url`` is
                                               ``http://127.0.0.1:<PORT>/_razorpay``)
 ``/_razorpay/i/{id}``                         the hosted payment page (an invoice's ``short_url``)
@@ -29,12 +31,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from infra.local import gateway
 from infra.local.events import not_implemented, scheduled_event
 from infra.local.functions import HandlerUnavailableError, LocalFunction
-from infra.local.gateway import HttpResponse, RouteTable
+from infra.local.gateway import HttpResponse, JwtConfiguration, RouteTable, UnauthorizedError
 from infra.local.razorpay_standin import (
     RazorpayError,
     RazorpayStandIn,
@@ -51,6 +53,7 @@ RAZORPAY_PREFIX = "/_razorpay"
 IRP_PREFIX = "/_irp"
 SWEEP_FUNCTION = "OverdueSweepFunction"
 _PAY_ROUTE = re.compile(r"^/_local/razorpay/invoices/([^/]+)/pay$")
+_FAIL_REFUND_ROUTE = re.compile(r"^/_local/razorpay/refunds/([^/]+)/fail$")
 _PAGE_ROUTE = re.compile(rf"^{RAZORPAY_PREFIX}/i/([^/]+)(/pay)?$")
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 
@@ -66,9 +69,11 @@ class Dispatcher:
         events: Callable[[], list[dict[str, Any]]] = list,
         webhook_url: str = "",
         schedule_name: str = "overdue-sweep",
+        jwt: JwtConfiguration | None = None,
         irp: Any = None,  # infra.local.irp_standin.IrpStandIn (einvoice.md), None when EINVOICING=off
     ) -> None:
         self.routes = routes
+        self.jwt = jwt or JwtConfiguration()
         self.functions = functions
         self.standin = standin
         self.emails = emails
@@ -76,6 +81,7 @@ class Dispatcher:
         self.webhook_url = webhook_url
         self.schedule_name = schedule_name
         self.irp = irp
+        self._paid: dict[str, dict[str, Any]] = {}  # payment id → what paying on the hosted page did
         self.ready = threading.Event()
 
     # ----------------------------------------------------------------------------------- entry
@@ -119,9 +125,13 @@ class Dispatcher:
         request_id = uuid.uuid4().hex[:16]
         apigw = [("apigw-requestid", request_id)]
         lowered = {k.lower(): v for k, v in headers}
-        authorizer = gateway.authorize(match.route, lowered)
-        if authorizer is None:
-            return HttpResponse.json(*gateway.UNAUTHORIZED, headers=apigw)
+        try:
+            authorizer = gateway.authorize(match.route, lowered, jwt=self.jwt)
+        except UnauthorizedError as denied:
+            log.info("401 on %s %s: %s", method, path, denied.reason)
+            return HttpResponse.json(
+                *gateway.UNAUTHORIZED, headers=[("www-authenticate", denied.www_authenticate), *apigw]
+            )
         event = gateway.build_event(
             match,
             method=method,
@@ -157,7 +167,20 @@ class Dispatcher:
         pay = _PAY_ROUTE.match(path)
         if pay and method == "POST":
             return self._pay_json(pay.group(1), body)
+        if path == "/_local/razorpay/refunds" and method == "GET":
+            return HttpResponse.json(200, self.standin.refunds())
+        fail = _FAIL_REFUND_ROUTE.match(path)
+        if fail and method == "POST":
+            try:
+                deliveries = self.standin.fail_refund(fail.group(1))
+            except RazorpayError as error:
+                return HttpResponse.json(404 if error.field == "id" else error.status, error.body())
+            return HttpResponse.json(200, {"deliveries": [self.deliver(d) for d in deliveries]})
         return HttpResponse.json(*gateway.NOT_FOUND)
+
+    def settle_refunds(self, min_age_seconds: float = 1.0) -> list[dict[str, Any]]:
+        """Razorpay processing the refunds it accepted: ``refund.processed`` for each, delivered."""
+        return [self.deliver(d) for d in self.standin.process_refunds(min_age_seconds)]
 
     def _sweep(self, body: bytes) -> HttpResponse:
         try:
@@ -251,32 +274,45 @@ class Dispatcher:
     ) -> HttpResponse:
         page = _PAGE_ROUTE.match(path)
         if page:
-            return self._page(method, page.group(1), bool(page.group(2)), body)
+            return self._page(method, page.group(1), bool(page.group(2)), query, body)
         relative = path[len(RAZORPAY_PREFIX) :] + (f"?{query}" if query else "")
         status, answer_headers, answer = self.standin.handle(method, relative, dict(headers), body)
         return HttpResponse(status, list(answer_headers.items()), answer)
 
-    def _page(self, method: str, invoice_id: str, paying: bool, body: bytes) -> HttpResponse:
-        action = f"{RAZORPAY_PREFIX}/i/{invoice_id}/pay"
+    def _page(self, method: str, invoice_id: str, paying: bool, query: str, body: bytes) -> HttpResponse:
+        """The hosted page: GET shows it, its form POSTs to ``…/pay``.
+
+        A payment answers ``303 See Other`` to the page with ``?payment_id=`` (GET), which shows
+        what happened: reloading it does not pay again. A refused payment answers the page (400)
+        with the reason in rupees and the typed amount still in its field.
+        """
+        page_url = f"{RAZORPAY_PREFIX}/i/{invoice_id}"
+        action = f"{page_url}/pay"
         try:
             invoice = self.standin.fetch_invoice(invoice_id)
         except RazorpayError:
             return _html(404, render_not_found(invoice_id))
         if not paying and method == "GET":
-            return _html(200, render_hosted_page(invoice, action=action))
+            payment_id = parse_qs(query).get("payment_id", [""])[-1]
+            result = self._paid.get(payment_id)
+            if result is not None and result["invoice_id"] != invoice_id:
+                result = None
+            return _html(200, render_hosted_page(invoice, action=action, result=result))
         if not paying or method != "POST":
             return HttpResponse.json(*gateway.NOT_FOUND)
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        typed = form.get("amount")
         try:
-            amount = parse_rupees(form["amount"]) if form.get("amount") else None
+            amount = parse_rupees(typed) if typed else None
             outcome = self.pay(invoice_id, amount, form.get("method") or "upi")
         except RazorpayError as error:
             page = render_hosted_page(
-                self.standin.fetch_invoice(invoice_id), action=action, error=error.description
+                self.standin.fetch_invoice(invoice_id), action=action, error=error.display, amount_text=typed
             )
             return _html(400, page)
-        page = render_hosted_page(self.standin.fetch_invoice(invoice_id), action=action, result=outcome)
-        return _html(200, page)
+        self._paid[outcome["payment_id"]] = {**outcome, "invoice_id": invoice_id}
+        location = f"{page_url}?{urlencode({'payment_id': outcome['payment_id']})}"
+        return HttpResponse(303, [("Location", location), ("Content-Type", "text/plain")], b"See Other")
 
 
 def _html(status: int, page: str) -> HttpResponse:
@@ -364,7 +400,12 @@ class LocalServer:
         handler = type("Handler", (_Handler,), {"dispatcher": dispatcher})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="local-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},  # how long stop() may wait for the loop to notice
+            name="local-http",
+            daemon=True,
+        )
         self._started = False
 
     @property

@@ -4,7 +4,9 @@ Start-up order: moto's server → fake AWS credentials and ``AWS_ENDPOINT_URL`` 
 before any client exists → every resource from ``template.yaml`` (``infra.cfn``) → the SES
 sender verified, a tap on the event bus → the functions' environment exported (all four share this
 process) → the HTTP server (API Gateway, local routes, Razorpay stand-in) → queue pollers → demo data →
-``/health`` turns 200 and the banner is printed. SIGINT/SIGTERM stop everything and exit 0.
+``/health`` turns 200 and the banner is printed. SIGINT/SIGTERM stop everything and exit 0, also
+while starting (``start`` checks between its steps); a second signal forces the exit after a short
+grace, a third at once (``infra/local/shutdown.py``).
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ import json
 import logging
 import os
 import secrets
-import signal
 import sys
 import threading
 import time
 import warnings
-from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -37,11 +38,12 @@ from infra.local.aws import (
 )
 from infra.local.events import SchedulePoller, SqsPoller
 from infra.local.functions import LocalFunction, functions_from_template
-from infra.local.gateway import RouteTable
+from infra.local.gateway import JwtConfiguration, RouteTable
 from infra.local.irp_standin import IrpStandIn
 from infra.local.razorpay_standin import RazorpayStandIn
 from infra.local.seed import seed
 from infra.local.server import Dispatcher, LocalServer
+from infra.local.shutdown import Shutdown
 from infra.local.tokens import make_token
 
 LOCAL_REGION = "ap-south-1"
@@ -70,6 +72,37 @@ class ConfigError(ValueError):
     pass
 
 
+class RefundSettler(threading.Thread):
+    """Razorpay processing refunds, locally: every ``interval`` seconds the refunds pending for
+    ``min_age_seconds`` are processed and their signed ``refund.processed`` webhooks delivered."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        stop: threading.Event,
+        interval: float = 0.5,
+        min_age_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(name="razorpay-refunds", daemon=True)
+        self._dispatcher = dispatcher
+        self._stop_event = stop
+        self._interval = interval
+        self._min_age = min_age_seconds
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self._interval):
+            try:
+                for outcome in self._dispatcher.settle_refunds(self._min_age):
+                    log.info(
+                        "refund settled at the Razorpay stand-in: %s → %s",
+                        outcome["event"],
+                        outcome.get("status_code"),
+                    )
+            except Exception:
+                log.exception("settling the stand-in's refunds failed")
+
+
 @dataclass(frozen=True)
 class LocalSettings:
     port: int = 3000
@@ -79,6 +112,7 @@ class LocalSettings:
     webhook_secret: str = DEV_WEBHOOK_SECRET
     demo_data: bool = True
     einvoicing: str = "sandbox"
+    jwt: JwtConfiguration = field(default_factory=JwtConfiguration)  # JWT_ISSUER / JWT_AUDIENCE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> LocalSettings:
@@ -101,6 +135,7 @@ class LocalSettings:
             webhook_secret=env.get("RAZORPAY_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET,
             demo_data=demo == "1",
             einvoicing=_einvoicing(env),
+            jwt=JwtConfiguration.from_env(env),
         )
 
 
@@ -139,9 +174,14 @@ def merged_function_environment(template: Mapping[str, Any], base: Mapping[str, 
     return merged
 
 
+class StartInterrupted(BaseException):  # like KeyboardInterrupt: no `except Exception` swallows it
+    """A stop was requested while starting."""
+
+
 class LocalStack:
-    def __init__(self, settings: LocalSettings) -> None:
+    def __init__(self, settings: LocalSettings, *, interrupted: Callable[[], bool] = lambda: False) -> None:
         self.settings = settings
+        self._interrupted = interrupted
         self.stop_event = threading.Event()
         self.moto: Any = None
         self.server: Any = None
@@ -151,10 +191,17 @@ class LocalStack:
         self.seeded: dict[str, Any] = {}
 
     # ------------------------------------------------------------------------------- start
+    def checkpoint(self) -> None:
+        """Raise ``StartInterrupted`` if a stop was requested (called between the steps of ``start``)."""
+        if self._interrupted():
+            raise StartInterrupted
+
     def start(self) -> None:
+        self.checkpoint()
         ensure_port_free(self.settings.port)  # both ports checked before anything starts
 
         self.moto, self.aws_url = start_moto(self.settings.aws_port)
+        self.checkpoint()
         log.info("embedded AWS (moto) on %s; creating the resources of template.yaml", self.aws_url)
         point_at_local_aws(os.environ, self.aws_url)
         install_scan_guard()
@@ -179,6 +226,7 @@ class LocalStack:
                 "GspSecret": json.dumps(DEV_GSP | {"gstin": _supplier_gstin(template)}),
             },
         )
+        self.checkpoint()
         session.client("ses", endpoint_url=self.aws_url).verify_email_identity(
             EmailAddress=base["SES_SENDER"]
         )
@@ -209,6 +257,7 @@ class LocalStack:
             events=tap.events,
             schedule_name=specs["OverdueSweepFunction"].function_name,
             irp=irp,
+            jwt=self.settings.jwt,
         )
         try:
             self.server = LocalServer(dispatcher, self.settings.port)
@@ -236,10 +285,16 @@ class LocalStack:
 
         log.info("loading the functions' handlers")
         for function in functions.values():
+            self.checkpoint()
             try:
                 function.load()
             except Exception as exc:  # surfaced now; its routes answer 500 until fixed
                 log.error("%s", exc)
+        # Indented JSON logs for a person (unless the shell says POWERTOOLS_DEV=0, as the tests do).
+        # Only now, after the imports: it also turns on the Event Handler's debug mode (fixed when a
+        # resolver is built), which prints every event, Authorization header included.
+        os.environ.setdefault("POWERTOOLS_DEV", "1")
+        self.checkpoint()
         self.server.start()
 
         sqs = session.client("sqs", endpoint_url=self.aws_url)
@@ -253,10 +308,13 @@ class LocalStack:
         outbox = SchedulePoller(functions[OUTBOX_FUNCTION], stop=self.stop_event, interval=0.5)
         outbox.start()
         self.pollers.append(outbox)
+        refunds = RefundSettler(dispatcher, stop=self.stop_event)
+        refunds.start()
+        self.pollers.append(refunds)
 
         if self.settings.demo_data:
             log.info("seeding demo data")
-            self.seeded = seed(standin, standin.hosted_base_url)
+            self.seeded = seed(standin, standin.hosted_base_url, checkpoint=self.checkpoint)
         # The e-invoice queue's consumer starts after the seed, which registers its back-dated
         # invoices itself (on its own clock), so the queued jobs find them registered.
         einvoices = SqsPoller(
@@ -264,18 +322,26 @@ class LocalStack:
         )
         einvoices.start()
         self.pollers.append(einvoices)
+        self.checkpoint()
         dispatcher.ready.set()
 
     # -------------------------------------------------------------------------------- stop
     def stop(self) -> None:
+        """Stop the pollers, the HTTP server and moto side by side: each takes a moment to notice.
+
+        A batch still rendering is abandoned after two seconds: moto's state goes anyway.
+        """
         self.stop_event.set()
-        deadline = time.monotonic() + 2  # a batch still rendering is abandoned: moto's state goes anyway
-        for poller in self.pollers:
-            poller.join(timeout=max(0.0, deadline - time.monotonic()))
-        if self.server is not None:
-            self.server.stop()
-        if self.moto is not None:
-            self.moto.stop()
+        stoppers = [
+            threading.Thread(target=part.stop, name=f"stop-{name}", daemon=True)
+            for name, part in (("http", self.server), ("moto", self.moto))
+            if part is not None
+        ]
+        for stopper in stoppers:
+            stopper.start()
+        deadline = time.monotonic() + 2
+        for thread in [*self.pollers, *stoppers]:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         log.info("stopped")
 
     # ------------------------------------------------------------------------------ banner
@@ -305,8 +371,9 @@ class LocalStack:
                     else ""
                 ),
                 "",
-                f"Tokens for {DEMO_ACCOUNT}, valid 12 h. Locally they are decoded but NOT verified:",
-                "any well-formed header.payload.signature JWT works.",
+                f"Tokens for {DEMO_ACCOUNT}, valid 12 h. Locally their signature is NOT verified: any",
+                "well-formed header.payload.signature JWT works if its claims pass what API Gateway checks",
+                f"(exp, nbf, iat; {self._jwt_checks()}).",
                 "Another one: make token ACCOUNT=acc_x [ADMIN=1]",
                 f"  export OPERATOR_TOKEN={operator}",
                 f"  export CUSTOMER_TOKEN={customer}",
@@ -316,14 +383,36 @@ class LocalStack:
                 f'  curl -s -H "Authorization: Bearer $OPERATOR_TOKEN" '
                 f'"{api}/invoices?account_id={DEMO_ACCOUNT}&status=overdue"',
                 f"  curl -s -X POST {api}/_local/schedules/overdue-sweep",
+                *self._credit_example(api),
+                f'  curl -s -H "Authorization: Bearer $CUSTOMER_TOKEN" {api}/credit-notes',
                 "",
                 "Local only: GET /_local/emails · GET /_local/events · "
-                "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay · "
+                "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay · GET /_local/razorpay/refunds · "
+                "POST /_local/razorpay/refunds/{id}/fail (refunds are processed after a second) · "
                 "GET /_local/irp/certificate · GET /_local/irp/documents · POST /_local/irp/fail-next",
-                "Ctrl-C stops everything.",
+                "Ctrl-C stops everything (pressed again, it quits within a second).",
                 "",
             ]
         )
+
+    def _jwt_checks(self) -> str:
+        jwt = self.settings.jwt
+        issuer = f"iss {jwt.issuer}" if jwt.issuer else "iss unchecked: JWT_ISSUER unset"
+        audiences = " or ".join(jwt.audiences)
+        return f"{issuer}; " + (f"aud {audiences}" if audiences else "aud unchecked: JWT_AUDIENCE unset")
+
+    def _credit_example(self, api: str) -> list[str]:
+        """A credit note on the demo's issued invoice, as a curl line (none without demo data)."""
+        invoice = self.seeded.get("issued")
+        if invoice is None:
+            return []
+        body = '{"reason": "discount", "description": "Goodwill", "lines": [{"line": 0, "amount": 10000}]}'
+        return [
+            '  curl -s -X POST -H "Authorization: Bearer $OPERATOR_TOKEN" \\',
+            '       -H "Content-Type: application/json" \\',
+            f"       {api}/invoices/{invoice.id}/credit-notes \\",
+            f"       -d '{body}'",
+        ]
 
 
 def _einvoicing(env: Mapping[str, str]) -> str:
@@ -341,48 +430,34 @@ def _queue_env(queue_id: str) -> str:
     return {"RenderQueue": "RENDER_QUEUE_URL", "SweepQueue": "SWEEP_QUEUE_URL"}[queue_id]
 
 
-class _Interrupted(BaseException):  # like KeyboardInterrupt: no `except Exception` swallows it
-    """SIGINT/SIGTERM while still starting."""
-
-
-def main() -> int:
+def main(shutdown: Shutdown | None = None) -> int:
+    """``make run``; ``shutdown``: signal handling installed earlier (``__main__``, before the imports)."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials ..." per client
     warnings.filterwarnings("ignore", message="No application metrics to publish")  # metrics are off locally
-    try:
-        settings = LocalSettings.from_env()
-    except ConfigError as exc:
-        print(f"make run: {exc}", file=sys.stderr)
-        return 2
-    stack = LocalStack(settings)
-    starting = threading.Event()
-    starting.set()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        stack.stop_event.set()
-        if starting.is_set():
-            starting.clear()  # once: a second signal must not interrupt the shutdown
-            raise _Interrupted  # still starting: unwind start() and shut down what is up
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
+    warnings.filterwarnings("ignore", message="POWERTOOLS_DEV environment variable is enabled")
+    with shutdown or Shutdown() as signals:
         try:
-            stack.start()
-        except _Interrupted:
+            settings = LocalSettings.from_env()
+        except ConfigError as exc:
+            print(f"make run: {exc}", file=sys.stderr)
+            return 2
+        stack = LocalStack(settings, interrupted=lambda: signals.requested)
+        try:
+            try:
+                stack.start()
+            except StartInterrupted:
+                log.info("interrupted while starting")
+                return 0
+            except PortInUseError as exc:
+                print(f"make run: {exc}; set PORT / AWS_PORT to free ports", file=sys.stderr)
+                return 1
+            print(stack.banner(), flush=True)
+            signals.wait()
+            log.info("stopping")
             return 0
-        except PortInUseError as exc:
-            print(f"make run: {exc}; set PORT / AWS_PORT to free ports", file=sys.stderr)
-            return 1
-        starting.clear()
-        print(stack.banner(), flush=True)
-        while not stack.stop_event.wait(1.0):
-            pass
-        log.info("stopping")
-        return 0
-    finally:
-        starting.clear()
-        stack.stop()
-        gc.freeze()  # exit without a last full collection of everything moto and boto3 loaded (~1-2 s)
+        finally:
+            stack.stop()
+            gc.freeze()  # exit without a last full collection of everything moto and boto3 loaded (~1-2 s)

@@ -1,9 +1,11 @@
 """Bearer tokens for the local stack.
 
-Locally, like API Gateway's JWT authorizer *without* the verification, the gateway only decodes the
-token's payload and hands its claims to the function. These tokens are therefore signed with a fixed,
-public development key (HS256) purely so that they look like ordinary JWTs to tools; nothing checks the
-signature, and unsigned tokens (``alg: none``, empty signature) work just as well.
+Locally, like API Gateway's JWT authorizer *without* the signature verification, the gateway decodes
+the token's payload, checks its claims (``exp``, ``nbf``, ``iat``; ``iss``/``aud`` when ``JWT_ISSUER``
+/ ``JWT_AUDIENCE`` are set) and hands them to the function. These tokens are therefore signed with a
+fixed, public development key (HS256) purely so that they look like ordinary JWTs to tools; nothing
+checks the signature, and unsigned tokens (``alg: none``, empty signature) work just as well. They
+carry ``exp`` (12 h) and the configured issuer and audience, so they pass those checks.
 
     python -m infra.local.tokens --account acc_x [--admin]     # what `make token` runs
 """
@@ -38,6 +40,17 @@ def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def issuer() -> str:
+    """``JWT_ISSUER`` (what the local gateway then requires) or the local default."""
+    return os.environ.get("JWT_ISSUER", "").strip() or ISSUER
+
+
+def audience() -> str:
+    """The first of ``JWT_AUDIENCE`` (comma-separated; the local gateway then requires one) or the default."""
+    configured = [a.strip() for a in os.environ.get("JWT_AUDIENCE", "").split(",") if a.strip()]
+    return configured[0] if configured else AUDIENCE
+
+
 def account_claim_name() -> str:
     """The claim carrying the account id: ``ACCOUNT_ID_CLAIM`` (the template's parameter) or the default."""
     return os.environ.get("ACCOUNT_ID_CLAIM") or DEFAULT_CLAIM
@@ -56,8 +69,8 @@ def make_token(
     """A JWT whose payload carries the account claim, ``scope``, ``sub``, ``iat`` and ``exp``."""
     issued = int(time.time()) if now is None else now
     claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
+        "iss": issuer(),
+        "aud": audience(),
         "sub": subject or (f"operator@{account_id}" if admin else f"customer@{account_id}"),
         claim_name or account_claim_name(): account_id,
         "scope": ADMIN_SCOPE if admin else READ_SCOPE,

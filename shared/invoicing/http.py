@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import cache
 from http import HTTPStatus
 from pathlib import Path
@@ -107,9 +108,19 @@ def authorize(caller: Caller, tags: list[str] | tuple[str, ...]) -> None:
         raise ForbiddenError(f"This route needs the {OPERATOR_SCOPE} scope.")
 
 
-def current_caller(app: APIGatewayHttpResolver) -> Caller:
-    """The caller the middleware settled for this request (routers call it through their app)."""
-    return app.context["caller"]
+_CALLER: ContextVar[Caller | None] = ContextVar("caller", default=None)
+
+
+def current_caller() -> Caller:
+    """The caller the middleware settled for this request.
+
+    Kept in a context variable rather than the resolver's context: a router's context is that of
+    the last resolver that included it, which need not be the one serving this request.
+    """
+    caller = _CALLER.get()
+    if caller is None:
+        raise UnauthorizedError("This request carries no verified JWT claims.")
+    return caller
 
 
 # ------------------------------------------------------------------------------------------------
@@ -146,17 +157,21 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
         return caller
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
-        app.append_context(caller=authorized(app.context.get("_route")))
-        return next_middleware(app)
+        token = _CALLER.set(authorized(app.context.get("_route")))
+        try:
+            return next_middleware(app)
+        finally:
+            _CALLER.reset(token)
 
     app.use(middlewares=[middleware])
 
+    # No return annotations on these two: Powertools would try to build a response model from them.
     @app.get("/openapi.json", include_in_schema=False)
-    def get_openapi_document():
+    def get_openapi_document():  # type: ignore[no-untyped-def]
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json(app))
 
     @app.get("/swagger", include_in_schema=False)
-    def get_swagger_ui():
+    def get_swagger_ui():  # type: ignore[no-untyped-def]
         """Swagger UI over the same document (what ``app.enable_swagger`` serves, built lazily)."""
         from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 

@@ -16,9 +16,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import requests
@@ -26,9 +27,11 @@ import requests
 from infra.cfn import REPO_ROOT
 
 START_TIMEOUT_SECONDS = 120  # ~6 s usually; generous for a loaded CI machine
+EXIT_SECONDS = 6.0  # about 1 s idle (a second signal forces the exit 1 s later); slack for a busy CI
 KEY_ID = "rzp_test_e2e"
 KEY_SECRET = "e2e_key_secret"
 WEBHOOK_SECRET = "e2e_webhook_secret"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -107,3 +110,48 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             process.wait()
             code = None
     assert code == 0, f"the local stack did not stop cleanly on SIGTERM ({code}):\n{log.read_text()[-3000:]}"
+
+
+# ------------------------------------------------------------ stacks of a test's own
+def spawn_stack(log: Path, *, demo_data: bool = False, unset: tuple[str, ...] = ()) -> subprocess.Popen:
+    """``python -m infra.local`` on free ports (PORT=0, AWS_PORT=0), its output in ``log``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k not in unset}
+    env.update(PORT="0", AWS_PORT="0", DEMO_DATA="1" if demo_data else "0", PYTHONUNBUFFERED="1")
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "infra.local"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+
+
+def wait_for(process: subprocess.Popen, log: Path, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"no {text!r} from the stack ({process.returncode}):\n{log.read_text()[-3000:]}")
+        time.sleep(0.01)
+
+
+def exit_status(process: subprocess.Popen, log: Path, timeout: float = EXIT_SECONDS) -> int:
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail(f"the stack did not exit within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def eventually(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 10.0) -> T:
+    """``read()`` again until ``done`` says yes (effects follow commits through the outbox, which the
+    stack polls twice a second); the last reading either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)

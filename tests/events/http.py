@@ -64,7 +64,9 @@ def http_event(
     query: dict[str, str] | None = None,
     base64_body: bool = False,
 ) -> dict[str, Any]:
-    """One HTTP API v2 event. ``body``: a dict/list (sent as JSON), ``str`` or ``bytes`` (sent as is)."""
+    """One HTTP API v2 event. ``body``: a dict/list (sent as JSON), ``str`` or ``bytes`` (sent as is;
+    bytes that are not UTF-8, or ``base64_body=True``, arrive base64-encoded as API Gateway sends
+    binary bodies)."""
     route_key, path_parameters = route_of(method, path)
     sent_headers = {
         "accept": "application/json",
@@ -78,18 +80,13 @@ def http_event(
         sent_headers["authorization"] = "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln"
     raw: str | None = None
     if body is not None:
-        raw = (
-            json.dumps(body)
-            if isinstance(body, dict | list)
-            else body.decode()
-            if isinstance(body, bytes)
-            else body
-        )
+        sent = json.dumps(body).encode() if isinstance(body, dict | list) else _bytes(body)
         sent_headers["content-type"] = "application/json"
-        sent_headers["content-length"] = str(len(raw.encode()))
+        sent_headers["content-length"] = str(len(sent))
+        # API Gateway passes a body that is not UTF-8 text base64-encoded, whatever was asked
+        base64_body = base64_body or not _is_utf8(sent)
+        raw = base64.b64encode(sent).decode() if base64_body else sent.decode()
     sent_headers.update({name.lower(): value for name, value in (headers or {}).items()})
-    if base64_body and raw is not None:
-        raw = base64.b64encode(raw.encode()).decode()
     now = datetime.now(UTC)
     request_id = str(uuid.uuid4())
     context: dict[str, Any] = {
@@ -119,7 +116,7 @@ def http_event(
         "rawQueryString": urlencode(query or {}),
         "headers": sent_headers,
         "requestContext": context,
-        "isBase64Encoded": base64_body and raw is not None,
+        "isBase64Encoded": bool(base64_body and raw is not None),
     }
     if query:
         event["queryStringParameters"] = dict(query)
@@ -128,3 +125,15 @@ def http_event(
     if raw is not None:
         event["body"] = raw
     return event
+
+
+def _bytes(body: str | bytes) -> bytes:
+    return body if isinstance(body, bytes) else body.encode()
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -29,6 +29,7 @@ from invoicing.domain.changes import (
 from invoicing.domain.documents import Download, DownloadStatus, InvoiceDocument, InvoiceOwner
 from invoicing.domain.errors import BadRequestError, ConflictError, NotFoundError, SequenceTakenError
 from invoicing.domain.invoice import Invoice, InvoiceStatus
+from invoicing.domain.ledger import LedgerEntry, LedgerEvent, LedgerHead, invoice_entries
 from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.queries import ListQuery, Page, SweepPage
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
@@ -81,6 +82,8 @@ class InMemoryStore:
     downloads: dict[str, Download] = field(default_factory=dict)
     outbox: dict[str, _Outboxed] = field(default_factory=dict)
     extra: dict[str, dict[Any, Any]] = field(default_factory=dict)
+    ledger_heads: dict[str, LedgerHead] = field(default_factory=dict)
+    ledger_entries: dict[str, list[LedgerEntry]] = field(default_factory=dict)
     commits: int = 0
 
     def _now(self) -> datetime:
@@ -102,6 +105,17 @@ class InMemoryStore:
         for (_, apply), change in handlers:
             apply(self, change)
         self.commits += 1
+
+    def book(self, events: list[LedgerEvent]) -> None:
+        """Book money events after each account's ledger head (as the DynamoDB commit does)."""
+        by_account: dict[str, list[LedgerEvent]] = {}
+        for event in events:
+            by_account.setdefault(event.account_id, []).append(event)
+        for account_id, account_events in by_account.items():
+            head = self.ledger_heads.get(account_id, LedgerHead())
+            entries, after = head.book(account_id, account_events)
+            self.ledger_entries.setdefault(account_id, []).extend(entries)
+            self.ledger_heads[account_id] = after
 
     def collection(self, name: str) -> dict[Any, Any]:
         """A feature's own documents (credit notes, profiles, ...), by key."""
@@ -292,6 +306,7 @@ def _save(store: InMemoryStore, change: SaveInvoice) -> None:
     totals = store.summaries.setdefault(after.account_id, dict.fromkeys(SUMMARY_FIELDS, 0))
     for name, value in summary.delta(change.before, after).items():
         totals[name] += value
+    store.book(invoice_entries(change.before, after))
 
 
 def _check_number(store: InMemoryStore, change: TakeNumber) -> None:
@@ -427,3 +442,27 @@ class Downloads:
 
         self.store.downloads[download_id] = replace(download, status=status)
         return True
+
+
+class Ledger:
+    """``Ledger`` reads over an :class:`InMemoryStore` (commits book the entries)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+
+    def head(self, account_id: str) -> LedgerHead:
+        return self.store.ledger_heads.get(account_id, LedgerHead())
+
+    def balance_before(self, account_id: str, day: date) -> int:
+        earlier = [e for e in self.store.ledger_entries.get(account_id, []) if e.date < day]
+        return earlier[-1].balance if earlier else 0
+
+    def entries(
+        self, account_id: str, start: date, end: date, *, cursor: str | None = None, limit: int = 500
+    ) -> Page[LedgerEntry]:
+        wanted = [e for e in self.store.ledger_entries.get(account_id, []) if start <= e.date <= end]
+        keys = [f"{e.date.isoformat()}#{e.seq:012d}" for e in wanted]
+        begin = keys.index(cursor) + 1 if cursor in keys else 0
+        page = wanted[begin : begin + limit]
+        more = begin + limit < len(wanted)
+        return Page(items=page, next_cursor=keys[begin + len(page) - 1] if more and page else None)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 import requests
-from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from infra.cfn import (
@@ -44,9 +42,9 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def aws(aws_credentials: None) -> Iterator[None]:
-    with mock_aws():
-        yield
+def aws(aws_credentials: None, moto_stack) -> None:  # type: ignore[no-untyped-def]
+    """moto without any resource (the shared stack is wiped; the next ``resources`` builds it again)."""
+    moto_stack.wipe()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +73,7 @@ def test_invoices_table_matches_the_template(env: dict[str, str], template: dict
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(declared["AttributeDefinitions"], key=str)
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"ListIndex", "SweepIndex"}
+    assert set(indexes) == {"ListIndex", "SweepIndex", "OutboxIndex", "EInvoiceIndex"}
     for index in declared["GlobalSecondaryIndexes"]:
         assert indexes[index["IndexName"]]["KeySchema"] == index["KeySchema"]
         assert indexes[index["IndexName"]]["Projection"]["ProjectionType"] == "ALL"
@@ -183,7 +181,7 @@ def test_creating_twice_is_harmless_and_honours_overrides(aws: None, template: d
     assert len(boto3.client("dynamodb").list_tables()["TableNames"]) == 2
 
 
-def test_creates_resources_on_a_moto_server_endpoint(aws_credentials: None, template: dict[str, Any]) -> None:
+def test_creates_resources_on_a_moto_server_endpoint(aws: None, template: dict[str, Any]) -> None:
     # Given: the local stack's setup, a moto server on loopback
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -199,6 +197,8 @@ def test_creates_resources_on_a_moto_server_endpoint(aws_credentials: None, temp
         assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
             "ListIndex",
             "SweepIndex",
+            "OutboxIndex",
+            "EInvoiceIndex",
         }
         sqs = boto3.client("sqs", endpoint_url=endpoint)
         sqs.send_message(QueueUrl=env["RENDER_QUEUE_URL"], MessageBody="{}")
@@ -226,3 +226,20 @@ def test_a_parameter_without_default_must_be_passed_in(aws: None, template: dict
         create_resources(variant)
     env = create_resources(variant, parameters={"JwtIssuer": "https://issuer.example.com/"})
     assert env["JWT_ISSUER"] == "https://issuer.example.com/"
+
+
+def test_queues_take_the_customer_key_only_when_one_is_given(aws: None, template: dict[str, Any]) -> None:
+    # Given: the template's UseCustomerKey condition, false by default (KmsKeyArn empty)
+    key = "arn:aws:kms:ap-south-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    sqs = boto3.client("sqs")
+
+    # When
+    default = create_resources(template, stack="invoicing-aws-keys")
+    customer = create_resources(template, stack="invoicing-customer-key", parameters={"KmsKeyArn": key})
+
+    # Then: SQS-managed encryption without a key, the customer's key with one
+    aws_keys = sqs.get_queue_attributes(QueueUrl=default["RENDER_QUEUE_URL"], AttributeNames=["All"])
+    customer_key = sqs.get_queue_attributes(QueueUrl=customer["RENDER_QUEUE_URL"], AttributeNames=["All"])
+    assert aws_keys["Attributes"]["SqsManagedSseEnabled"] == "true"
+    assert "KmsMasterKeyId" not in aws_keys["Attributes"]
+    assert customer_key["Attributes"]["KmsMasterKeyId"] == key

@@ -10,17 +10,15 @@ from typing import Any
 
 from infra.cfn import load_template
 from infra.local import gateway
-from infra.local.functions import LambdaContext, functions_from_template
 from infra.local.gateway import RouteTable
+from tests.support.functions import Functions
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
-def api_app(handlers: dict[str, Any]) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
-    """``handlers``: logical function id → its ``lambda_handler`` (API routes and the webhook)."""
-    template = load_template()
-    routes = RouteTable.from_template(template)
-    specs = functions_from_template(template)
+def api_app(functions: Functions) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+    """Every ``HttpApi`` route of template.yaml, served by ``functions`` (tests/support/functions.py)."""
+    routes = RouteTable.from_template(load_template())
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
@@ -37,7 +35,10 @@ def api_app(handlers: dict[str, Any]) -> Callable[[dict[str, Any], StartResponse
         if match is None:
             response = gateway.HttpResponse.json(*gateway.NOT_FOUND)
         else:
-            authorizer = gateway.authorize(match.route, dict(headers))
+            try:
+                authorizer: dict[str, Any] | None = gateway.authorize(match.route, dict(headers))
+            except gateway.UnauthorizedError:
+                authorizer = None
             if authorizer is None:
                 response = gateway.HttpResponse.json(*gateway.UNAUTHORIZED)
             else:
@@ -53,9 +54,7 @@ def api_app(handlers: dict[str, Any]) -> Callable[[dict[str, Any], StartResponse
                     authorizer=authorizer,
                     request_id=request_id,
                 )
-                spec = specs[match.route.function_id]
-                result = handlers[match.route.function_id](event, LambdaContext(spec, request_id=request_id))
-                response = gateway.to_http(result)
+                response = gateway.to_http(functions.invoke(match.route.function_id, event))
         start_response(f"{response.status} X", [(k, v) for k, v in response.headers])
         return [response.body]
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from invoicing.config import ConfigurationError, InvoiceSettings, load
+from invoicing.config import ConfigurationError, InvoiceSettings, OutboxSettings, load
 
 SUPPLIER = {
     "name": "Shakti Cloud Compute Pvt Ltd",
@@ -12,7 +12,7 @@ SUPPLIER = {
 }
 ENV = {
     "INVOICES_TABLE": "t",
-    "EVENT_BUS_NAME": "b",
+    "PDF_BUCKET": "b",
     "RENDER_QUEUE_URL": "q",
     "RAZORPAY_SECRET_NAME": "s",
     "CURSOR_SECRET_NAME": "c",
@@ -32,12 +32,12 @@ def test_settings_are_read_and_typed_from_the_environment():
 
 
 def test_a_missing_resource_name_fails_loudly_naming_every_missing_variable():
-    env = {k: v for k, v in ENV.items() if k not in ("INVOICES_TABLE", "EVENT_BUS_NAME")}
+    env = {k: v for k, v in ENV.items() if k not in ("INVOICES_TABLE", "PDF_BUCKET")}
 
     with pytest.raises(ConfigurationError) as error:
         load(InvoiceSettings, env)
 
-    assert "INVOICES_TABLE" in str(error.value) and "EVENT_BUS_NAME" in str(error.value)
+    assert "INVOICES_TABLE" in str(error.value) and "PDF_BUCKET" in str(error.value)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,18 @@ def test_a_missing_resource_name_fails_loudly_naming_every_missing_variable():
 def test_an_invalid_value_is_a_configuration_error(name, value):
     with pytest.raises(ConfigurationError, match=name):
         load(InvoiceSettings, {**ENV, name: value})
+
+
+def test_the_dispatcher_needs_every_side_effect_s_resource():
+    env = {
+        "INVOICES_TABLE": "t",
+        "RAZORPAY_SECRET_NAME": "s",
+        "EVENT_BUS_NAME": "b",
+        "RENDER_QUEUE_URL": "q",
+        "EINVOICE_QUEUE_URL": "e",
+        "SES_SENDER": "billing@example.com",
+    }
+    assert load(OutboxSettings, env).outbox_sweep_min_age_seconds == 120
+    for name in ("EVENT_BUS_NAME", "EINVOICE_QUEUE_URL"):
+        with pytest.raises(ConfigurationError, match=name):
+            load(OutboxSettings, {k: v for k, v in env.items() if k != name})

@@ -10,11 +10,14 @@ import pytest
 
 from infra.cfn import load_template
 from infra.local.gateway import (
+    JwtConfiguration,
     Match,
     Route,
     RouteTable,
+    UnauthorizedError,
     authorize,
     build_event,
+    check_claims,
     claim_string,
     is_text,
     to_http,
@@ -194,7 +197,7 @@ def test_claims_come_from_an_unsigned_jwt_as_strings(routes):
     )
 
     # When
-    authorizer = authorize(route, {"authorization": f"Bearer {token}"})
+    authorizer = authorize(route, {"authorization": f"Bearer {token}"}, now=NOW.timestamp())
 
     # Then
     assert authorizer == {
@@ -226,7 +229,8 @@ def test_claims_come_from_an_unsigned_jwt_as_strings(routes):
 def test_jwt_route_without_a_usable_token_is_unauthorized(routes, header):
     route = routes.resolve("GET", "/invoices").route
 
-    assert authorize(route, {"authorization": header} if header else {}) is None
+    with pytest.raises(UnauthorizedError):
+        authorize(route, {"authorization": header} if header else {})
 
 
 def test_open_routes_get_no_authorizer_block_even_with_a_token(routes):
@@ -251,7 +255,94 @@ def test_route_scopes_are_enforced_when_the_template_declares_them():
     admin = authorize(route, {"authorization": make_token("acc_x", admin=True)})
 
     assert admin["jwt"]["scopes"] == ["invoices:admin"]
-    assert authorize(route, {"authorization": make_token("acc_x")}) is None
+    with pytest.raises(UnauthorizedError, match="none of the route's scopes"):
+        authorize(route, {"authorization": make_token("acc_x")})
+
+
+# --------------------------------------------------------------- what the JWT authorizer checks
+T = 1_795_000_000  # "now" for the claim checks
+ISSUER = "https://cognito-idp.ap-south-1.amazonaws.com/ap-south-1_Example"
+CONFIGURED = JwtConfiguration(issuer=ISSUER, audiences=("portal", "scripts"))
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": T}, "the token expired at 2026-11-18T11:06:40Z"),
+        ({"exp": T - 3600}, "expired"),
+        ({"exp": "tomorrow"}, "exp claim is not a timestamp"),
+        ({"exp": T + 60, "nbf": T + 1}, "not valid before 2026-11-18T11:06:41Z"),
+        ({"exp": T + 60, "iat": T + 30}, "issued in the future"),
+    ],
+)
+def test_a_token_out_of_its_time_is_refused(claims, reason):
+    with pytest.raises(UnauthorizedError, match=reason):
+        check_claims(claims, JwtConfiguration(), now=T)
+
+
+def test_a_token_within_its_time_passes_and_times_are_only_checked_when_present():
+    check_claims({"exp": T + 1, "nbf": T, "iat": T}, JwtConfiguration(), now=T)
+    check_claims({"sub": "x"}, JwtConfiguration(), now=T)  # no exp: not refused here
+
+
+def test_issuer_and_audience_are_unchecked_unless_configured():
+    check_claims({"iss": "https://elsewhere", "aud": "nobody", "exp": T + 60}, JwtConfiguration(), now=T)
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"iss": "https://elsewhere", "aud": "portal"}, "valid issuer"),
+        ({"aud": "portal"}, "valid issuer"),
+        ({"iss": ISSUER, "aud": "nobody"}, "valid audience"),
+        ({"iss": ISSUER, "aud": ["nobody", "else"]}, "valid audience"),
+        ({"iss": ISSUER}, "valid audience"),
+        ({"iss": ISSUER, "aud": "nobody", "client_id": "portal"}, "valid audience"),  # aud wins
+    ],
+)
+def test_configured_issuer_and_audience_are_required(claims, reason):
+    with pytest.raises(UnauthorizedError, match=reason):
+        check_claims({**claims, "exp": T + 60}, CONFIGURED, now=T)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"iss": ISSUER, "aud": "scripts"},
+        {"iss": ISSUER, "aud": ["other", "portal"]},
+        {"iss": ISSUER, "client_id": "portal"},  # Cognito access tokens: no aud, a client_id
+    ],
+)
+def test_a_token_for_the_configured_issuer_and_an_audience_passes(claims):
+    check_claims({**claims, "exp": T + 60}, CONFIGURED, now=T)
+
+
+def test_jwt_configuration_comes_from_the_environment():
+    assert JwtConfiguration.from_env({}) == JwtConfiguration()
+    assert JwtConfiguration.from_env({"JWT_ISSUER": ISSUER, "JWT_AUDIENCE": "portal, scripts"}) == CONFIGURED
+
+
+def test_an_expired_token_is_unauthorized_like_api_gateway_says_why_in_its_header(routes):
+    route = routes.resolve("GET", "/invoices").route
+    token = make_token("acc_x", now=T - 13 * 3600)  # 12 h tokens
+
+    with pytest.raises(UnauthorizedError) as denied:
+        authorize(route, {"authorization": f"Bearer {token}"}, now=T)
+
+    assert denied.value.www_authenticate == (
+        'Bearer scope="" error="invalid_token" error_description="the token expired at 2026-11-18T10:06:40Z"'
+    )
+
+
+def test_tokens_made_locally_pass_the_configured_issuer_and_audience(routes, monkeypatch):
+    monkeypatch.setenv("JWT_ISSUER", ISSUER)
+    monkeypatch.setenv("JWT_AUDIENCE", "portal,scripts")
+    route = routes.resolve("GET", "/invoices").route
+
+    authorizer = authorize(route, {"authorization": make_token("acc_x")}, jwt=CONFIGURED)
+
+    assert authorizer["jwt"]["claims"]["iss"] == ISSUER
+    assert authorizer["jwt"]["claims"]["aud"] == "portal"
 
 
 # ------------------------------------------------------------------------------------ tokens

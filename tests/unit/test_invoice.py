@@ -15,11 +15,16 @@ from invoicing.domain.invoice import (
     FINAL_FIELDS,
     FINAL_STATUSES,
     MAX_LINES,
+    MAX_MANUAL_LINES,
     OPEN_FIELDS,
     BillingPeriod,
+    CreditNoteRef,
     Invoice,
     InvoiceStatus,
+    RefundReason,
+    RefundStatus,
 )
+from invoicing.domain.limits import MAX_AMOUNT_PAISE
 from tests.unit.factories import (
     NOW,
     address,
@@ -212,18 +217,20 @@ def test_supplier_whose_state_code_disagrees_with_its_gstin_is_refused():
 
 
 def test_an_invoice_without_lines_is_refused():
-    with pytest.raises(DomainValidationError, match="1 to 50 line items"):
+    with pytest.raises(DomainValidationError, match="1 to 500 line items"):
         draft(line_items=[])
 
 
-def test_an_invoice_with_51_lines_is_refused():
-    with pytest.raises(DomainValidationError, match="got 51"):
+def test_an_invoice_with_501_lines_is_refused():
+    with pytest.raises(DomainValidationError, match="got 501"):
         draft(line_items=[line()] * (MAX_LINES + 1))
 
 
-def test_an_invoice_with_50_lines_is_accepted():
+def test_an_invoice_with_500_lines_is_accepted():
+    # A billing run's invoice may have 500 lines; the operator's create route stops at 50.
     invoice = draft(line_items=[line()] * MAX_LINES)
-    assert invoice.taxable_amount == 50 * 90000
+    assert (MAX_LINES, MAX_MANUAL_LINES) == (500, 50)
+    assert invoice.taxable_amount == 500 * 90000
 
 
 def test_a_new_draft_has_version_1_and_no_number_date_or_payments():
@@ -245,6 +252,9 @@ def _pay_in_full(invoice: Invoice) -> Invoice:
     return invoice.apply_payment(payment(invoice.amount_due or 1, "pay_new"), LATER)
 
 
+STATUS_CHANGES = ("issue", "mark_overdue", "cancel", "expire", "open_dispute")
+
+
 ACTIONS: dict[str, Callable[[Invoice], Invoice | None]] = {
     "issue": lambda inv: inv.issue(invoice_number="INV/2627/000002", today=LATER.date(), now=LATER),
     "apply_payment": _pay_in_full,
@@ -260,7 +270,15 @@ S = InvoiceStatus
 # api.md, Status: action → {status it is legal in: status it leads to}.
 LEGAL: dict[str, dict[InvoiceStatus, InvoiceStatus | None]] = {
     "issue": {S.DRAFT: S.ISSUED},
-    "apply_payment": {S.ISSUED: S.PAID, S.PARTIALLY_PAID: S.PAID, S.OVERDUE: S.PAID},
+    # money is never refused: a final invoice records it (and refunds what it cannot settle)
+    "apply_payment": {
+        S.ISSUED: S.PAID,
+        S.PARTIALLY_PAID: S.PAID,
+        S.OVERDUE: S.PAID,
+        S.PAID: S.PAID,
+        S.EXPIRED: S.EXPIRED,
+        S.CANCELLED: S.CANCELLED,
+    },
     "mark_overdue": {S.ISSUED: S.OVERDUE, S.PARTIALLY_PAID: S.OVERDUE},
     "cancel": {S.ISSUED: S.CANCELLED, S.OVERDUE: S.CANCELLED},
     "expire": {S.ISSUED: S.EXPIRED, S.PARTIALLY_PAID: S.EXPIRED, S.OVERDUE: S.EXPIRED},
@@ -281,7 +299,7 @@ ILLEGAL_PAIRS = [(s, a) for s, a in PAIRS if s not in LEGAL[a]]
 
 def test_the_matrix_covers_every_status_and_action():
     assert len(LEGAL_PAIRS) + len(ILLEGAL_PAIRS) == len(InvoiceStatus) * len(ACTIONS) == 56
-    assert len(LEGAL_PAIRS) == 19
+    assert len(LEGAL_PAIRS) == 22
 
 
 @pytest.mark.parametrize(("status", "action"), LEGAL_PAIRS, ids=[f"{s}-{a}" for s, a in LEGAL_PAIRS])
@@ -319,10 +337,11 @@ def test_paid_invoice_cannot_be_cancelled():
 @pytest.mark.parametrize("status", sorted(FINAL_STATUSES))
 def test_final_status_accepts_no_further_status_change(status):
     invoice = in_status(status)
-    for action in ("issue", "apply_payment", "mark_overdue", "cancel", "expire", "open_dispute"):
+    for action in STATUS_CHANGES:
         with pytest.raises(InvalidTransitionError):
             ACTIONS[action](invoice)
     assert invoice.is_final
+    assert ACTIONS["apply_payment"](invoice).status is status  # money is recorded, the status stays
 
 
 # ---------------------------------------------------------------------------------------- issue
@@ -408,11 +427,14 @@ def test_full_payment_makes_an_issued_invoice_paid():
     assert [p.id for p in paid.payments] == ["pay_1"]
 
 
-def test_partial_payment_is_refused_unless_partial_payment_is_enabled():
+def test_a_part_payment_is_applied_even_without_partial_payment():
+    # Money the customer sent is never refused: partial_payment only says what Razorpay may collect.
     invoice = issued(partial_payment=False)
 
-    with pytest.raises(DomainValidationError, match="does not allow partial payments"):
-        invoice.apply_payment(payment(100), LATER)
+    part = invoice.apply_payment(payment(100), LATER)
+
+    assert part.status is InvoiceStatus.PARTIALLY_PAID
+    assert (part.amount_paid, part.amount_due, part.refunds) == (100, invoice.amount - 100, ())
 
 
 def test_partial_payment_makes_an_issued_invoice_partially_paid():
@@ -447,9 +469,12 @@ def test_partial_payment_on_an_overdue_invoice_keeps_it_overdue():
     assert part.amount_due == invoice.amount - 100
 
 
-def test_partial_payment_on_an_overdue_invoice_without_partial_payment_is_refused():
-    with pytest.raises(DomainValidationError):
-        overdue(partial_payment=False).apply_payment(payment(100), LATER)
+def test_part_payment_on_an_overdue_invoice_without_partial_payment_is_applied_and_it_stays_overdue():
+    invoice = overdue(partial_payment=False)
+
+    part = invoice.apply_payment(payment(100), LATER)
+
+    assert (part.status, part.amount_due) == (InvoiceStatus.OVERDUE, invoice.amount - 100)
 
 
 def test_payment_completing_an_overdue_invoice_makes_it_paid():
@@ -462,11 +487,168 @@ def test_payment_completing_an_overdue_invoice_makes_it_paid():
 
 
 @pytest.mark.parametrize("status", OPEN_STATUSES)
-def test_overpayment_is_refused(status):
+def test_overpayment_is_recorded_with_a_refund_of_the_excess(status):
     invoice = in_status(status)
 
-    with pytest.raises(DomainValidationError, match="exceeds"):
-        invoice.apply_payment(payment(invoice.amount_due + 1, "pay_over"), LATER)
+    paid = invoice.apply_payment(payment(invoice.amount_due + 500, "pay_over"), LATER)
+
+    assert paid.status is InvoiceStatus.PAID
+    assert paid.amount_paid == invoice.amount_paid + invoice.amount_due + 500
+    (refund,) = paid.refunds
+    assert (refund.payment_id, refund.amount) == ("pay_over", 500)
+    assert (refund.reason, refund.status, refund.created_at) == (
+        RefundReason.OVERPAYMENT,
+        RefundStatus.PENDING,
+        LATER,
+    )
+    assert refund.id.startswith("rfd_")
+    assert (paid.amount_due, paid.amount_refunded) == (0, 500)
+    assert paid.refundable("pay_over") == invoice.amount_due
+
+
+@pytest.mark.parametrize(
+    ("status", "refunded"),
+    [
+        (InvoiceStatus.PAID, "all"),  # nothing is due any more
+        (InvoiceStatus.CANCELLED, "all"),  # a cancelled invoice collects nothing
+        (InvoiceStatus.EXPIRED, "none"),  # an expired one still owes its balance: it owes less
+    ],
+)
+def test_a_payment_on_a_final_invoice_is_recorded_and_what_it_cannot_settle_refunded(status, refunded):
+    invoice = in_status(status)
+
+    after = invoice.apply_payment(payment(100, "pay_late"), LATER)
+
+    assert after.status is status
+    assert after.payment("pay_late") is not None
+    assert after.amount_paid == invoice.amount_paid + 100
+    if refunded == "all":
+        assert [(r.payment_id, r.amount) for r in after.refunds] == [("pay_late", 100)]
+        assert after.amount_due == invoice.amount_due
+    else:
+        assert after.refunds == ()
+        assert after.amount_due == invoice.amount_due - 100
+
+
+def test_a_payment_beyond_what_an_expired_invoice_owes_refunds_only_the_excess():
+    invoice = in_status(InvoiceStatus.EXPIRED)
+
+    after = invoice.apply_payment(payment(invoice.amount_due + 7, "pay_late"), LATER)
+
+    assert after.status is InvoiceStatus.EXPIRED
+    assert [(r.payment_id, r.amount) for r in after.refunds] == [("pay_late", 7)]
+    assert after.amount_due == 0
+
+
+def test_a_draft_refuses_a_payment_it_must_hold_instead():
+    with pytest.raises(InvalidTransitionError, match="'draft'"):
+        draft().apply_payment(payment(100), LATER)
+
+
+def test_a_linked_draft_holds_a_payment_and_its_issue_applies_it():
+    linked = draft().attach_payment_link("inv_Rzp1", LATER)
+
+    held = linked.hold_payment(payment(6200, "pay_early"), LATER)
+
+    assert held.status is InvoiceStatus.DRAFT
+    assert [p.id for p in held.held_payments] == ["pay_early"]
+    assert (held.payments, held.amount_paid, held.amount_due) == ((), 0, held.amount)
+    assert held.payment("pay_early") is not None
+    with pytest.raises(DuplicateError):
+        held.hold_payment(payment(6200, "pay_early"), LATER)
+
+    result = issued(held)
+
+    assert result.status is InvoiceStatus.PARTIALLY_PAID
+    assert (result.held_payments, [p.id for p in result.payments]) == ((), ["pay_early"])
+    assert result.amount_due == held.amount - 6200
+    assert result.version == held.version + 1  # one version: issued and the payment applied
+
+
+def test_held_payments_that_cover_the_amount_make_the_issue_paid_and_refund_the_excess():
+    linked = draft().attach_payment_link("inv_Rzp1", LATER)
+    held = linked.hold_payment(payment(linked.amount, "pay_a"), LATER)
+    held = held.hold_payment(payment(300, "pay_b"), LATER)
+
+    result = issued(held)
+
+    assert result.status is InvoiceStatus.PAID
+    assert [(r.payment_id, r.amount) for r in result.refunds] == [("pay_b", 300)]
+    assert result.amount_due == 0
+
+
+def test_a_draft_without_a_payment_link_cannot_hold_a_payment():
+    with pytest.raises(InvalidTransitionError, match="no payment link"):
+        draft().hold_payment(payment(100), LATER)
+
+
+@pytest.mark.parametrize("status", [s for s in InvoiceStatus if s is not InvoiceStatus.DRAFT])
+def test_only_a_draft_holds_payments(status):
+    with pytest.raises(InvalidTransitionError, match=f"'{status}'"):
+        in_status(status).hold_payment(payment(100, "pay_held"), LATER)
+
+
+def test_a_draft_cannot_carry_payments_credits_or_refunds():
+    invoice = draft()
+    with pytest.raises(ValidationError, match="a draft has no payments"):
+        Invoice.model_validate(invoice.model_dump() | {"payments": [payment(100).model_dump()]})
+
+
+# ---------------------------------------------------------------------------------------- refunds
+
+
+def overpaid() -> Invoice:
+    invoice = issued()
+    return invoice.apply_payment(payment(invoice.amount + 900, "pay_over"), LATER)
+
+
+@pytest.mark.parametrize("status", [RefundStatus.PROCESSED, RefundStatus.FAILED])
+def test_settling_a_refund_records_what_the_provider_said_once(status):
+    invoice = overpaid()
+    (refund,) = invoice.refunds
+    later = LATER + timedelta(hours=1)
+
+    settled = invoice.settle_refund(
+        refund.id,
+        status,
+        later,
+        razorpay_refund_id="rfnd_1",
+        failure_reason="x" if status == "failed" else None,
+    )
+
+    (after,) = settled.refunds
+    assert (after.status, after.razorpay_refund_id, after.settled_at) == (status, "rfnd_1", later)
+    # a failed refund is still owed to the customer: it keeps counting as refunded
+    assert (settled.amount_refunded, settled.amount_due, settled.status) == (900, 0, InvoiceStatus.PAID)
+    assert settled.version == invoice.version + 1
+    for again in (RefundStatus.PROCESSED, RefundStatus.FAILED):
+        with pytest.raises(DuplicateError, match=str(status)):
+            settled.settle_refund(refund.id, again, later)
+
+
+def test_settling_an_unknown_refund_is_a_validation_error():
+    with pytest.raises(DomainValidationError, match="no refund rfd_nope"):
+        overpaid().settle_refund("rfd_nope", RefundStatus.PROCESSED, LATER)
+
+
+def test_noting_the_provider_s_refund_id_keeps_it_pending():
+    invoice = overpaid()
+    (refund,) = invoice.refunds
+
+    started = invoice.note_refund_started(refund.id, "rfnd_9", LATER)
+
+    assert (started.refunds[0].razorpay_refund_id, started.refunds[0].status) == (
+        "rfnd_9",
+        RefundStatus.PENDING,
+    )
+    assert started.version == invoice.version + 1
+
+
+def test_refunds_never_exceed_what_was_paid():
+    invoice = overpaid()
+    too_much = invoice.refunds[0].model_copy(update={"id": "rfd_2", "amount": invoice.amount_paid})
+    with pytest.raises(ValidationError, match="amount_refunded must not exceed amount_paid"):
+        Invoice.model_validate(invoice.model_dump() | {"refunds": [*invoice.refunds, too_much]})
 
 
 def test_payment_in_another_currency_is_refused():
@@ -808,3 +990,170 @@ def test_factories_build_an_invoice_that_round_trips_through_its_dump():
     assert Invoice.model_validate(invoice.model_dump()) == invoice
     assert Invoice.model_validate_json(invoice.model_dump_json()) == invoice
     assert address().country == "IN"
+
+
+# ------------------------------------------------------------------------- credit and relinking
+
+
+def full_credit(invoice: Invoice) -> CreditNoteRef:
+    return CreditNoteRef(
+        id="cn_1",
+        credit_note_number="CN/2627/000001",
+        date=LATER.date(),
+        amount=invoice.amount,
+        taxable_amount=invoice.taxable_amount,
+        cgst=invoice.tax.cgst,
+        sgst=invoice.tax.sgst,
+        igst=invoice.tax.igst,
+    )
+
+
+def test_cancelling_with_a_full_credit_note_leaves_nothing_due():
+    invoice = issued()
+
+    cancelled = invoice.cancel(LATER, credit=full_credit(invoice))
+
+    assert cancelled.status is InvoiceStatus.CANCELLED
+    assert (cancelled.amount_credited, cancelled.amount_due) == (invoice.amount, 0)
+    assert cancelled.amount_paid - cancelled.amount_refunded + cancelled.amount_credited + 0 == invoice.amount
+
+
+def test_cancelling_without_a_credit_note_leaves_the_balance_as_it_was():
+    invoice = issued()
+    assert invoice.cancel(LATER).amount_due == invoice.amount
+
+
+def test_credits_never_exceed_the_amount():
+    invoice = issued()
+    credit = full_credit(invoice)
+    with pytest.raises(ValidationError, match="amount_credited must not exceed amount"):
+        Invoice.model_validate(
+            invoice.model_dump()
+            | {"credit_notes": [credit.model_dump(), credit.model_dump() | {"id": "cn_2"}]}
+        )
+
+
+def test_relink_points_an_issued_invoice_at_another_provider_invoice():
+    relinked = issued().relink("inv_Rzp2", "https://rzp.io/i/two", LATER)
+    assert (relinked.razorpay_invoice_id, relinked.payment_url) == ("inv_Rzp2", "https://rzp.io/i/two")
+    with pytest.raises(InvalidTransitionError, match="'draft'"):
+        draft().relink("inv_Rzp2", None, LATER)
+
+
+# -------------------------------------------------------------------------------- needs_new_pdf
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda inv: inv.apply_payment(payment(100), LATER),
+        lambda inv: inv.revise({"notes": "Thank you"}, LATER),
+        lambda inv: inv.revise({"expire_by": NOW + timedelta(days=40)}, LATER),
+        lambda inv: inv.cancel(LATER),
+        lambda inv: inv.expire(LATER),
+        lambda inv: inv.relink("inv_Rzp2", "https://rzp.io/i/two", LATER),
+    ],
+    ids=["payment", "notes", "expire_by", "cancel", "expire", "relink"],
+)
+def test_a_change_to_what_is_printed_needs_a_new_pdf(change):
+    before = issued()
+    assert change(before).needs_new_pdf(before)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda inv: inv.open_dispute(dispute(invoice_id=inv.id), LATER),
+        lambda inv: inv.mark_overdue(inv.due_date + timedelta(days=1), LATER),
+        lambda inv: inv.revise({"partial_payment": True}, LATER),
+    ],
+    ids=["dispute", "overdue", "partial_payment"],
+)
+def test_disputes_sweep_bookkeeping_and_unprinted_fields_need_no_new_pdf(change):
+    before = issued()
+    after = change(before)
+    if after.status is InvoiceStatus.OVERDUE:
+        # the status is printed: going overdue changes the PDF's stamp
+        assert after.needs_new_pdf(before)
+        later = after.record_reminder(3, LATER)
+        assert not later.needs_new_pdf(after)
+        assert not later.request_suspension(LATER).needs_new_pdf(later)
+    else:
+        assert not after.needs_new_pdf(before)
+
+
+def test_issuing_needs_the_first_pdf_and_drafts_never_need_one():
+    before = draft()
+    assert issued(before).needs_new_pdf(before)
+    assert not before.revise({"notes": "x"}, LATER).needs_new_pdf(before)
+
+
+# ------------------------------------------------------------------------------------- bounds
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("quantity", "1000000000000.000001"), ("unit_rate", "1000000000000.000001")],
+)
+def test_quantity_and_unit_rate_are_bounded(field, value):
+    with pytest.raises(ValidationError, match="must not exceed"):
+        line(**{field: value})
+
+
+def test_quantity_and_unit_rate_at_their_bounds_are_accepted_while_the_line_fits():
+    assert line(quantity="1000000000000", unit_rate="0.01").amount == 10**12
+    assert line(quantity="0.000001", unit_rate="1000000000000").amount == 10**8
+
+
+def test_a_line_above_the_amount_cap_is_refused():
+    with pytest.raises(ValidationError, match="line amount must not exceed"):
+        line(quantity="1000000", unit_rate="1000000")  # 10^12 rupees
+
+
+def test_an_invoice_whose_total_with_tax_exceeds_the_cap_is_refused():
+    # each line is under the cap; the total (with 18 % GST) is not
+    per_line = line(quantity="1", unit_rate=str(MAX_AMOUNT_PAISE // 200))
+    with pytest.raises(DomainValidationError, match="must not exceed"):
+        draft(line_items=[per_line, per_line])
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [datetime(1999, 12, 31, 23, 59, tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC)],
+)
+def test_timestamps_outside_the_years_2000_to_2100_are_refused(instant):
+    with pytest.raises(ValidationError, match="between 2000 and 2100"):
+        line(usage_start=instant, usage_end=instant)
+    with pytest.raises(ValidationError, match="between 2000 and 2100"):
+        payment(100, paid_at=instant)
+
+
+def test_expire_by_beyond_2100_is_refused_when_drafted_or_revised():
+    far = datetime(9999, 12, 31, tzinfo=UTC)
+    with pytest.raises(DomainValidationError, match="between 2000 and 2100"):
+        draft(expire_by=far)
+    with pytest.raises(DomainValidationError, match="between 2000 and 2100"):
+        issued().revise({"expire_by": far}, LATER)
+
+
+@pytest.mark.parametrize("day", [date(1999, 12, 31), date(2101, 1, 1)])
+def test_dates_outside_the_years_2000_to_2100_are_refused(day):
+    with pytest.raises(ValidationError, match="between 2000 and 2100"):
+        BillingPeriod(start=day, end=day)
+
+
+def test_a_payment_above_the_amount_cap_is_refused():
+    with pytest.raises(ValidationError):
+        payment(MAX_AMOUNT_PAISE + 1)
+
+
+@pytest.mark.parametrize(
+    "legacy",
+    [{"amount": MAX_AMOUNT_PAISE + 1}, {"expire_by": datetime(9999, 12, 31, tzinfo=UTC)}],
+    ids=["amount", "expire_by"],
+)
+def test_a_draft_stored_before_the_bounds_is_refused_before_issue(legacy):
+    invoice = draft().model_copy(update=legacy)  # as read from an old item, unvalidated
+
+    with pytest.raises(DomainValidationError, match="must"):
+        invoice.check_issuable(NOW)

@@ -11,7 +11,7 @@ import pytest
 from infra.cfn import load_template
 from infra.local.events import failed_ids, not_implemented, scheduled_event, sqs_event
 from infra.local.functions import FunctionSpec, LambdaContext, functions_from_template
-from infra.local.gateway import RouteTable
+from infra.local.gateway import JwtConfiguration, RouteTable
 from infra.local.razorpay_standin import RazorpayStandIn
 from infra.local.server import Dispatcher
 from infra.local.stack import ConfigError, LocalSettings, merged_function_environment, point_at_local_aws
@@ -70,6 +70,37 @@ def test_api_route_without_token_is_401_and_never_reaches_the_function(dispatche
     response = _get(dispatcher, "/invoices")
 
     assert (response.status, json.loads(response.body)) == (401, {"message": "Unauthorized"})
+    assert functions["InvoiceApiFunction"].events == []
+
+
+def test_expired_token_is_401_says_why_in_one_log_line_and_never_shows_the_token(
+    dispatcher, functions, caplog
+):
+    # Given
+    token = make_token("acc_x", now=1_700_000_000)
+    caplog.set_level("INFO", logger="infra.local")
+
+    # When
+    response = _get(dispatcher, "/invoices", token=token)
+
+    # Then
+    assert (response.status, json.loads(response.body)) == (401, {"message": "Unauthorized"})
+    assert dict(response.headers)["www-authenticate"].startswith('Bearer scope="" error="invalid_token"')
+    assert functions["InvoiceApiFunction"].events == []
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "infra.local"]
+    assert line == "401 on GET /invoices: the token expired at 2023-11-15T10:13:20Z"
+    assert token not in caplog.text and token.split(".")[1] not in caplog.text
+
+
+def test_configured_issuer_is_required_of_api_tokens(functions):
+    dispatcher = Dispatcher(
+        routes=RouteTable.from_template(load_template()),
+        functions=functions,  # type: ignore[arg-type]
+        standin=RazorpayStandIn(key_id="k", key_secret="s", webhook_secret="w"),
+        jwt=JwtConfiguration(issuer="https://issuer.example/"),
+    )
+
+    assert _get(dispatcher, "/invoices", token=make_token("acc_x")).status == 401
     assert functions["InvoiceApiFunction"].events == []
 
 
@@ -156,6 +187,94 @@ def test_hosted_page_of_an_unknown_invoice_is_404(dispatcher):
     assert ("Content-Type", "text/html; charset=utf-8") in response.headers
 
 
+# ------------------------------------------------------------------------- the hosted pay page
+def _issued_at_the_stand_in(dispatcher: Dispatcher, *, partial: bool) -> dict:
+    return dispatcher.standin.create_invoice(
+        {
+            "type": "invoice",
+            "customer": {"name": "Vyom Analytics LLP"},
+            "line_items": [{"name": "GPU hours", "amount": 123450}],  # ₹1,234.50
+            "partial_payment": partial,
+        }
+    )
+
+
+def _post_form(dispatcher: Dispatcher, invoice_id: str, **form: str):
+    body = "&".join(f"{k}={v}" for k, v in form.items()).encode()
+    headers = [("Content-Type", "application/x-www-form-urlencoded")]
+    return dispatcher.dispatch("POST", f"/_razorpay/i/{invoice_id}/pay", "", headers, body)
+
+
+@pytest.fixture
+def delivered(dispatcher, monkeypatch) -> list:
+    """Webhooks the page's payments would deliver, answered 200 without a webhook function behind them."""
+    sent: list = []
+
+    def deliver(delivery):
+        sent.append(delivery)
+        return {"event": delivery.event, "event_id": delivery.event_id, "status_code": 200}
+
+    monkeypatch.setattr(dispatcher, "deliver", deliver)
+    return sent
+
+
+def test_a_refused_amount_on_the_hosted_page_is_in_rupees_and_stays_typed(dispatcher, delivered):
+    # Given
+    invoice = _issued_at_the_stand_in(dispatcher, partial=True)
+
+    # When
+    response = _post_form(dispatcher, invoice["id"], method="upi", amount="1500.75")
+
+    # Then
+    page = response.body.decode()
+    assert response.status == 400
+    assert "₹1,500.75 is more than the amount due, ₹1,234.50." in page
+    assert "paise" not in page and "150075" not in page and "123450" not in page
+    assert "name='amount' inputmode='decimal' value='1500.75'" in page
+    assert delivered == []
+
+
+def test_partial_payment_refused_on_the_hosted_page_says_what_to_pay_in_rupees(dispatcher, delivered):
+    invoice = _issued_at_the_stand_in(dispatcher, partial=False)
+
+    response = _post_form(dispatcher, invoice["id"], method="card", amount="100")
+
+    assert response.status == 400
+    assert "does not accept partial payments: pay ₹1,234.50." in response.body.decode()
+
+
+def test_paying_on_the_hosted_page_answers_see_other_and_a_reload_does_not_pay_again(dispatcher, delivered):
+    # Given
+    invoice = _issued_at_the_stand_in(dispatcher, partial=True)
+
+    # When
+    response = _post_form(dispatcher, invoice["id"], method="netbanking", amount="1,000.50")
+
+    # Then: 303 to the page (GET), which shows the payment however often it is loaded
+    assert response.status == 303
+    location = dict(response.headers)["Location"]
+    path, _, query = location.partition("?")
+    assert path == f"/_razorpay/i/{invoice['id']}" and query.startswith("payment_id=pay_")
+    for _ in range(2):
+        page = dispatcher.dispatch("GET", path, query, [], b"")
+        assert page.status == 200
+        assert "Payment of ₹1,000.50 captured" in page.body.decode()
+        assert "invoice.partially_paid</code> → 200" in page.body.decode()
+    after = dispatcher.standin.fetch_invoice(invoice["id"])
+    assert (after["amount_paid"], after["amount_due"]) == (100050, 23400)
+    assert [d.event for d in delivered] == ["payment.captured", "invoice.partially_paid"]
+
+
+def test_the_page_shows_no_payment_of_another_invoice(dispatcher, delivered):
+    paid = _issued_at_the_stand_in(dispatcher, partial=False)
+    other = _issued_at_the_stand_in(dispatcher, partial=False)
+    query = dict(_post_form(dispatcher, paid["id"], method="upi").headers)["Location"].partition("?")[2]
+
+    page = dispatcher.dispatch("GET", f"/_razorpay/i/{other['id']}", query, [], b"")
+
+    assert page.status == 200 and "captured" not in page.body.decode()
+
+
 # ---------------------------------------------------------------------------- event sources
 def test_scheduled_event_is_eventbridge_schedulers_shape():
     event = scheduled_event(
@@ -220,6 +339,8 @@ def test_functions_and_their_lambda_context_come_from_the_template():
         29,
         512,
     )
+    assert api.service_name == "invoice-api"  # its POWERTOOLS_SERVICE_NAME: its logs say so locally too
+    assert specs["PdfRendererFunction"].service_name == "pdf-renderer"
     context = LambdaContext(api, request_id="r1")
     assert context.aws_request_id == "r1"
     assert context.invoked_function_arn.endswith(":function:invoicing-dev-invoice-api")
@@ -249,6 +370,11 @@ def test_settings_honour_the_environment_and_refuse_nonsense():
 
     settings = LocalSettings.from_env(env)
 
+    assert settings.jwt == JwtConfiguration()  # unset: issuer and audience unchecked
+    assert LocalSettings.from_env({"JWT_ISSUER": "https://i/", "JWT_AUDIENCE": "a"}).jwt == JwtConfiguration(
+        issuer="https://i/", audiences=("a",)
+    )
+
     assert (settings.port, settings.aws_port, settings.demo_data, settings.webhook_secret) == (
         3100,
         0,
@@ -271,7 +397,7 @@ def test_local_aws_environment_drops_profiles_and_per_service_endpoints():
     assert not {"AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_SESSION_TOKEN"} & env.keys()
 
 
-def test_functions_share_one_environment_with_a_local_service_name():
+def test_functions_share_one_environment_with_a_local_service_name_for_code_outside_them():
     env = merged_function_environment(load_template(), {"INVOICES_TABLE": "t"})
 
     assert env["INVOICES_TABLE"] == "t"

@@ -21,7 +21,7 @@ import pytest
 from pypdf import PdfReader
 
 from infra.demo import DEMO_SUPPLIER, draft_fields
-from invoicing.adapters.pdf import InvoicePdfRenderer, ResourceRefusedError, page_count
+from invoicing.adapters.pdf import InvoicePdfRenderer, PageLabel, ResourceRefusedError, page_count
 from invoicing.domain import gst
 from invoicing.domain.invoice import Address, Customer, Invoice, LineItem, Payment
 from invoicing.domain.words import amount_in_words, format_inr
@@ -116,12 +116,13 @@ def test_intra_state_invoice_has_every_rule_46_field_with_cgst_and_sgst(renderer
     assert "12 FC Road" in text and "Pune, Maharashtra 411004, India" in text
     assert "PLACE OF SUPPLY Maharashtra (27)" in text
     assert "Reverse charge: No" in text
-    # every line: type, name, description, usage period, SAC, quantity, unit, rate, amount
+    # every line: name, description, type, SAC, quantity, unit, rate, amount; the usage period
+    # they share is said once
     for line in demo.line_items:
         assert line.resource_name in text
         assert line.description in text
-    assert "GPU pod · usage 01 Sep 2026 00:00 – 01 Oct 2026 00:00 IST" in text
-    assert "998315" in text
+    assert "Usage period of every line: 01 Sep 2026 00:00 – 01 Oct 2026 00:00 IST" in text
+    assert "1 gpu-a100-train-01 — NVIDIA A100 80GB pod · GPU pod 998315 720 hour 245.50 1,76,760.00" in text
     assert "1,530.25 GB 0.0139 21.27" in text
     assert "720 hour 245.50 1,76,760.00" in text
     # taxable value, CGST + SGST with rates, total, in words
@@ -371,7 +372,7 @@ def test_a_fresh_process_renders_the_same_bytes(renderer):
 
 
 def test_a_200_line_invoice_renders_with_numbered_pages_and_repeated_headers(renderer):
-    # Given 200 lines: past the domain's 50-line cap, so built with model_copy (no validation)
+    # Given 200 lines (a billing run's invoice: the domain allows 500, the manual create route 50)
     base = invoice(lines=5)
     lines = tuple(base.line_items[i % 5] for i in range(200))
     taxable = sum(line.amount for line in lines)
@@ -454,3 +455,39 @@ def test_rendering_never_adds_or_removes_environment_variables(renderer, monkeyp
 
     assert during and all(keys == before for keys in during)
     assert set(os.environ) == before
+
+
+def test_a_line_used_outside_the_billing_period_says_when_it_was_used(renderer):
+    # Given a VM that ran for the last five days of the period only
+    base = invoice(lines=2)
+    late = base.line_items[1].model_copy(
+        update={"usage_start": datetime(2026, 9, 25, 18, 30, tzinfo=UTC)}  # 26 Sep 00:00 IST
+    )
+
+    # When
+    text = text_of(renderer.render(invoice(lines=2, line_items=[base.line_items[0], late])))
+
+    # Then the other line goes by the period, and this one carries its own window
+    assert "Usage period of every line: 01 Sep 2026 00:00 – 01 Oct 2026 00:00 IST" in text
+    assert "1 gpu-a100-train-01 — NVIDIA A100 80GB pod · GPU pod 998315" in text
+    assert (
+        "2 vm-build-4x16 — 4 vCPU / 16 GiB VM · VM usage 26 Sep 2026 00:00 – 01 Oct 2026 00:00 IST 998315"
+        in text
+    )
+
+
+def test_rendering_leaves_xhtml2pdf_and_reportlab_as_it_found_them(renderer):
+    # The renderer swaps xhtml2pdf's canvas class and lets frames share their boundary value,
+    # for the duration of a render only, even one that fails.
+    from reportlab.pdfgen.canvas import ShowBoundaryValue
+    from xhtml2pdf import xhtml2pdf_reportlab
+
+    canvas = xhtml2pdf_reportlab.MarkedCanvas
+
+    renderer.render(invoice())
+    with pytest.raises(ResourceRefusedError):
+        refused = '<html><body><img src="http://evil.example/x.png"></body></html>'
+        renderer.to_pdf(refused, timestamp=ISSUED_AT, page_label=PageLabel())
+
+    assert xhtml2pdf_reportlab.MarkedCanvas is canvas
+    assert "__deepcopy__" not in vars(ShowBoundaryValue)

@@ -17,7 +17,7 @@ from invoicing.adapters.pdf import (
 )
 from invoicing.adapters.storage import safe_filename
 from invoicing.domain.invoice import Address
-from tests.unit.factories import NOW, customer, draft, issued, payment
+from tests.unit.factories import NOW, customer, draft, issued, line, payment
 
 
 @pytest.mark.parametrize(
@@ -141,3 +141,26 @@ def test_a_draft_view_has_no_number_or_dates():
 )
 def test_download_file_names_need_no_quoting(name, safe):
     assert safe_filename(name) == safe
+
+
+def test_lines_used_for_the_whole_billing_period_leave_the_usage_to_one_caption():
+    # Given one line metered over the whole period (IST midnight to IST midnight) and one that is not
+    whole = line(
+        usage_start=datetime(2026, 8, 31, 18, 30, tzinfo=UTC),
+        usage_end=datetime(2026, 9, 30, 18, 30, tzinfo=UTC),
+    )
+    partial = line(resource_name="vm-web-2", usage_start=datetime(2026, 9, 15, 4, 30, tzinfo=UTC))
+
+    # When
+    view = invoice_view(issued(line_items=[whole, partial]))
+
+    # Then
+    assert view["usage_window"] == "01 Sep 2026 00:00 – 01 Oct 2026 00:00 IST"
+    assert [item["usage"] for item in view["lines"]] == ["", "15 Sep 2026 10:00 – 30 Sep 2026 23:59 IST"]
+
+
+def test_without_a_line_on_the_billing_period_every_line_says_its_own_usage():
+    view = invoice_view(issued(line_items=[line(), line(resource_name="vm-web-2")]))
+
+    assert view["usage_window"] == ""
+    assert {item["usage"] for item in view["lines"]} == {"01 Sep 2026 05:30 – 30 Sep 2026 23:59 IST"}

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from invoicing.domain import summary
-from invoicing.domain.invoice import Invoice, InvoiceStatus
+from invoicing.domain.invoice import Invoice, InvoiceStatus, RefundStatus
 from invoicing.domain.summary import SUMMARY_FIELDS, AccountSummary, contribution, delta, summarize
 from tests.unit.factories import NOW, draft, issued, payment
 
@@ -201,3 +201,63 @@ def test_summing_the_deltas_of_a_history_gives_the_summary_of_where_it_ended():
     # Then they equal the summary recomputed from the final invoices
     assert AccountSummary(**totals) == summarize([a3, b2])
     assert tuple(AccountSummary.model_fields)[1:] == summary.SUMMARY_FIELDS
+
+
+# ---------------------------------------------------------------------- refunds and late money
+
+
+def test_total_paid_is_net_of_refunds():
+    invoice = issued().apply_payment(payment(AMOUNT + 500, "pay_over"), LATER)
+
+    assert (invoice.amount_paid, invoice.amount_refunded) == (AMOUNT + 500, 500)
+    assert contribution(invoice) == zeros(total_paid=AMOUNT, count_paid=1)
+
+
+def test_an_overpayment_moves_only_what_was_due_into_paid():
+    before = issued()
+    after = before.apply_payment(payment(AMOUNT + 500, "pay_over"), LATER)
+
+    assert delta(before, after) == {
+        "total_paid": AMOUNT,
+        "total_pending": -AMOUNT,
+        "count_paid": 1,
+        "count_pending": -1,
+    }
+
+
+def test_money_for_a_cancelled_invoice_is_refunded_and_changes_no_total():
+    before = issued().cancel(LATER)
+    after = before.apply_payment(payment(700, "pay_late"), LATER)
+
+    assert after.amount_refunded == 700
+    assert delta(before, after) == {}
+
+
+def test_money_for_a_paid_invoice_is_refunded_and_changes_no_total():
+    before = issued().apply_payment(payment(AMOUNT, "pay_1"), LATER)
+    after = before.apply_payment(payment(AMOUNT, "pay_2"), LATER)
+
+    assert delta(before, after) == {}
+
+
+def test_a_part_payment_on_an_expired_invoice_counts_as_paid():
+    before = issued().expire(LATER)
+    after = before.apply_payment(payment(700, "pay_late"), LATER)
+
+    assert delta(before, after) == {"total_paid": 700}
+
+
+def test_settling_a_refund_changes_no_total_whatever_the_provider_said():
+    before = issued().apply_payment(payment(AMOUNT + 500, "pay_over"), LATER)
+    (refund,) = before.refunds
+
+    for status in (RefundStatus.PROCESSED, RefundStatus.FAILED):
+        assert delta(before, before.settle_refund(refund.id, status, LATER)) == {}
+
+
+def test_held_payments_count_once_the_issue_applies_them():
+    linked = draft().attach_payment_link("inv_Rzp1", LATER)
+    held = linked.hold_payment(payment(6200, "pay_early"), LATER)
+
+    assert contribution(held) == zeros()
+    assert delta(held, issued(held)) == {"total_paid": 6200, "total_pending": 100000, "count_pending": 1}

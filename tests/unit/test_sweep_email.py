@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from invoicing.adapters.email import long_date, render_reminder, rupees
-from invoicing.services.sweep import Reminder
+from invoicing.domain.sweep import Reminder
 from tests.unit.factories import NOW, customer, issued, payment
 
 DUE = date(2026, 10, 16)

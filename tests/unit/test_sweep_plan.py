@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.domain.numbering import IST, ist_date
-from invoicing.domain.sweep import SweepAction, SweepStep, plan
+from invoicing.domain.sweep import Reminder, SweepAction, SweepStep, plan
 from tests.unit.factories import NOW, dispute, issued, payment
 
 DUE = date(2026, 10, 16)  # issued at NOW with 15-day terms
@@ -169,3 +169,9 @@ def test_the_plan_is_stable_so_re_planning_after_a_lost_race_changes_nothing(inv
     steps = plan(invoice, today, now)
     if steps:
         assert plan(steps[0].apply(invoice, today, now), today, now) == steps[1:]
+
+
+def test_a_reminder_knows_how_late_the_invoice_is():
+    invoice = run(issued(), 1)
+    assert Reminder(invoice=invoice, today=DUE + timedelta(days=7), first_notice=False).days_past_due == 7
+    assert Reminder(invoice=invoice, today=DUE + timedelta(days=1), first_notice=True).days_past_due == 1

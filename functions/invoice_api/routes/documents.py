@@ -41,7 +41,7 @@ router = Router()
 )
 def get_invoice_pdf(invoice_id: str):
     logger.append_keys(invoice_id=invoice_id)
-    result = document_service().pdf_link(current_caller(router), invoice_id)
+    result = document_service().pdf_link(current_caller(), invoice_id)
     if isinstance(result, Rendering):
         return Response(
             status_code=HTTPStatus.ACCEPTED.value,
@@ -65,7 +65,7 @@ def get_invoice_pdf(invoice_id: str):
     responses=responses(202, "The download job, pending", 403, 404, 409),
 )
 def create_download(request: Annotated[DownloadRequest, Body()]) -> DownloadAcceptedResponse:
-    download = document_service().request_download(current_caller(router), request.invoice_ids)
+    download = document_service().request_download(current_caller(), request.invoice_ids)
     logger.append_keys(download_id=download.id)
     metrics.add_metric(name="InvoiceDownloadRequested", unit=MetricUnit.Count, value=1)
     return DownloadAcceptedResponse(id=download.id)
@@ -79,5 +79,5 @@ def create_download(request: Annotated[DownloadRequest, Body()]) -> DownloadAcce
 )
 def get_download(download_id: str) -> DownloadResponse:
     logger.append_keys(download_id=download_id)
-    state = document_service().download(current_caller(router), download_id)
+    state = document_service().download(current_caller(), download_id)
     return DownloadResponse.from_domain(state.download, state.link)

@@ -16,7 +16,7 @@ from invoicing.contracts.invoices import CreateInvoiceRequest, InvoiceResponse, 
 from invoicing.domain.queries import IdempotencyClaim
 from invoicing.http import OPERATOR, responses
 from invoicing.observability import logger, metrics
-from invoicing.wiring.api import invoice_service
+from invoicing.wiring.api import credit_note_service, invoice_service
 
 router = Router()
 
@@ -84,12 +84,12 @@ def issue_invoice(invoice_id: str) -> InvoiceResponse:
 @router.post(
     "/invoices/<invoice_id>/cancel",
     tags=[OPERATOR],
-    summary="Cancel an unpaid invoice, here and at Razorpay",
+    summary="Cancel an unpaid invoice by a full credit note, here and at Razorpay",
     responses=responses(200, "The cancelled invoice", 403, 404, 409, 502),
 )
 def cancel_invoice(invoice_id: str) -> InvoiceResponse:
     logger.append_keys(invoice_id=invoice_id)
-    invoice = invoice_service().cancel(invoice_id)
+    invoice = credit_note_service().cancel(invoice_id)
     metrics.add_metric(name="InvoiceCancelled", unit=MetricUnit.Count, value=1)
     return InvoiceResponse.from_domain(invoice)
 

@@ -12,6 +12,10 @@ reads nothing outside it and fetches nothing at all:
 - xhtml2pdf's own resource policy is set to no network and local reads confined to the assets, as
   a second gate for the few code paths that do not go through ``link_callback``.
 
+Every page says "Page n of N" from one layout pass: the number is drawn by the canvas into form
+XObjects that are filled in once N is known (``_labelled_pages``), instead of xhtml2pdf's
+``<pdf:pagecount>``, which lays the whole document out twice.
+
 The output is a function of the invoice alone: ReportLab takes the document's creation date and
 its ``/ID`` from ``SOURCE_DATE_EPOCH``, which is set to the invoice's ``updated_at`` for the
 duration of the render, so rendering one version twice gives the same bytes.
@@ -31,19 +35,22 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from invoicing.domain.credit_notes import CreditNote
+from invoicing.domain.einvoice import EInvoice
 from invoicing.domain.gst import state_name
-from invoicing.domain.invoice import Invoice, InvoiceStatus
+from invoicing.domain.invoice import Invoice, InvoiceStatus, RefundStatus
 from invoicing.domain.numbering import IST as _IST
 from invoicing.domain.words import amount_in_words, format_inr
 
 TEMPLATE = "invoice.html"
-ONE_PAGE_LINES = 12  # invoices with more lines (almost) never fit on one A4 page
+CREDIT_NOTE_TEMPLATE = "credit_note.html"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _RENDER_LOCK = threading.Lock()  # SOURCE_DATE_EPOCH is process-wide; one render at a time
 
@@ -63,6 +70,19 @@ _STAMPS = {
     InvoiceStatus.OVERDUE: ("Overdue", "alert"),
     InvoiceStatus.CANCELLED: ("Cancelled", "alert"),
     InvoiceStatus.EXPIRED: ("Expired", "alert"),
+}
+
+_REASONS = {
+    "deficient_service": "Deficient service",
+    "excess_charged": "Excess charged",
+    "discount": "Discount",
+    "cancellation": "Cancellation of the invoice",
+    "other": "Other",
+}
+_REFUND_STATUSES = {
+    RefundStatus.PENDING: "pending",
+    RefundStatus.PROCESSED: "refunded",
+    RefundStatus.FAILED: "failed",
 }
 
 
@@ -125,20 +145,80 @@ def _address_lines(address: Any) -> list[str]:
     return [street, f"{address.city}, {address.state} {address.postal_code}, {country}"]
 
 
+def billing_window(invoice: Invoice) -> tuple[datetime, datetime]:
+    """The billing period as instants: from IST midnight on its first day to IST midnight after its last."""
+    start = datetime.combine(invoice.billing_period.start, time(), tzinfo=_IST)
+    end = datetime.combine(invoice.billing_period.end + timedelta(days=1), time(), tzinfo=_IST)
+    return start, end
+
+
+def _usage(start: datetime, end: datetime, *, unless: tuple[datetime, datetime] | None = None) -> str:
+    """``01 Sep 2026 00:00 – 01 Oct 2026 00:00 IST``, or "" when the window is ``unless``."""
+    return "" if (start, end) == unless else f"{format_ist(start)} – {format_ist(end)} IST"
+
+
+def _taxes(rate_text: str, intra_state: bool, cgst: int, sgst: int, igst: int) -> list[dict[str, str]]:
+    """The tax rows: CGST and SGST at half the rate (intra-state), or IGST at the rate."""
+    rate = Decimal(rate_text)
+    half = format_decimal(rate / 2)
+    if intra_state:
+        return [
+            {"label": f"CGST @ {half}%", "rate": f"{half}%", "name": "CGST", "amount": format_inr(cgst)},
+            {"label": f"SGST @ {half}%", "rate": f"{half}%", "name": "SGST", "amount": format_inr(sgst)},
+        ]
+    full = format_decimal(rate)
+    return [{"label": f"IGST @ {full}%", "rate": f"{full}%", "name": "IGST", "amount": format_inr(igst)}]
+
+
+def _party(party: Any) -> dict[str, Any]:
+    return {
+        "name": party.name,
+        "address": _address_lines(party.address),
+        "gstin": party.gstin,
+        "state": f"{state_name(party.state_code)} ({party.state_code})",
+    }
+
+
+def _corrections_view(invoice: Invoice) -> dict[str, Any]:
+    """What the invoice's credit notes and refunds print: the credits applied, money returned."""
+    cancelling = (
+        invoice.credit_notes[-1].credit_note_number
+        if invoice.status is InvoiceStatus.CANCELLED and invoice.credit_notes
+        else ""
+    )
+    return {
+        "credits": [
+            {"number": c.credit_note_number, "date": format_date(c.date), "amount": format_inr(c.amount)}
+            for c in invoice.credit_notes
+        ],
+        "credited": format_inr(invoice.amount_credited),
+        "refunded": format_inr(invoice.amount_refunded),
+        "refunds": [
+            {
+                "date": format_ist(r.created_at),
+                "payment_id": r.payment_id,
+                "amount": format_inr(r.amount),
+                "status": _REFUND_STATUSES[r.status],
+                "why": "credit note" if r.credit_note_id else "overpayment",
+            }
+            for r in invoice.refunds
+        ],
+        "cancelling_note": cancelling,
+        "settled_by_credit": invoice.status is InvoiceStatus.PAID and invoice.amount_credited > 0,
+    }
+
+
 def invoice_view(invoice: Invoice) -> dict[str, Any]:
     """The invoice as the printed page shows it: plain strings and small dicts, nothing to compute."""
-    rate = Decimal(invoice.tax.rate)
     intra_state = invoice.supplier.state_code == invoice.place_of_supply
-    half = format_decimal(rate / 2)
-    taxes = (
-        [
-            {"label": f"CGST @ {half}%", "amount": format_inr(invoice.tax.cgst)},
-            {"label": f"SGST @ {half}%", "amount": format_inr(invoice.tax.sgst)},
-        ]
-        if intra_state
-        else [{"label": f"IGST @ {format_decimal(rate)}%", "amount": format_inr(invoice.tax.igst)}]
-    )
+    t = invoice.tax
+    taxes = [
+        {"label": row["label"], "amount": row["amount"]}
+        for row in _taxes(t.rate, intra_state, t.cgst, t.sgst, t.igst)
+    ]
     stamp = _STAMPS.get(invoice.status)
+    window = billing_window(invoice)
+    common = any((line.usage_start, line.usage_end) == window for line in invoice.line_items)
     last_payment = invoice.payments[-1] if invoice.payments else None
     return {
         "title": f"Tax Invoice {invoice.invoice_number or invoice.id}",
@@ -166,6 +246,7 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         "supply_type": "Intra-state (CGST + SGST)" if intra_state else "Inter-state (IGST)",
         "reverse_charge": "No",
         "currency": invoice.currency,
+        "usage_window": _usage(*window) if common else "",
         "lines": [
             {
                 "number": index,
@@ -174,7 +255,8 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
                 ),
                 "resource_name": line.resource_name,
                 "description": line.description,
-                "usage": f"{format_ist(line.usage_start)} – {format_ist(line.usage_end)} IST",
+                # Said per line only where it is not the billing period (the caption says that).
+                "usage": _usage(line.usage_start, line.usage_end, unless=window),
                 "sac": line.sac_code,
                 "quantity": format_decimal(line.quantity),
                 "unit": line.unit,
@@ -210,16 +292,56 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         "expired_on": format_date(invoice.expired_at.astimezone(_IST).date()) if invoice.expired_at else "",
         "notes": invoice.notes or "",
         "terms": invoice.terms or "",
-        "e_invoice": e_invoice_view(invoice),
+        "e_invoice": e_invoice_view(invoice.e_invoice),
+        **_corrections_view(invoice),
+    }
+
+
+def credit_note_view(note: CreditNote) -> dict[str, Any]:
+    """A credit note as printed: every field CGST Rule 53 asks for, already formatted."""
+    taxes = _taxes(note.tax.rate, note.intra_state, note.tax.cgst, note.tax.sgst, note.tax.igst)
+    customer = _party(note.customer) | {"email": note.customer.email}
+    return {
+        "title": f"Credit Note {note.credit_note_number}",
+        "number": note.credit_note_number,
+        "date": format_date(note.date),
+        "invoice_number": note.invoice_number,
+        "invoice_date": format_date(note.invoice_date),
+        "reason": _REASONS.get(note.reason.value, note.reason.value),
+        "description": note.description,
+        "supplier": _party(note.supplier),
+        "customer": customer,
+        "place_of_supply": f"{state_name(note.place_of_supply)} ({note.place_of_supply})",
+        "supply_type": "Intra-state (CGST + SGST)" if note.intra_state else "Inter-state (IGST)",
+        "reverse_charge": "No",
+        "currency": note.currency,
+        "lines": [
+            {
+                "number": index,
+                "invoice_line": line.line + 1,
+                "description": line.description,
+                "sac": line.sac_code,
+                "taxable": format_inr(line.taxable_amount),
+            }
+            for index, line in enumerate(note.lines, start=1)
+        ],
+        "taxable": format_inr(note.taxable_amount),
+        "taxes": taxes,
+        "tax_total": format_inr(note.tax_amount),
+        "total": format_inr(note.amount),
+        "total_in_words": amount_in_words(note.amount),
+        "applied_to_due": format_inr(note.applied_to_due),
+        "refund_amount": format_inr(note.refund_amount),
+        "has_refund": note.refund_amount > 0,
+        "cancellation": note.reason.value == "cancellation",
     }
 
 
 QR_SIZE = "6cm"  # with its 4-module quiet zone: the symbol itself stays over 5 cm wide (einvoice.md)
 
 
-def e_invoice_view(invoice: Invoice) -> dict[str, Any] | None:
+def e_invoice_view(state: EInvoice | None) -> dict[str, Any] | None:
     """IRN, Ack No, Ack Date and the signed QR JWT, once the IRP registered the document."""
-    state = invoice.e_invoice
     if state is None or state.irn is None or state.signed_qr is None:
         return None
     return {
@@ -237,13 +359,29 @@ def e_invoice_view(invoice: Invoice) -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PageLabel:
+    """Where and how "Page n of N" is drawn: the right-hand end of the template's footer line.
+
+    The numbers match ``@frame footer`` and ``.footer`` in ``templates/invoice.html``: the label sits
+    on the baseline of the footer's text, flush with the right margin, in its font, size and colour.
+    """
+
+    font: str = "invoice sans_00"  # xhtml2pdf's name for @font-face "Invoice Sans", normal weight
+    size: float = 6.5
+    color: str = "#5b6475"
+    right: float = 36.0  # from the page's right edge
+    baseline: float = 34.06  # from the page's bottom edge
+
+
 class InvoicePdfRenderer:
     """Renders invoices with the template and fonts of one assets directory."""
 
-    def __init__(self, assets: Path | str) -> None:
+    def __init__(self, assets: Path | str, *, page_label: PageLabel | None = None) -> None:
         self._assets = Path(assets).resolve()
         if not (self._assets / "templates" / TEMPLATE).is_file():
             raise FileNotFoundError(f"no templates/{TEMPLATE} under {self._assets}")
+        self._page_label = page_label or PageLabel()
         self._env: Any = None
         self._policy: Any = None
 
@@ -251,38 +389,40 @@ class InvoicePdfRenderer:
     def assets(self) -> Path:
         return self._assets
 
-    def html(self, invoice: Invoice, *, pages: int | None = 1) -> str:
-        return self.html_from_view(invoice_view(invoice), pages=pages)
+    def html(self, invoice: Invoice) -> str:
+        return self.html_from_view(invoice_view(invoice))
 
-    def html_from_view(self, view: dict[str, Any], *, pages: int | None = 1) -> str:
-        """The page's HTML; ``pages=None`` lets xhtml2pdf count the pages (a second layout pass)."""
-        return self._environment().get_template(TEMPLATE).render(invoice=view, pages=pages)
+    def html_from_view(self, view: dict[str, Any], *, template: str = TEMPLATE) -> str:
+        name = "note" if template == CREDIT_NOTE_TEMPLATE else "invoice"
+        return self._environment().get_template(template).render(**{name: view})
+
+    def credit_note_html(self, note: CreditNote) -> str:
+        return self.html_from_view(credit_note_view(note), template=CREDIT_NOTE_TEMPLATE)
+
+    def render_credit_note(self, note: CreditNote) -> bytes:
+        """The credit note's PDF (its own template); deterministic, like an invoice's."""
+        return self.render_view(
+            credit_note_view(note), timestamp=note.created_at, template=CREDIT_NOTE_TEMPLATE
+        )
 
     def render(self, invoice: Invoice) -> bytes:
         """The invoice's PDF; the same invoice (same ``updated_at``) always gives the same bytes."""
         return self.render_view(invoice_view(invoice), timestamp=invoice.updated_at)
 
-    def render_view(self, view: dict[str, Any], *, timestamp: datetime) -> bytes:
-        """PDF bytes with "Page n of N" in the footer, at the least cost.
+    def render_view(self, view: dict[str, Any], *, timestamp: datetime, template: str = TEMPLATE) -> bytes:
+        """PDF bytes with "Page n of N" on every page, from one layout pass."""
+        html = self.html_from_view(view, template=template)
+        return self.to_pdf(html, timestamp=timestamp, page_label=self._page_label)
 
-        Most invoices fit on one page: they are laid out once, assuming one page, and only laid
-        out again, with the real count, if they spilled over. A long invoice surely spills, so it
-        asks xhtml2pdf for ``<pdf:pagecount>`` instead: one parse, two layouts.
+    def to_pdf(self, html: str, *, timestamp: datetime, page_label: PageLabel | None = None) -> bytes:
+        """Trusted HTML (our template's output) to PDF bytes, dated ``timestamp``.
+
+        With ``page_label``, every page is labelled "Page n of N" (see ``_labelled_pages``).
         """
-        if len(view["lines"]) > ONE_PAGE_LINES:
-            return self.to_pdf(self.html_from_view(view, pages=None), timestamp=timestamp)
-        pdf = self.to_pdf(self.html_from_view(view, pages=1), timestamp=timestamp)
-        pages = page_count(pdf)
-        if pages > 1:
-            pdf = self.to_pdf(self.html_from_view(view, pages=pages), timestamp=timestamp)
-        return pdf
-
-    def to_pdf(self, html: str, *, timestamp: datetime) -> bytes:
-        """Trusted HTML (our template's output) to PDF bytes, dated ``timestamp``."""
         from xhtml2pdf import pisa
 
         out = io.BytesIO()
-        with _source_date(timestamp):
+        with _source_date(timestamp), _labelled_pages(page_label), _frames_copied_cheaply():
             status = pisa.CreatePDF(
                 html,
                 dest=out,
@@ -291,7 +431,7 @@ class InvoicePdfRenderer:
                 resource_policy=self._resource_policy(),
             )
         if status.err:
-            raise RuntimeError(f"xhtml2pdf reported {status.err} error(s) rendering the invoice")
+            raise RuntimeError(f"xhtml2pdf reported {status.err} error(s) rendering the document")
         return out.getvalue()
 
     def resolve(self, uri: str, _relative_to: str | None = None) -> str:
@@ -332,6 +472,81 @@ class InvoicePdfRenderer:
 
             self._policy = ResourceAccessPolicy.server(base_dir=self._assets, allow_remote=False)
         return self._policy
+
+
+@contextmanager
+def _labelled_pages(label: PageLabel | None) -> Iterator[None]:
+    """Have xhtml2pdf draw on a canvas that labels every page "Page n of N", in one layout pass.
+
+    xhtml2pdf only knows N from a second layout of the whole document (``<pdf:pagecount>`` turns
+    on ReportLab's ``multiBuild``), which is a third of a long invoice's render. ReportLab can do
+    without: a page may use a form XObject that is defined later, before the file is written. So
+    each page ends by using the form ``page-label-n``, and when the document is saved, N is known
+    and the forms are defined, each drawing "Page n of N" at the footer's right-hand end.
+
+    xhtml2pdf makes its canvas from ``MarkedCanvas`` in ``xhtml2pdf.xhtml2pdf_reportlab``; that name
+    points at a subclass for the duration of the render. Renders are serialised by the caller's
+    lock (and xhtml2pdf's own), so no other document sees it.
+    """
+    if label is None:
+        yield
+        return
+    from reportlab.lib.colors import HexColor
+    from xhtml2pdf import xhtml2pdf_reportlab
+
+    base = xhtml2pdf_reportlab.MarkedCanvas
+    color = HexColor(label.color)
+
+    class LabelledCanvas(base):  # type: ignore[misc, valid-type]
+        def showPage(self) -> None:
+            self.doForm(f"page-label-{self.getPageNumber()}")
+            super().showPage()
+
+        def save(self) -> None:
+            if self._code:  # the last page, if nothing ended it
+                self.showPage()
+            total = self.getPageNumber() - 1
+            width = self._pagesize[0]
+            for page in range(1, total + 1):
+                self.beginForm(f"page-label-{page}")
+                self.setFont(label.font, label.size)
+                self.setFillColor(color)
+                self.drawRightString(width - label.right, label.baseline, f"Page {page} of {total}")
+                self.endForm()
+            super().save()
+
+    xhtml2pdf_reportlab.MarkedCanvas = LabelledCanvas
+    try:
+        yield
+    finally:
+        xhtml2pdf_reportlab.MarkedCanvas = base
+
+
+@contextmanager
+def _frames_copied_cheaply() -> Iterator[None]:
+    """Let ReportLab's per-cell copies of the page frame share the frame's boundary value.
+
+    ReportLab deep-copies the current frame every time it measures a table cell
+    (``flowables._listWrapOn``): thousands of times for a long invoice. A frame declared by an
+    ``@page`` rule carries a ``ShowBoundaryValue`` (colour, width, dash array), which
+    ``copy.deepcopy`` rebuilds through ``__reduce_ex__`` each time: a tenth of a long invoice's
+    render. Nothing ever changes one after it is made (it is only read to draw the boundary), so
+    for the render a copy of it is the value itself.
+    """
+    from reportlab.pdfgen.canvas import ShowBoundaryValue
+
+    if "__deepcopy__" in vars(ShowBoundaryValue):  # ReportLab gave it one of its own
+        yield
+        return
+    ShowBoundaryValue.__deepcopy__ = _same  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        del ShowBoundaryValue.__deepcopy__  # type: ignore[attr-defined]
+
+
+def _same(value: Any, _memo: dict[int, Any]) -> Any:
+    return value
 
 
 def page_count(pdf: bytes) -> int:

@@ -13,7 +13,9 @@ Endpoints used (Razorpay's documented Invoices API):
 - ``POST /v1/invoices/{id}/issue``, ``POST /v1/invoices/{id}/cancel``, ``DELETE /v1/invoices/{id}``
   (a draft only);
 - ``POST /v1/payments/{id}/refund`` with ``X-Refund-Idempotency`` = our refund id (Razorpay's
-  documented idempotent refund: a repeat answers the first refund, never a second one).
+  documented idempotent refund: a repeat answers the first refund, never a second one);
+- ``GET /v1/invoices?receipt=...`` — which of Razorpay's invoices carry a receipt (a balance link
+  after a credit note needs one no collecting invoice holds: see :meth:`draft_balance`).
 
 Razorpay's total is our ``amount`` to the paisa: one Razorpay line per line of ours (quantity 1,
 the line's amount) plus one line per GST component ("CGST @ 9%", "SGST @ 9%" or "IGST @ 18%").
@@ -26,6 +28,7 @@ call again after a failure: see :meth:`RazorpayPaymentProvider.publish` for how 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -188,6 +191,42 @@ class RazorpayPaymentProvider:
                 status=str(data.get("status") or "pending"),
             )
 
+    def fetch(self, provider_id: str) -> ProviderInvoice:
+        """Razorpay's invoice as it is now; one Razorpay no longer has comes back ``deleted``."""
+        from razorpay.errors import BadRequestError
+
+        with self._session("read the invoice") as client:
+            try:
+                return _provider_invoice(client.invoice.fetch(provider_id))
+            except BadRequestError as exc:
+                if "does not exist" not in str(exc):
+                    raise
+                return ProviderInvoice(
+                    provider_id=provider_id, status=DELETED, payment_url=None, amount=0, receipt=None
+                )
+
+    def draft_balance(self, invoice: Invoice) -> ProviderInvoice:
+        """A Razorpay draft collecting ``invoice.amount_due`` (after a credit note), not payable yet.
+
+        Razorpay lets a receipt be carried by one invoice at a time unless the earlier one is
+        cancelled. The receipt is our invoice number when no issued, (partly) paid or expired
+        Razorpay invoice holds it (the replaced link was cancelled), else the number with the first
+        free suffix (``INV/2627/000042-2``: the old link was partly paid and cannot be cancelled).
+        A draft of ours left holding a candidate (an interrupted earlier attempt) is deleted first,
+        so a retry never strands one.
+        """
+        with self._session("create the balance invoice") as client:
+            receipt = _free_receipt(client, invoice)
+            return _provider_invoice(client.invoice.create(balance_body(invoice, receipt)))
+
+    def issue_draft(self, provider_id: str) -> ProviderInvoice:
+        """Issue a draft made by :meth:`draft_balance`; one already issued is returned as it is."""
+        with self._session("issue the balance invoice") as client:
+            current = client.invoice.fetch(provider_id)
+            if current.get("status") != DRAFT:
+                return _provider_invoice(current)
+            return _provider_invoice(client.invoice.issue(provider_id))
+
     # --------------------------------------------------------------- helpers
     @contextmanager
     def _session(self, action: str) -> Iterator[Any]:
@@ -307,6 +346,68 @@ def line_items(invoice: Invoice) -> list[dict[str, Any]]:
     return kept
 
 
+MAX_RECEIPT_SUFFIX = 50
+_HOLDS_RECEIPT = frozenset({ISSUED, PARTIALLY_PAID, PAID, EXPIRED})
+
+
+def balance_body(invoice: Invoice, receipt: str) -> dict[str, Any]:
+    """A draft collecting the invoice's balance: one line (``amount_due``), our ids in ``notes``."""
+    number = invoice.invoice_number or invoice.id
+    credits = ", ".join(c.credit_note_number for c in invoice.credit_notes)
+    description = f"Balance of tax invoice {number}" + (f" after credit note(s) {credits}" if credits else "")
+    body: dict[str, Any] = {
+        "type": "invoice",
+        "draft": "1",
+        "customer": _customer(invoice),
+        "line_items": [
+            {
+                "name": f"Balance of tax invoice {number}"[:_MAX_NAME],
+                "description": description[:_MAX_DESCRIPTION],
+                "amount": invoice.amount_due,
+                "currency": invoice.currency,
+                "quantity": 1,
+            }
+        ],
+        "currency": invoice.currency,
+        "receipt": receipt,
+        "partial_payment": invoice.partial_payment,
+        "notes": _notes(invoice) | {"balance_of": number},
+        "description": description[:_MAX_DESCRIPTION],
+        "sms_notify": 0,
+        "email_notify": 0,
+    }
+    epoch = _epoch(invoice)
+    if epoch is not None and epoch > time.time():
+        body["expire_by"] = epoch
+    return body
+
+
+def _free_receipt(client: Any, invoice: Invoice) -> str:
+    number = invoice.invoice_number or invoice.id
+    for suffix in range(1, MAX_RECEIPT_SUFFIX + 1):
+        receipt = number if suffix == 1 else f"{number}-{suffix}"
+        holders = [
+            item
+            for item in client.invoice.all({"receipt": receipt, "count": 100}).get("items", [])
+            if item.get("receipt") == receipt and item.get("status") not in (CANCELLED, DELETED)
+        ]
+        stale_drafts = [h for h in holders if h.get("status") == DRAFT and _ours(h, invoice)]
+        if any(h.get("status") in _HOLDS_RECEIPT or not _ours(h, invoice) for h in holders):
+            continue
+        for draft in stale_drafts:
+            client.invoice.delete(draft["id"])
+        return receipt
+    raise PaymentProviderError(
+        f"Razorpay holds {MAX_RECEIPT_SUFFIX} invoices for {number}; "
+        "reconcile them in the Razorpay dashboard."
+    )
+
+
+def _ours(item: dict[str, Any], invoice: Invoice) -> bool:
+    notes = item.get("notes")
+    return isinstance(notes, dict) and notes.get("invoice_id") == invoice.id
+
+
 def _line_description(line: LineItem) -> str:
     start = line.usage_start.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
     end = line.usage_end.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
@@ -400,12 +501,14 @@ def _delete_quietly(client: Any, provider_id: str) -> None:
 
 
 def _provider_invoice(data: dict[str, Any]) -> ProviderInvoice:
+    due = data.get("amount_due")
     return ProviderInvoice(
         provider_id=str(data["id"]),
         status=str(data.get("status") or ""),
         payment_url=data.get("short_url") or None,
         amount=int(data.get("amount") or 0),
         receipt=data.get("receipt"),
+        amount_due=int(due) if due is not None else None,
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from invoicing.contracts.common import (
     AccountId,
@@ -198,11 +198,14 @@ class ListInvoicesQuery(Request):
             raise ValueError(f"unknown status filter {unknown[0]!r}; use {', '.join(STATUS_FILTERS)}")
         return raw
 
-    @model_validator(mode="after")
-    def _range(self) -> ListInvoicesQuery:
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("`from` must be on or before `to`")
-        return self
+    @field_validator("date_to")
+    @classmethod
+    def _range(cls, date_to: date | None, info: ValidationInfo) -> date | None:
+        """A field's check, so the error points at ``to`` (a model's would name the route's parameter)."""
+        date_from = info.data.get("date_from")
+        if date_from and date_to and date_from > date_to:
+            raise ValueError("`to` must be on or after `from`")
+        return date_to
 
     def to_query(self, *, limit: int = 25, cursor: str | None = None) -> ListQuery:
         return ListQuery(

@@ -18,7 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from invoicing.domain import gst
 from invoicing.domain.einvoice import EInvoice
-from invoicing.domain.errors import DomainValidationError, DuplicateError, InvalidTransitionError
+from invoicing.domain.errors import (
+    DomainValidationError,
+    DuplicateError,
+    InvalidTransitionError,
+    NotFoundError,
+)
 from invoicing.domain.ids import new_id
 from invoicing.domain.limits import (
     MAX_AMOUNT_PAISE,
@@ -51,6 +56,9 @@ class InvoiceStatus(StrEnum):
 FINAL_STATUSES = frozenset({InvoiceStatus.PAID, InvoiceStatus.EXPIRED, InvoiceStatus.CANCELLED})
 PAYABLE_STATUSES = frozenset({InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.OVERDUE})
 PENDING_STATUSES = frozenset({InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID})
+# A credit note corrects an issued invoice whatever became of it, except a cancelled one (already
+# reversed in full) and a draft (not a tax invoice yet).
+CREDITABLE_STATUSES = PAYABLE_STATUSES | {InvoiceStatus.PAID, InvoiceStatus.EXPIRED}
 
 # The portal's filter values (api.md) onto stored statuses.
 STATUS_FILTERS: dict[str, frozenset[InvoiceStatus]] = {
@@ -463,6 +471,10 @@ class Invoice(_Frozen):
                 "An invoice must have something to collect; its amount is 0.",
                 [{"loc": ["line_items"], "msg": "the invoice total must be greater than 0"}],
             )
+        # A draft stored before the bounds existed: refused here, never after Razorpay published it.
+        check_amount(self.amount, "line_items")
+        if self.expire_by is not None:
+            check_timestamp(self.expire_by, "expire_by")
         if self.expire_by is not None and self.expire_by <= now:
             raise DomainValidationError(
                 "expire_by is in the past; change it before issuing.",
@@ -499,7 +511,8 @@ class Invoice(_Frozen):
         )
         for held in self.held_payments:
             issued = issued._received(held, now)
-        return issued
+        # One transition, one version: applying the held payments is part of the issue.
+        return issued.model_copy(update={"version": self.version + 1})
 
     def attach_payment_link(self, razorpay_invoice_id: str, now: datetime) -> Invoice:
         """Remember the provider's (still unpayable, draft) invoice before it is issued there."""
@@ -636,6 +649,68 @@ class Invoice(_Frozen):
 
     def ensure_deletable(self) -> None:
         self._require("delete", {InvoiceStatus.DRAFT})
+
+    # ------------------------------------------------------------- corrections
+    def apply_credit(self, credit: CreditNoteRef, refunds: Iterable[Refund], now: datetime) -> Invoice:
+        """A credit note's effect (``domain.credit_notes`` decides the note and its refunds).
+
+        The credit first reduces ``amount_due``; exactly what exceeds it comes back as ``refunds``
+        (pending, against captured payments). A payable invoice whose balance reaches 0 is ``paid``
+        (settled): reminders and suspension stop. Final statuses stay as they are. The payment link
+        is dropped: it collected the old balance (the relink that follows the commit sets the new one).
+        """
+        self._require("credit", CREDITABLE_STATUSES)
+        refunds = tuple(refunds)
+        if any(c.id == credit.id for c in self.credit_notes):
+            raise DuplicateError(f"Credit note {credit.id} is already applied to invoice {self.id}.")
+        excess = max(0, credit.amount - self.amount_due)
+        if sum(r.amount for r in refunds) != excess or any(r.credit_note_id != credit.id for r in refunds):
+            raise ValueError(
+                "a credit note refunds exactly what exceeds the amount due, each refund naming it"
+            )
+        status, paid_at = self.status, self.paid_at
+        if status in PAYABLE_STATUSES and credit.amount >= self.amount_due:
+            status, paid_at = InvoiceStatus.PAID, paid_at or now
+        return self._evolve(
+            now,
+            status=status,
+            paid_at=paid_at,
+            credit_notes=(*self.credit_notes, credit),
+            refunds=(*self.refunds, *refunds),
+            payment_url=None,
+        )
+
+    def resolve_dispute(
+        self,
+        dispute_id: str,
+        *,
+        outcome: Literal["credited", "rejected"],
+        note: str,
+        now: datetime,
+        credit_note_id: str | None = None,
+    ) -> Invoice:
+        """Close an open dispute with its decision; with none left open, reminders and suspension resume."""
+        dispute = next((d for d in self.disputes if d.id == dispute_id), None)
+        if dispute is None:
+            raise NotFoundError(f"Invoice {self.id} has no dispute {dispute_id}.")
+        if dispute.status == "resolved":
+            raise InvalidTransitionError(
+                "resolve", dispute.status, f"Dispute {dispute_id} is already resolved ({dispute.outcome})."
+            )
+        if (outcome == "credited") != (credit_note_id is not None):
+            raise ValueError("a dispute is resolved 'credited' with exactly one credit note")
+        resolved = Dispute.model_validate(
+            dispute.model_dump()
+            | {
+                "status": "resolved",
+                "outcome": outcome,
+                "note": note,
+                "credit_note_id": credit_note_id,
+                "resolved_at": now,
+            }
+        )
+        disputes = tuple(resolved if d.id == dispute_id else d for d in self.disputes)
+        return self._evolve(now, disputes=disputes)
 
     # ----------------------------------------------------------------- helpers
     def _check_new_payment(self, payment: Payment) -> None:

@@ -60,6 +60,15 @@ class RequestRefund(_Effect):
     invoice_id: str | None = None
 
 
+class Relink(_Effect):
+    """Make the invoice's payment link collect exactly what it owes now (its balance changed other
+    than through that link: a credit note, a payment on an older link). Idempotent: the dispatcher
+    reads the invoice and the provider and does only what is missing."""
+
+    kind: Literal["relink"] = "relink"
+    invoice_id: str
+
+
 class RegisterEInvoice(_Effect):
     """Queue a document's registration with the IRP (``attempt``: the e-invoice's attempts count it
     is for; a job for another count is stale). ``delay_seconds``: the retry backoff."""
@@ -72,7 +81,7 @@ class RegisterEInvoice(_Effect):
 
 
 Effect = Annotated[
-    PublishEvent | RenderDocument | SendReminder | RequestRefund | RegisterEInvoice,
+    PublishEvent | RenderDocument | SendReminder | RequestRefund | Relink | RegisterEInvoice,
     Field(discriminator="kind"),
 ]
 

@@ -14,6 +14,7 @@ class ProviderInvoice:
     payment_url: str | None
     amount: int
     receipt: str | None
+    amount_due: int | None = None  # what it still collects (None: the provider did not say)
 
 
 @dataclass(frozen=True)

@@ -36,17 +36,19 @@ from invoicing.domain.changes import (
     SaveInvoice,
     TakeNumber,
 )
-from invoicing.domain.errors import ConflictError, SequenceTakenError
+from invoicing.domain.errors import ConflictError, RetryableError, SequenceTakenError
 from invoicing.domain.invoice import Invoice
-from invoicing.repository import records
+from invoicing.domain.ledger import LedgerEvent, invoice_entries
+from invoicing.repository import ledger, records
 from invoicing.repository.errors import error_code
 from invoicing.repository.reviews import review_to_item
 from invoicing.repository.table import Cancelled, Table, serialize, ts
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+LEDGER_ATTEMPTS = 5  # another commit of the same account booked first: book after it
 
 # Repository modules that register writers for their changes (imported once, on first commit).
-WRITER_MODULES: tuple[str, ...] = ()
+WRITER_MODULES: tuple[str, ...] = ("invoicing.repository.credit_notes",)
 
 
 @dataclass
@@ -57,6 +59,12 @@ class Plan:
     now: datetime
     items: list[dict[str, Any]] = field(default_factory=list)
     on_failure: list[Callable[[], Exception]] = field(default_factory=list)
+    ledger: dict[str, list[LedgerEvent]] = field(default_factory=dict)
+
+    def record(self, events: list[LedgerEvent]) -> None:
+        """Money events to book in the accounts' ledgers within this transaction."""
+        for event in events:
+            self.ledger.setdefault(event.account_id, []).append(event)
 
     def add(self, kind: str, spec: dict[str, Any], on_failure: Callable[[], Exception]) -> None:
         self.items.append({kind: {"TableName": self.table.name, **spec}})
@@ -94,12 +102,22 @@ class DynamoTransactions:
     def commit(self, changes: Sequence[Change]) -> None:
         """Write every change or none; raises what the first failed condition means."""
         _load_writers()
-        plan = Plan(self._table, datetime.fromtimestamp(self._clock(), UTC))
-        for change in changes:
-            writer = _WRITERS.get(type(change))
-            if writer is None:
-                raise TypeError(f"no writer is registered for {type(change).__name__}")
-            writer(plan, change)
+        for _ in range(LEDGER_ATTEMPTS):
+            plan = Plan(self._table, datetime.fromtimestamp(self._clock(), UTC))
+            for change in changes:
+                writer = _WRITERS.get(type(change))
+                if writer is None:
+                    raise TypeError(f"no writer is registered for {type(change).__name__}")
+                writer(plan, change)
+            _book(plan)
+            try:
+                self._send(plan)
+            except _LedgerMoved:
+                continue
+            return
+        raise RetryableError("The account's ledger kept moving; retry.")
+
+    def _send(self, plan: Plan) -> None:
         if not plan.items:
             return
         if len(plan.items) == 1:
@@ -122,6 +140,38 @@ class DynamoTransactions:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise plan.on_failure[0]() from None
             raise
+
+
+class _LedgerMoved(Exception):
+    """Only the ledger head's condition failed: another commit booked first."""
+
+
+def _book(plan: Plan) -> None:
+    """Book the plan's money events after each account's current ledger head (one read each)."""
+    for account_id, events in plan.ledger.items():
+        head = ledger.item_to_head(plan.table.get(ledger.head_key(account_id)))
+        entries, after = head.book(account_id, events)
+        for entry in entries:
+            plan.put(
+                ledger.entry_to_item(entry), _LedgerMoved, ConditionExpression="attribute_not_exists(pk)"
+            )
+        moved = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if head.seq == 0
+            else {
+                "ConditionExpression": "#seq = :seq",
+                "ExpressionAttributeNames": {"#seq": "seq"},
+                "ExpressionAttributeValues": serialize({":seq": head.seq}),
+            }
+        )
+        item = {
+            **ledger.head_key(account_id),
+            "entity": "ledger_head",
+            "seq": after.seq,
+            "balance": after.balance,
+            "last_date": after.last_date.isoformat() if after.last_date else None,
+        }
+        plan.put(item, _LedgerMoved, **moved)
 
 
 def _load_writers() -> None:
@@ -166,6 +216,7 @@ def _save_invoice(plan: Plan, change: SaveInvoice) -> None:
             **guarded_by_version(before.status.value, before.version),
         )
     add_summary(plan, before, after)
+    plan.record(invoice_entries(before, after))
 
 
 def add_summary(plan: Plan, before: Invoice | None, after: Invoice) -> None:

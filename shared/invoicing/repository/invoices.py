@@ -8,6 +8,7 @@ a time. No code path scans.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -68,7 +69,7 @@ class DynamoInvoiceStore:
         item = self._table.get(records.counter_key(series)) or {}
         return int(item.get("last", 0)) + 1
 
-    def owners(self, invoice_ids: list[str] | tuple[str, ...]) -> dict[str, InvoiceOwner]:
+    def owners(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceOwner]:
         """Account and status of each invoice that exists (absent ones are left out).
 
         ``BatchGetItem`` of 100 keys at a time, projecting three attributes; unprocessed keys are

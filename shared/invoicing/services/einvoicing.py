@@ -1,5 +1,5 @@
 """E-invoicing use cases: register a document with the IRP after its commit, let operators see and
-re-queue failed registrations, cancel a young IRN before an invoice's cancellation commits.
+re-queue failed registrations, cancel a young IRN before an invoice's cancellation (by a credit note) commits.
 
 **Registration** (``EInvoiceRegistrar.register``, the e-invoice queue's consumer). A job names a
 document and the e-invoice ``attempts`` count it is for. The document is read (one ``GetItem``); a
@@ -342,18 +342,18 @@ class EInvoiceService:
 # ---------------------------------------------------------------------------------- cancelling
 @dataclass
 class IrnCancellation:
-    """``InvoiceService.cancel``'s hook: an IRN younger than 24 hours is cancelled at the IRP before
+    """``CreditNoteService.cancel``'s hook: an IRN younger than 24 hours is cancelled at the IRP before
     our cancellation commits (an older one stays; the cancellation's credit note is registered as a
     CRN). Any refusal or failure of the IRP stops the cancellation here, with nothing changed."""
 
     irp: IrpClient
     clock: Clock
 
-    def before_cancel(self, before: Invoice, after: Invoice) -> Invoice:
-        state = before.e_invoice
+    def cancel_young_irn(self, invoice: Invoice) -> EInvoice | None:
+        state = invoice.e_invoice
         now = self.clock()
         if state is None or not state.cancellable_at_irp(now):
-            return after
+            return None
         assert state.irn is not None
         try:
             cancelled_at = self.irp.cancel(state.irn, CANCEL_REASON_ORDER_CANCELLED, "order cancelled")
@@ -362,10 +362,10 @@ class IrnCancellation:
                 f"The IRP could not cancel IRN {state.irn[:12]}… ({exc.message}); nothing was changed, retry."
             ) from None
         except IrpError as exc:
-            if exc.code != "9999":  # "invoice is not active": already cancelled there
+            if exc.code != "9999":  # "invoice is not active": already cancelled there (a retry)
                 raise InvalidTransitionError(
-                    "cancel", before.status, f"The IRP refused to cancel the invoice's IRN: {exc.message}"
+                    "cancel", invoice.status, f"The IRP refused to cancel the invoice's IRN: {exc.message}"
                 ) from None
             cancelled_at = now
-        logger.info("IRN cancelled at the IRP", extra={"invoice_id": before.id})
-        return after.model_copy(update={"e_invoice": state.cancelled(cancelled_at)})
+        logger.info("IRN cancelled at the IRP", extra={"invoice_id": invoice.id})
+        return state.cancelled(cancelled_at)

@@ -1,4 +1,5 @@
-"""Invoice use cases: create, revise, issue, cancel, delete, dispute, read.
+"""Invoice use cases: create, revise, issue, delete, dispute, read (cancelling is a credit note:
+``services.credit_notes``).
 
 Services orchestrate: load, ask the domain for the next state, commit it conditionally together
 with the outbox message of its side effects (events, the PDF render). They never decide which
@@ -28,7 +29,7 @@ from invoicing.domain.invoice import PAYABLE_STATUSES, Dispute, Invoice, Invoice
 from invoicing.domain.numbering import financial_year, format_invoice_number, ist_date, series_key
 from invoicing.domain.queries import IdempotencyClaim, ListQuery, Page
 from invoicing.domain.summary import AccountSummary
-from invoicing.services.ports import Clock, EInvoiceCancellation, InvoiceStore, PaymentProvider, Transactions
+from invoicing.services.ports import Clock, InvoiceStore, PaymentProvider, Transactions
 
 ISSUE_ATTEMPTS = 5
 IDEMPOTENCY_SCOPE = "invoices"
@@ -51,7 +52,6 @@ class InvoiceService:
     payments: PaymentProvider
     policy: InvoicePolicy
     clock: Clock
-    e_invoices: EInvoiceCancellation  # cancel: an IRN younger than 24 h goes first (services.einvoicing)
 
     # ------------------------------------------------------------------ reads
     def get(self, caller: Caller, invoice_id: str) -> Invoice:
@@ -179,14 +179,6 @@ class InvoiceService:
                 continue
             return issued
         raise SequenceTakenError(f"Could not take a number in {series} after {ISSUE_ATTEMPTS} attempts.")
-
-    def cancel(self, invoice_id: str) -> Invoice:
-        before = self.invoices.get(invoice_id)
-        after = before.cancel(self.clock())  # refuse before touching Razorpay
-        if before.razorpay_invoice_id:
-            self.payments.cancel(before.razorpay_invoice_id)
-        after = self.e_invoices.before_cancel(before, after)  # e-invoicing: IRN < 24 h cancelled first
-        return self._commit(before, after, "InvoiceCancelled")
 
     def dispute(
         self, caller: Caller, invoice_id: str, *, reason: str, expected_correction: str | None

@@ -13,8 +13,8 @@ index with its next attempt moved later (exponential backoff, capped), so nothin
 failing effect never blocks the others' messages. Effects are performed in order and the whole
 message is retried, so consumers must (and do) tolerate a repeat: events carry a stable
 ``event_id``, renders are keyed by version, refunds by our refund id, e-invoice jobs by the
-attempt they are for. A reminder is sent only if the
-invoice is still overdue and undisputed when the message is dispatched.
+attempt they are for, and a relink converges on the invoice's balance whatever was done before. A
+reminder is sent only if the invoice is still overdue and undisputed when the message is dispatched.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from invoicing.domain.outbox import (
     OutboxMessage,
     PublishEvent,
     RegisterEInvoice,
+    Relink,
     RenderDocument,
     RequestRefund,
     SendReminder,
@@ -43,6 +44,7 @@ from invoicing.services.ports import (
     InvoiceStore,
     Mailer,
     Outbox,
+    PaymentLinks,
     PaymentProvider,
     RenderJobs,
 )
@@ -69,6 +71,7 @@ class OutboxDispatcher:
     renders: RenderJobs
     mailer: Mailer
     payments: PaymentProvider
+    links: PaymentLinks
     metrics: Counter
     clock: Clock
     einvoices: EInvoiceJobs  # the e-invoice queue (registrations with the IRP)
@@ -123,6 +126,11 @@ class OutboxDispatcher:
                 "Refund requested",
                 extra={"refund_id": effect.refund_id, "provider_refund_id": refund.provider_refund_id},
             )
+        elif isinstance(effect, Relink):
+            try:
+                self.links.relink(effect.invoice_id)
+            except NotFoundError:
+                logger.info("Relink dropped: no such invoice", extra={"invoice_id": effect.invoice_id})
         elif isinstance(effect, RegisterEInvoice):
             self.einvoices.enqueue(
                 effect.document, effect.document_id, effect.attempt, delay_seconds=effect.delay_seconds

@@ -17,6 +17,8 @@ Money is never stranded. A captured payment is always accounted for:
 - on a payable invoice it is recorded; what exceeds ``amount_due`` (an older link, say) is recorded
   with a refund of the excess, requested from the provider after the commit;
 - on a paid, cancelled or expired invoice it is recorded and what it cannot settle is refunded;
+- on an older payment link (replaced after a credit note) it is recorded like any other, and the
+  current link is then made to collect the new balance (a ``Relink`` effect);
 - for a draft whose issue was interrupted after Razorpay's invoice went live, it is *held* on the
   draft and applied by the issue that completes it;
 - what cannot be recorded on any invoice of ours although we created the provider object (another
@@ -47,9 +49,9 @@ from invoicing.domain.errors import (
     NotFoundError,
 )
 from invoicing.domain.events import invoice_event
-from invoicing.domain.invoice import Invoice, InvoiceStatus, Payment, RefundStatus
+from invoicing.domain.invoice import PAYABLE_STATUSES, Invoice, InvoiceStatus, Payment, RefundStatus
 from invoicing.domain.notices import NoticeKind, PaymentNotice
-from invoicing.domain.outbox import Effect, PublishEvent, RequestRefund
+from invoicing.domain.outbox import Effect, PublishEvent, Relink, RequestRefund
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem, ReviewReason
 from invoicing.observability import logger
 from invoicing.services.ports import Clock, InvoiceStore, ReviewStore, Transactions
@@ -140,6 +142,8 @@ class PaymentService:
             except DomainValidationError as exc:  # another currency: cannot be recorded
                 return self._refund_unrecorded(notice, payment, ReviewReason.CURRENCY_MISMATCH, exc.message)
             outcome, effects = self._payment_effects(invoice, after, payment)
+            if _on_another_link(notice, after):
+                effects.append(Relink(invoice_id=after.id))
             if self._saved(invoice, after, effects, self._review_unless_plain(notice, outcome, after)):
                 logger.info(
                     "Payment recorded",
@@ -241,10 +245,8 @@ class PaymentService:
             events.append("InvoicePaid")
             if before.suspension_requested_at is not None:
                 events.append("ServiceRestorationRequested")
-        elif after.status is InvoiceStatus.PARTIALLY_PAID or (
-            after.status is before.status and after.amount_due < before.amount_due
-        ):
-            events.append("InvoicePartiallyPaid")
+        elif after.status in PAYABLE_STATUSES and after.amount_due < before.amount_due:
+            events.append("InvoicePartiallyPaid")  # a final invoice's balance changing is not a part payment
         refunded = after.amount_refunded - before.amount_refunded
         if refunded == payment.amount:
             events.append(_event("PaymentUnapplied", after, _payment_detail(payment, "refunded", refunded)))
@@ -373,6 +375,17 @@ class PaymentService:
             amount=payment.amount if payment else None,
             currency=payment.currency if payment else None,
         )
+
+
+def _on_another_link(notice: PaymentNotice, invoice: Invoice) -> bool:
+    """A payment on an older payment link (replaced after a credit note): the current one may no
+    longer collect the balance (``Relink`` converges it, after the commit)."""
+    return (
+        invoice.status is not InvoiceStatus.DRAFT
+        and notice.provider_invoice_id is not None
+        and invoice.razorpay_invoice_id is not None
+        and notice.provider_invoice_id != invoice.razorpay_invoice_id
+    )
 
 
 def _payment_detail(payment: Payment, disposition: str, refunded: int) -> dict[str, object]:

@@ -14,9 +14,11 @@ from datetime import date, datetime
 from typing import IO, Any, Protocol
 
 from invoicing.domain.changes import Change
+from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument
 from invoicing.domain.documents import Download, DownloadLink, DownloadStatus, InvoiceDocument, InvoiceOwner
-from invoicing.domain.einvoice import RegisteredDocument, Registration
-from invoicing.domain.invoice import Invoice
+from invoicing.domain.einvoice import EInvoice, RegisteredDocument, Registration
+from invoicing.domain.invoice import Invoice, Refund
+from invoicing.domain.ledger import LedgerEntry, LedgerHead
 from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.provider import ProviderInvoice, ProviderRefund
 from invoicing.domain.queries import ListQuery, Page, SweepPage
@@ -62,6 +64,23 @@ class InvoiceStore(Protocol):
         """Delete a draft if it is still at its version (else ``ConflictError``)."""
 
 
+class CreditNoteStore(Protocol):
+    def get(self, credit_note_id: str) -> CreditNote:
+        """The credit note, read consistently; ``NotFoundError`` if there is none."""
+
+    def document(self, credit_note_id: str) -> CreditNoteDocument:
+        """The credit note with the version of it whose PDF is stored."""
+
+    def list_page(self, account_id: str, *, limit: int, cursor: str | None) -> Page[CreditNote]:
+        """One page of an account's credit notes, newest first (one ``Query``)."""
+
+    def refunds_of(self, invoice_ids: Sequence[str]) -> dict[str, tuple[Refund, ...]]:
+        """The refunds recorded on each invoice that exists (their status is settled there)."""
+
+    def mark_rendered(self, credit_note_id: str, version: int) -> bool:
+        """Record the PDF of ``version``; ``False`` when it was already recorded."""
+
+
 class DocumentStore(Protocol):
     def get(self, invoice_id: str) -> InvoiceDocument: ...
 
@@ -82,6 +101,19 @@ class ReviewStore(Protocol):
         """Keep a review item; ``False`` if this event's item was already kept."""
 
     def add_failed_payment(self, record: FailedPaymentRecord) -> bool: ...
+
+
+class Ledger(Protocol):
+    """An account's ledger (``domain.ledger``): booked by commits, read by statements."""
+
+    def head(self, account_id: str) -> LedgerHead: ...
+
+    def balance_before(self, account_id: str, day: date) -> int:
+        """The running balance at the start of ``day`` (0 before the first entry)."""
+
+    def entries(
+        self, account_id: str, start: date, end: date, *, cursor: str | None = None, limit: int = 500
+    ) -> Page[LedgerEntry]: ...
 
 
 class Outbox(Protocol):
@@ -112,6 +144,10 @@ class DocumentStorage(Links, Protocol):
 
 class Renderer(Protocol):
     def render(self, invoice: Invoice) -> bytes: ...
+
+
+class CreditNoteRenderer(Protocol):
+    def render_credit_note(self, note: CreditNote) -> bytes: ...
 
 
 class RenderJobs(Protocol):
@@ -174,6 +210,21 @@ class PaymentProvider(Protocol):
     ) -> ProviderRefund:
         """Refund ``amount`` of a captured payment; ``refund_id`` makes a repeat return the first."""
 
+    def fetch(self, provider_id: str) -> ProviderInvoice:
+        """The provider invoice as it is now (status ``deleted`` when the provider has none)."""
+
+    def draft_balance(self, invoice: Invoice) -> ProviderInvoice:
+        """A provider invoice in draft (not payable) for ``invoice.amount_due``, under a receipt no
+        collecting provider invoice holds (our number when it is free)."""
+
+    def issue_draft(self, provider_id: str) -> ProviderInvoice:
+        """Issue a draft made by ``draft_balance`` (already issued: returned as it is)."""
+
+
+class PaymentLinks(Protocol):
+    def relink(self, invoice_id: str) -> Invoice:
+        """Make the invoice's payment link collect exactly its ``amount_due`` (none when nothing is due)."""
+
 
 # --------------------------------------------------------------------------------- e-invoicing
 class IrpClient(Protocol):
@@ -195,8 +246,9 @@ class IrpClient(Protocol):
 
 
 class EInvoiceCancellation(Protocol):
-    def before_cancel(self, before: Invoice, after: Invoice) -> Invoice:
-        """``after`` (the cancelled invoice) with its IRN cancelled at the IRP when that is due."""
+    def cancel_young_irn(self, invoice: Invoice) -> EInvoice | None:
+        """Cancel the invoice's IRN at the IRP if it is younger than 24 hours, and answer its
+        e-invoice as cancelled; ``None`` when there is nothing to cancel there."""
 
 
 class EInvoiceStore(Protocol):

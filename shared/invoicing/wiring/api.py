@@ -9,9 +9,13 @@ from invoicing.config import InvoiceSettings
 from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
 from invoicing.repository.einvoices import DynamoEInvoiceStore
+from invoicing.services.credit_note_documents import CreditNoteDocumentService
+from invoicing.services.credit_notes import CreditNoteService
+from invoicing.services.disputes import DisputeService
 from invoicing.services.documents import DocumentService
 from invoicing.services.einvoicing import EInvoiceService, IrnCancellation
 from invoicing.services.invoices import InvoiceService
+from invoicing.services.retry import Backoff
 from invoicing.wiring import common
 
 
@@ -28,7 +32,6 @@ def invoice_service() -> InvoiceService:
         payments=common.payments(config),
         policy=common.policy(config),
         clock=common.clock(),
-        e_invoices=IrnCancellation(irp=common.irp(config), clock=common.clock()),
     )
 
 
@@ -58,9 +61,52 @@ def einvoice_service() -> EInvoiceService:
     )
 
 
+@cache
+def credit_note_service() -> CreditNoteService:
+    config = settings()
+    return CreditNoteService(
+        invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
+        credit_notes=common.credit_note_store(config.invoices_table, config.cursor_secret_name),
+        transactions=common.transactions(config.invoices_table),
+        payments=common.payments(config),
+        clock=common.clock(),
+        backoff=Backoff(),
+        e_invoices=IrnCancellation(irp=common.irp(config), clock=common.clock()),
+    )
+
+
+@cache
+def dispute_service() -> DisputeService:
+    config = settings()
+    return DisputeService(
+        invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
+        transactions=common.transactions(config.invoices_table),
+        credits=credit_note_service(),
+        clock=common.clock(),
+        backoff=Backoff(),
+    )
+
+
+@cache
+def credit_note_document_service() -> CreditNoteDocumentService:
+    config = settings()
+    return CreditNoteDocumentService(
+        credit_notes=common.credit_note_store(config.invoices_table, config.cursor_secret_name),
+        links=common.storage(config.pdf_bucket),
+        jobs=common.render_jobs(config.render_queue_url),
+        clock=common.clock(),
+    )
+
+
 def reset() -> None:
     """Forget the services and everything they were built from (tests that change the environment)."""
-    invoice_service.cache_clear()
-    document_service.cache_clear()
-    einvoice_service.cache_clear()
+    for factory in (
+        invoice_service,
+        document_service,
+        credit_note_service,
+        dispute_service,
+        credit_note_document_service,
+        einvoice_service,
+    ):
+        factory.cache_clear()
     common.reset()

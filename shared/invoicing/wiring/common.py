@@ -25,6 +25,7 @@ from invoicing.adapters.storage import DocumentStorage
 from invoicing.config import ConfigurationError, EInvoiceSettings, InvoiceSettings, RazorpaySettings, load
 from invoicing.observability import metrics
 from invoicing.repository.commit import DynamoTransactions
+from invoicing.repository.credit_notes import DynamoCreditNoteStore
 from invoicing.repository.invoices import DynamoInvoiceStore
 from invoicing.repository.table import Table
 from invoicing.services.invoices import InvoicePolicy
@@ -75,7 +76,9 @@ def table(name: str) -> Table:
 
 @cache
 def transactions(table_name: str) -> DynamoTransactions:
-    return DynamoTransactions(table(table_name))
+    """Commits on the services' clock: an outbox message is due at the commit's time as the
+    dispatcher reads it, so a replayed (``SystemClock.set``) clock still sees its messages due."""
+    return DynamoTransactions(table(table_name), clock=lambda: clock()().timestamp())
 
 
 @cache
@@ -83,6 +86,13 @@ def invoice_store(table_name: str, cursor_secret_name: str | None = None) -> Dyn
     """The invoices; with a cursor secret it can list (the key signs page cursors)."""
     key = secrets.signing_key(cursor_secret_name) if cursor_secret_name else None
     return DynamoInvoiceStore(table(table_name), cursor_key=key)
+
+
+@cache
+def credit_note_store(table_name: str, cursor_secret_name: str | None = None) -> DynamoCreditNoteStore:
+    """The credit notes; with a cursor secret it can list them."""
+    key = secrets.signing_key(cursor_secret_name) if cursor_secret_name else None
+    return DynamoCreditNoteStore(table(table_name), cursor_key=key)
 
 
 @cache
@@ -156,6 +166,7 @@ def reset() -> None:
         table,
         transactions,
         invoice_store,
+        credit_note_store,
         events,
         render_jobs,
         storage,

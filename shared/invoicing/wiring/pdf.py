@@ -9,6 +9,7 @@ from invoicing.adapters.pdf import InvoicePdfRenderer
 from invoicing.config import PdfSettings
 from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
+from invoicing.services.credit_note_documents import CreditNoteRenderService
 from invoicing.services.rendering import ExportService, RenderService
 from invoicing.wiring import common
 
@@ -34,6 +35,17 @@ def render_service(assets: Path) -> RenderService:
 
 
 @cache
+def credit_note_render_service(assets: Path) -> CreditNoteRenderService:
+    """Credit notes' PDFs, with the same renderer (its ``templates/credit_note.html``)."""
+    config = settings()
+    return CreditNoteRenderService(
+        credit_notes=common.credit_note_store(config.invoices_table),
+        renderer=renderer(assets),
+        storage=common.storage(config.pdf_bucket),
+    )
+
+
+@cache
 def export_service(assets: Path) -> ExportService:
     """Bulk downloads: ZIPs of the invoices' PDFs, rendering the missing ones with ``render_service``."""
     config = settings()
@@ -46,6 +58,6 @@ def export_service(assets: Path) -> ExportService:
 
 def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
-    for factory in (renderer, render_service, export_service):
+    for factory in (renderer, render_service, credit_note_render_service, export_service):
         factory.cache_clear()
     common.reset()

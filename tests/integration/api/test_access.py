@@ -66,7 +66,7 @@ def test_a_customer_on_an_operator_route_is_forbidden_and_nothing_changes(
     api, issued, repository, razorpay, method, path, body
 ):
     before = repository.get(issued["id"])
-    calls_before = sum(razorpay.calls.values())
+    calls_before = len(razorpay.calls)
 
     reply = api.customer("acc_a", method, path.format(id=issued["id"]), body=body)
 
@@ -74,7 +74,7 @@ def test_a_customer_on_an_operator_route_is_forbidden_and_nothing_changes(
     assert reply.error["code"] == "forbidden"
     assert "invoices:admin" in reply.error["message"]
     assert repository.get(issued["id"]) == before
-    assert sum(razorpay.calls.values()) == calls_before
+    assert len(razorpay.calls) == calls_before
 
 
 def test_a_customer_on_an_operator_route_with_a_broken_body_is_still_forbidden(api):

@@ -4,7 +4,6 @@ downloads (job stored and queued → the renderer builds the ZIP → a link to i
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -13,50 +12,8 @@ import boto3
 import pytest
 from pypdf import PdfReader
 
-from invoicing.repository import records
 from invoicing.repository.downloads import download_key
-from invoicing.wiring import pdf as pdf_wiring
-from tests.integration.pdf.conftest import FakeLambdaContext, load_handler, sqs_event, sqs_record
-
-
-@pytest.fixture
-def renderer(resources: dict[str, str]) -> Any:
-    """The PDF renderer's handler fed from the real (moto) render queue."""
-    pdf_wiring.reset()
-    handler = load_handler()
-    sqs = boto3.client("sqs")
-
-    def run() -> list[dict[str, Any]]:
-        """Deliver every queued render job to the renderer; the jobs' bodies."""
-        bodies = []
-        while True:
-            messages = sqs.receive_message(
-                QueueUrl=resources["RENDER_QUEUE_URL"], MaxNumberOfMessages=10
-            ).get("Messages", [])
-            if not messages:
-                return bodies
-            event = sqs_event(*(sqs_record(m["Body"], message_id=m["MessageId"]) for m in messages))
-            assert handler.lambda_handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
-            for message in messages:
-                bodies.append(json.loads(message["Body"]))
-                sqs.delete_message(
-                    QueueUrl=resources["RENDER_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"]
-                )
-
-    yield run
-    pdf_wiring.reset()
-
-
-def queued(resources: dict[str, str]) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs")
-    bodies = []
-    while messages := sqs.receive_message(QueueUrl=resources["RENDER_QUEUE_URL"], MaxNumberOfMessages=10).get(
-        "Messages", []
-    ):
-        for message in messages:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=resources["RENDER_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"])
-    return bodies
+from invoicing.repository.table import deserialize, serialize
 
 
 def presigned(url: str) -> dict[str, str]:
@@ -85,10 +42,10 @@ def file_name(invoice: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------------
 # GET /invoices/{id}/pdf
 # ------------------------------------------------------------------------------------------------
-def test_pdf_is_202_with_retry_after_until_rendered_then_a_presigned_link(api, resources, renderer):
+def test_pdf_is_202_with_retry_after_until_rendered_then_a_presigned_link(api, resources, effects):
     # Given an issued invoice whose PDF is not rendered yet
     invoice = api.issued("acc_1")
-    queued(resources)  # the issue's own render job: dropped, so the route has to ask again
+    effects.new_render_jobs()  # the issue's own render job: dropped, so the route has to ask again
 
     # When
     pending = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
@@ -97,8 +54,8 @@ def test_pdf_is_202_with_retry_after_until_rendered_then_a_presigned_link(api, r
     assert pending.status == 202
     assert pending.json() == {"status": "rendering"}
     assert int(pending.headers["Retry-After"]) > 0
-    jobs = renderer()
-    assert jobs == [{"kind": "invoice", "invoice_id": invoice["id"], "version": jobs[0]["version"]}]
+    jobs = effects.render()
+    assert jobs == [{"kind": "invoice", "document_id": invoice["id"], "version": jobs[0]["version"]}]
 
     # When it has been rendered
     ready = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
@@ -116,36 +73,36 @@ def test_pdf_is_202_with_retry_after_until_rendered_then_a_presigned_link(api, r
     assert key == f"pdfs/acc_1/{invoice['id']}/v{jobs[0]['version']}.pdf"
     assert invoice["invoice_number"] in pdf_text(object_bytes(resources, key))
     assert body["expires_at"].endswith("Z")
-    assert queued(resources) == []  # nothing more to render
+    assert effects.new_render_jobs() == []  # nothing more to render
 
 
-def test_pdf_of_a_changed_invoice_is_rendered_again(api, resources, renderer):
+def test_pdf_of_a_changed_invoice_is_rendered_again(api, resources, effects):
     invoice = api.issued("acc_1")
-    renderer()
+    effects.render()
     assert api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf").status == 200
 
     # When the invoice changes (a new version), the stored PDF is no longer "as it is now"
     assert api.operator("PATCH", f"/invoices/{invoice['id']}", body={"notes": "PO 4711"}).status == 200
-    renderer()  # the change's own render job
+    effects.render()  # the change's own render job
     reply = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
 
     assert reply.status == 200
     assert "PO 4711" in pdf_text(object_bytes(resources, url_key(resources, reply.json()["url"])))
 
 
-def test_pdf_of_a_draft_is_409_invalid_state(api, resources):
+def test_pdf_of_a_draft_is_409_invalid_state(api, resources, effects):
     draft = api.create("acc_1")
 
     reply = api.operator("GET", f"/invoices/{draft['id']}/pdf")
 
     assert reply.status == 409
     assert reply.error["code"] == "invalid_state"
-    assert queued(resources) == []
+    assert effects.new_render_jobs() == []
 
 
-def test_pdf_is_one_getitem_and_no_s3_call(api, resources, renderer, aws_calls):
+def test_pdf_is_one_getitem_and_no_s3_call(api, resources, effects, aws_calls):
     invoice = api.issued("acc_1")
-    renderer()
+    effects.render()
     aws_calls.clear()
 
     reply = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
@@ -155,7 +112,7 @@ def test_pdf_is_one_getitem_and_no_s3_call(api, resources, renderer, aws_calls):
     assert aws_calls.of("s3") == []  # presigning is local
 
 
-def test_another_accounts_invoice_or_a_draft_is_404_for_a_customer(api, resources):
+def test_another_accounts_invoice_or_a_draft_is_404_for_a_customer(api, resources, effects):
     theirs = api.issued("acc_2")
     draft = api.create("acc_1")
 
@@ -168,12 +125,12 @@ def test_another_accounts_invoice_or_a_draft_is_404_for_a_customer(api, resource
 # ------------------------------------------------------------------------------------------------
 # POST /invoices/downloads, GET /invoices/downloads/{id}
 # ------------------------------------------------------------------------------------------------
-def test_a_download_is_a_zip_of_each_invoice_named_by_number(api, resources, renderer, dynamodb):
+def test_a_download_is_a_zip_of_each_invoice_named_by_number(api, resources, effects, dynamodb):
     # Given three invoices, one of them already rendered
     first, second, third = (api.issued("acc_1") for _ in range(3))
-    queued(resources)
+    effects.new_render_jobs()
     assert api.customer("acc_1", "GET", f"/invoices/{first['id']}/pdf").status == 202
-    renderer()
+    effects.render()
     ids = [first["id"], second["id"], third["id"]]
 
     # When
@@ -184,10 +141,10 @@ def test_a_download_is_a_zip_of_each_invoice_named_by_number(api, resources, ren
     job = accepted.json()
     assert set(job) == {"id", "status"}
     assert job["id"].startswith("dl_") and job["status"] == "pending"
-    item = records.deserialize(
-        dynamodb.get_item(
-            TableName=resources["INVOICES_TABLE"], Key=records.serialize(download_key(job["id"]))
-        )["Item"]
+    item = deserialize(
+        dynamodb.get_item(TableName=resources["INVOICES_TABLE"], Key=serialize(download_key(job["id"])))[
+            "Item"
+        ]
     )
     assert item["account_id"] == "acc_1" and item["invoice_ids"] == ids and item["count"] == 3
     assert item["key"] == f"exports/acc_1/{job['id']}.zip"
@@ -203,7 +160,7 @@ def test_a_download_is_a_zip_of_each_invoice_named_by_number(api, resources, ren
     }
 
     # When the renderer has run the job
-    assert renderer() == [{"kind": "download", "download_id": job["id"]}]
+    assert effects.render() == [{"kind": "download", "download_id": job["id"]}]
     ready = api.customer("acc_1", "GET", f"/invoices/downloads/{job['id']}")
 
     # Then it is ready, with a link to the ZIP
@@ -242,12 +199,12 @@ def test_a_malformed_download_request_is_422(api, resources, body):
 
 
 def test_an_unknown_foreign_or_draft_invoice_in_a_download_is_404_naming_it_and_stores_nothing(
-    api, resources, dynamodb, aws_calls
+    api, resources, effects, aws_calls
 ):
     mine = api.issued("acc_1")
     theirs = api.issued("acc_2")
     draft = api.create("acc_1")
-    queued(resources)
+    effects.new_render_jobs()
 
     for bad in (theirs["id"], draft["id"], "inv_DoesNotExist00"):
         aws_calls.clear()
@@ -258,13 +215,13 @@ def test_an_unknown_foreign_or_draft_invoice_in_a_download_is_404_naming_it_and_
         assert bad in reply.error["message"]
         assert reply.error["details"] == [{"loc": ["body", "invoice_ids", 1], "msg": f"no invoice {bad}"}]
         assert "PutItem" not in aws_calls.of("dynamodb")
-    assert queued(resources) == []
+    assert effects.new_render_jobs() == []
 
 
-def test_another_accounts_download_is_404(api, resources, renderer):
+def test_another_accounts_download_is_404(api, resources, effects):
     invoice = api.issued("acc_1")
     job = api.customer("acc_1", "POST", "/invoices/downloads", body={"invoice_ids": [invoice["id"]]}).json()
-    renderer()
+    effects.render()
 
     assert api.customer("acc_2", "GET", f"/invoices/downloads/{job['id']}").status == 404
     assert api.customer("acc_1", "GET", "/invoices/downloads/dl_DoesNotExist000").status == 404
@@ -272,7 +229,7 @@ def test_another_accounts_download_is_404(api, resources, renderer):
     assert api.operator("GET", f"/invoices/downloads/{job['id']}").json()["status"] == "ready"
 
 
-def test_downloads_need_identity(api, resources):
+def test_downloads_need_identity(api, resources, effects):
     assert api.call("POST", "/invoices/downloads", body={"invoice_ids": ["inv_a"]}).status == 401
     assert api.call("GET", "/invoices/downloads/dl_x").status == 401
     assert api.call("GET", "/invoices/inv_x/pdf").status == 401

@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 from invoicing.domain.invoice import Payment
+from invoicing.wiring.api import invoice_service
 from tests.integration.api.conftest import NOW
 
 INVOICE_FIELDS = {
@@ -15,6 +16,7 @@ INVOICE_FIELDS = {
     "tax_amount", "amount", "amount_paid", "amount_due", "payments", "partial_payment",
     "payment_terms_days", "expire_by", "payment_url", "razorpay_invoice_id", "disputed", "issued_at",
     "paid_at", "cancelled_at", "expired_at", "created_at", "updated_at", "notes", "terms",
+    "amount_refunded", "amount_credited", "refunds", "credit_notes", "origin", "e_invoice",
 }  # fmt: skip
 SUMMARY_ROW_FIELDS = {
     "id", "invoice_number", "date", "due_date", "status", "description", "billing_period", "amount",
@@ -44,8 +46,15 @@ def test_get_answers_every_field_of_the_contract_and_nothing_internal(api, repos
     assert body["tax"] == {"rate": "18", "cgst": 8510, "sgst": 8510, "igst": 0}
     assert body["tax_amount"] == 17020
     assert body["amount_paid"] == 111570 and body["amount_due"] == 0
+    assert (body["amount_refunded"], body["amount_credited"], body["refunds"], body["credit_notes"]) == (
+        0,
+        0,
+        [],
+        [],
+    )
+    assert body["origin"] == "manual"
     assert body["payments"] == [
-        {"id": "pay_1", "amount": 111570, "method": "upi", "paid_at": "2026-10-01T07:30:00Z"}
+        {"id": "pay_1", "amount": 111570, "method": "upi", "paid_at": "2026-10-01T07:30:00Z", "receipts": []}
     ]
     assert body["paid_at"] == "2026-10-01T07:30:00Z"
     assert body["payment_url"] is None  # final status
@@ -139,7 +148,7 @@ def test_from_after_to_is_a_validation_error(api):
     reply = api.customer("acc_a", "GET", "/invoices", query={"from": "2026-10-02", "to": "2026-10-01"})
 
     assert reply.status == 422
-    assert reply.error["details"][0]["loc"] == ["query", "from"]
+    assert reply.error["details"][0]["loc"] == ["query", "to"]
 
 
 def test_limit_must_lie_between_1_and_100(api):
@@ -222,7 +231,7 @@ def test_csv_export_has_the_contracts_columns_and_money_in_rupees(api, repositor
     assert rows[0] == [
         "invoice_number", "date", "due_date", "status", "billing_period_start", "billing_period_end",
         "description", "taxable_amount", "tax_amount", "amount", "amount_paid", "amount_due", "currency",
-        "paid_at",
+        "paid_at", "amount_credited", "amount_refunded",
     ]  # fmt: skip
     by_number = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     assert len(by_number) == 2
@@ -238,26 +247,24 @@ def test_csv_export_has_the_contracts_columns_and_money_in_rupees(api, repositor
     assert partly_row["status"] == "partially_paid" and partly_row["paid_at"] == ""
     assert partly_row["description"].startswith("'=HYPERLINK")
     assert partly_row["billing_period_start"] == "2026-09-01"
+    assert (partly_row["amount_credited"], partly_row["amount_refunded"]) == ("0.00", "0.00")
 
 
-def test_csv_export_takes_the_list_filters_and_reads_past_one_page(api, repository, aws_calls):
+def test_csv_export_takes_the_list_filters_and_reads_past_one_page(api, repository, aws_calls, monkeypatch):
     made = [api.issued("acc_a")["id"] for _ in range(3)]
     pay(repository, made[0], 111570)
-    service = api.handler.service()
+    service = invoice_service()
     export = service.export
     aws_calls.clear()
 
-    # with a page of 2, three pending... make the export page small to prove it loops
+    # make the export's pages small (2) to prove it reads page after page, one Query each
     def small_pages(caller, query, *, page_size=100):
         return export(caller, query, page_size=2)
 
-    api.handler.service().export = small_pages  # type: ignore[method-assign]
-    try:
-        everything = api.customer("acc_a", "GET", "/invoices/export.csv")
-        queries = aws_calls.count("Query")
-        pending = api.customer("acc_a", "GET", "/invoices/export.csv", query={"status": "pending"})
-    finally:
-        del api.handler.service().export
+    monkeypatch.setattr(service, "export", small_pages)
+    everything = api.customer("acc_a", "GET", "/invoices/export.csv")
+    queries = aws_calls.count("Query")
+    pending = api.customer("acc_a", "GET", "/invoices/export.csv", query={"status": "pending"})
 
     assert len(everything.text.strip().splitlines()) == 1 + 3
     assert queries == 2  # two pages, one Query each

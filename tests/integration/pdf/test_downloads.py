@@ -13,21 +13,18 @@ from botocore.exceptions import ClientError
 from pypdf import PdfReader
 
 from invoicing.adapters.storage import MIN_PART_BYTES
+from invoicing.domain.documents import Download, DownloadStatus, export_key, pdf_key
 from invoicing.repository import records
-from invoicing.repository.downloads import Download, DownloadRepository, DownloadStatus, download_key
-from invoicing.services.rendering import export_key, pdf_key
+from invoicing.repository.downloads import DynamoDownloadStore, download_key
+from invoicing.repository.table import deserialize, serialize
+from invoicing.wiring import common
 from invoicing.wiring import pdf as wiring
 from tests.integration.pdf.conftest import job, sqs_event, sqs_record
 from tests.unit.factories import NOW, draft, issued
 
 
-@pytest.fixture
-def downloads(pdf_resources, dynamodb) -> DownloadRepository:
-    return DownloadRepository(pdf_resources["INVOICES_TABLE"], dynamodb)
-
-
 def new_download(
-    downloads: DownloadRepository, *invoices, download_id: str = "dl_Test0000000001"
+    downloads: DynamoDownloadStore, *invoices, download_id: str = "dl_Test0000000001"
 ) -> Download:
     account = invoices[0].account_id
     return downloads.create(
@@ -48,8 +45,8 @@ def download_job(download: Download) -> dict:
 
 
 def stored(dynamodb, pdf_resources, download: Download) -> dict:
-    key = records.serialize(download_key(download.id))
-    return records.deserialize(dynamodb.get_item(TableName=pdf_resources["INVOICES_TABLE"], Key=key)["Item"])
+    key = serialize(download_key(download.id))
+    return deserialize(dynamodb.get_item(TableName=pdf_resources["INVOICES_TABLE"], Key=key)["Item"])
 
 
 def test_a_download_job_streams_a_zip_of_every_invoice_and_turns_ready(
@@ -92,10 +89,10 @@ def test_a_download_job_streams_a_zip_of_every_invoice_and_turns_ready(
         == s3.get_object(Bucket=bucket, Key=pdf_key(second))["Body"].read()
     )
     assert (
-        records.deserialize(
+        deserialize(
             dynamodb.get_item(
                 TableName=pdf_resources["INVOICES_TABLE"],
-                Key=records.serialize(records.invoice_key(second.id)),
+                Key=serialize(records.invoice_key(second.id)),
             )["Item"]
         )["pdf_version"]
         == second.version
@@ -151,7 +148,7 @@ def test_a_transient_failure_aborts_the_upload_and_retries_the_job(
     first, second = store(issued()), store(issued(invoice_number="INV/2627/000043"))
     handler.lambda_handler(sqs_event(sqs_record(job(first)), sqs_record(job(second))), context)
     download = new_download(downloads, first, second)
-    storage = wiring.storage()
+    storage = common.storage(bucket)
     real_stream = storage.stream
     calls = []
 
@@ -182,7 +179,7 @@ def test_a_large_zip_goes_up_in_parts_without_holding_the_whole_archive(
     handler, context, store, s3, bucket, downloads, monkeypatch, aws_calls
 ):
     # Given PDFs that add up to more than one part (a 5 MiB part: S3's minimum)
-    storage = wiring.storage()
+    storage = common.storage(bucket)
     real_upload = storage.upload_stream
     monkeypatch.setattr(
         storage, "upload_stream", lambda key, **kwargs: real_upload(key, part_bytes=MIN_PART_BYTES, **kwargs)

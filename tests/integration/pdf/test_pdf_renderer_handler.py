@@ -8,15 +8,16 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from pypdf import PdfReader
 
+from invoicing.domain.documents import pdf_key
 from invoicing.repository import records
-from invoicing.services.rendering import pdf_key
+from invoicing.repository.table import deserialize, serialize
 from tests.integration.pdf.conftest import job, sqs_event, sqs_record
 from tests.unit.factories import NOW, issued, payment
 
 
 def stored_item(dynamodb, table: str, invoice_id: str) -> dict:
-    response = dynamodb.get_item(TableName=table, Key=records.serialize(records.invoice_key(invoice_id)))
-    return records.deserialize(response["Item"])
+    response = dynamodb.get_item(TableName=table, Key=serialize(records.invoice_key(invoice_id)))
+    return deserialize(response["Item"])
 
 
 def test_a_batch_renders_the_good_record_and_reports_only_the_bad_one(
@@ -26,7 +27,7 @@ def test_a_batch_renders_the_good_record_and_reports_only_the_bad_one(
     invoice = store(issued(invoice_number="INV/2627/000042"))
     good = sqs_record(job(invoice), message_id="msg-good")
     bad = sqs_record(
-        {"kind": "invoice", "invoice_id": "inv_DoesNotExist00", "version": 1}, message_id="msg-bad"
+        {"kind": "invoice", "document_id": "inv_DoesNotExist00", "version": 1}, message_id="msg-bad"
     )
 
     # When
@@ -81,7 +82,7 @@ def test_rendering_the_same_version_twice_writes_the_same_object(
     handler.lambda_handler(event, context)
     dynamodb.update_item(
         TableName=pdf_resources["INVOICES_TABLE"],
-        Key=records.serialize(records.invoice_key(invoice.id)),
+        Key=serialize(records.invoice_key(invoice.id)),
         UpdateExpression="REMOVE pdf_version",
     )
 
@@ -101,7 +102,7 @@ def test_rendering_the_same_version_twice_writes_the_same_object(
 def test_a_job_for_an_older_version_renders_the_current_one(
     handler, context, repository, s3, bucket, dynamodb, pdf_resources
 ):
-    before = repository.create(issued())
+    before = repository.put(issued())
     after = repository.save(before, before.apply_payment(payment(before.amount), NOW))
 
     response = handler.lambda_handler(sqs_event(sqs_record(job(before))), context)
@@ -115,7 +116,7 @@ def test_a_job_for_an_older_version_renders_the_current_one(
 
 
 def test_a_change_of_the_invoice_drops_its_pdf_version(handler, context, repository, dynamodb, pdf_resources):
-    before = repository.create(issued())
+    before = repository.put(issued())
     handler.lambda_handler(sqs_event(sqs_record(job(before))), context)
 
     repository.save(before, before.revise({"notes": "Updated"}, NOW))
@@ -142,7 +143,7 @@ def test_malformed_jobs_fail_their_record(handler, context, store, body):
 
 
 def test_a_batch_where_every_record_fails_fails_the_invocation(handler, context, pdf_resources):
-    event = sqs_event(sqs_record({"kind": "invoice", "invoice_id": "inv_DoesNotExist00", "version": 1}))
+    event = sqs_event(sqs_record({"kind": "invoice", "document_id": "inv_DoesNotExist00", "version": 1}))
 
     with pytest.raises(BatchProcessingError):
         handler.lambda_handler(event, context)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import cache
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -16,8 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from invoicing.domain.invoice import InvoiceStatus, Payment
-from invoicing.repository.invoices import InvoiceRepository
+from invoicing.services.retry import Backoff
 from tests.integration.webhook.conftest import idempotency_key, invoice_paid, payment_captured
+from tests.support.functions import WEBHOOK
 from tests.unit.factories import NOW
 
 MONTH = NOW.strftime("%Y-%m")
@@ -42,14 +43,13 @@ class FlakyClient:
 
 @pytest.fixture
 def inject(wiring, resources, monkeypatch):
-    """Route the webhook's invoice writes through a ``FlakyClient`` running ``before``."""
+    """Route the functions' invoice-table calls through a ``FlakyClient`` running ``before``."""
+    from invoicing.wiring import common
 
     def install(before: Callable[[int], None]) -> FlakyClient:
-        flaky = FlakyClient(boto3.client("dynamodb"), before)
-        repository = InvoiceRepository(resources["INVOICES_TABLE"], flaky, cursor_key=b"x" * 32)
-        monkeypatch.setattr(wiring, "repository", cache(lambda: repository))
-        wiring.payment_service.cache_clear()
-        wiring._receiver.cache_clear()
+        table = common.table(resources["INVOICES_TABLE"])
+        flaky = FlakyClient(table.client, before)
+        monkeypatch.setattr(table, "client", flaky)
         return flaky
 
     return install
@@ -68,7 +68,7 @@ def throttled(operation: str = "TransactWriteItems") -> ClientError:
 
 
 def test_a_throttled_transaction_answers_503_and_razorpays_retry_succeeds(
-    razorpay, issue, repository, inject, idempotency_records, published, render_jobs
+    webhooks, issue, repository, inject, idempotency_records, published, render_jobs
 ):
     invoice = issue()
 
@@ -79,7 +79,7 @@ def test_a_throttled_transaction_answers_503_and_razorpays_retry_succeeds(
     flaky = inject(throttle_once)
     document = invoice_paid(invoice, "pay_Throttled00001", invoice.amount)
 
-    failed = razorpay.deliver(document)
+    failed = webhooks.deliver(document)
 
     assert failed.status == 503
     assert failed.body["error"]["code"] == "service_unavailable"
@@ -88,7 +88,7 @@ def test_a_throttled_transaction_answers_503_and_razorpays_retry_succeeds(
     assert repository.summary(invoice.account_id).total_paid == 0
     assert published() == [] and render_jobs() == []
 
-    retried = razorpay.deliver(document, event_id=failed.event_id)
+    retried = webhooks.deliver(document, event_id=failed.event_id)
 
     assert (retried.status, retried.body) == (200, {"status": "processed"})
     assert flaky.transactions == 2
@@ -101,7 +101,7 @@ def test_a_throttled_transaction_answers_503_and_razorpays_retry_succeeds(
 
 
 def test_a_competing_write_between_read_and_write_is_retried_without_losing_it(
-    razorpay, issue, repository, inject, published
+    webhooks, issue, repository, inject, published
 ):
     invoice = issue(partial_payment=True)
     theirs = Payment(id="pay_Competing00001", amount=20000, method="card", paid_at=NOW)
@@ -113,7 +113,7 @@ def test_a_competing_write_between_read_and_write_is_retried_without_losing_it(
 
     flaky = inject(competing_payment_first)
 
-    answer = razorpay.deliver(payment_captured(invoice, "pay_Ours0000000001", invoice.amount - 20000))
+    answer = webhooks.deliver(payment_captured(invoice, "pay_Ours0000000001", invoice.amount - 20000))
 
     assert (answer.status, answer.body) == (200, {"status": "processed"})
     assert flaky.transactions == 2
@@ -128,7 +128,7 @@ def test_a_competing_write_between_read_and_write_is_retried_without_losing_it(
 
 
 def test_a_competing_write_that_already_recorded_the_payment_makes_ours_a_duplicate(
-    razorpay, issue, repository, inject
+    webhooks, issue, repository, inject
 ):
     invoice = issue()
     same = Payment(id="pay_SameRace000001", amount=invoice.amount, method="upi", paid_at=NOW)
@@ -140,7 +140,7 @@ def test_a_competing_write_that_already_recorded_the_payment_makes_ours_a_duplic
 
     inject(same_payment_first)
 
-    answer = razorpay.deliver(payment_captured(invoice, "pay_SameRace000001", invoice.amount))
+    answer = webhooks.deliver(payment_captured(invoice, "pay_SameRace000001", invoice.amount))
 
     assert answer.body == {"status": "duplicate"}
     stored = repository.get(invoice.id)
@@ -149,7 +149,7 @@ def test_a_competing_write_that_already_recorded_the_payment_makes_ours_a_duplic
 
 
 def test_an_invoice_that_keeps_changing_answers_503_and_keeps_no_record(
-    razorpay, issue, repository, inject, idempotency_records
+    webhooks, issue, repository, inject, idempotency_records
 ):
     invoice = issue()
 
@@ -159,17 +159,18 @@ def test_an_invoice_that_keeps_changing_answers_503_and_keeps_no_record(
 
     flaky = inject(always_first)
 
-    answer = razorpay.deliver(payment_captured(invoice, "pay_Starved0000001", invoice.amount))
+    answer = webhooks.deliver(payment_captured(invoice, "pay_Starved0000001", invoice.amount))
 
     assert answer.status == 503
-    assert flaky.transactions == 3
+    attempts = Backoff().attempts
+    assert flaky.transactions == attempts
     assert idempotency_records(answer.event_id) is None
     stored = repository.get(invoice.id)
-    assert (stored.status, stored.amount_paid, stored.notes) == (InvoiceStatus.ISSUED, 0, "edit 3")
+    assert (stored.status, stored.amount_paid, stored.notes) == (InvoiceStatus.ISSUED, 0, f"edit {attempts}")
 
 
 def test_a_failing_idempotency_store_answers_503_and_changes_nothing(
-    razorpay, issue, repository, wiring, monkeypatch
+    webhooks, issue, repository, wiring, monkeypatch
 ):
     invoice = issue()
     real = boto3.client("dynamodb")
@@ -192,18 +193,18 @@ def test_a_failing_idempotency_store_answers_503_and_changes_nothing(
     monkeypatch.setattr(DynamoDBPersistenceLayer, "__init__", patched)
     wiring._receiver.cache_clear()
 
-    answer = razorpay.deliver(payment_captured(invoice, "pay_IdemDown000001", invoice.amount))
+    answer = webhooks.deliver(payment_captured(invoice, "pay_IdemDown000001", invoice.amount))
 
     assert answer.status == 503
     assert repository.get(invoice.id) == invoice
 
 
 def test_the_same_event_in_flight_elsewhere_answers_409_so_razorpay_retries(
-    razorpay, issue, repository, resources, idempotency_records
+    webhooks, issue, repository, resources, idempotency_records
 ):
     invoice = issue()
     document = payment_captured(invoice, "pay_InFlight000001", invoice.amount)
-    event_id = razorpay.next_event_id()
+    event_id = webhooks.next_event_id()
     key = idempotency_key(event_id)
     now = int(time.time())
     boto3.client("dynamodb").put_item(
@@ -216,7 +217,7 @@ def test_the_same_event_in_flight_elsewhere_answers_409_so_razorpay_retries(
         },
     )
 
-    answer = razorpay.deliver(document, event_id=event_id)
+    answer = webhooks.deliver(document, event_id=event_id)
 
     assert answer.status == 409
     assert answer.body["error"]["code"] == "conflict"
@@ -225,10 +226,10 @@ def test_the_same_event_in_flight_elsewhere_answers_409_so_razorpay_retries(
 
 
 def test_an_attempt_that_timed_out_does_not_block_the_retry(
-    razorpay, issue, repository, resources, idempotency_records
+    webhooks, issue, repository, resources, idempotency_records
 ):
     invoice = issue()
-    event_id = razorpay.next_event_id()
+    event_id = webhooks.next_event_id()
     key = idempotency_key(event_id)
     now = int(time.time())
     boto3.client("dynamodb").put_item(  # left behind by an invocation that hit its 5 s timeout
@@ -241,7 +242,7 @@ def test_an_attempt_that_timed_out_does_not_block_the_retry(
         },
     )
 
-    answer = razorpay.deliver(
+    answer = webhooks.deliver(
         payment_captured(invoice, "pay_AfterTimeout01", invoice.amount), event_id=event_id
     )
 
@@ -249,43 +250,38 @@ def test_an_attempt_that_timed_out_does_not_block_the_retry(
     assert repository.get(invoice.id).status is InvoiceStatus.PAID
 
 
-def test_the_in_progress_record_expires_with_the_invocation(razorpay, issue, idempotency_records):
+def test_the_in_progress_record_expires_with_the_invocation(webhooks, issue, idempotency_records, functions):
     invoice = issue()
     before = int(time.time() * 1000)
 
-    answer = razorpay.deliver(payment_captured(invoice, "pay_Expiry00000001", invoice.amount))
+    answer = webhooks.deliver(payment_captured(invoice, "pay_Expiry00000001", invoice.amount))
 
     record = idempotency_records(answer.event_id)
     in_progress_until = int(record["in_progress_expiration"]["N"])
-    assert before < in_progress_until <= int(time.time() * 1000) + 5000  # the context's 5 s
+    timeout_ms = functions.function(WEBHOOK).spec.timeout_seconds * 1000
+    assert before < in_progress_until <= int(time.time() * 1000) + timeout_ms  # the invocation's
     kept_until = int(record["expiration"]["N"])
     assert kept_until - time.time() > 29 * 24 * 3600  # 30 days
 
 
-def test_a_failed_side_effect_after_commit_is_kept_for_review(
-    razorpay, issue, repository, reviews, monkeypatch, wiring, idempotency_records
+def test_a_side_effect_that_fails_after_the_commit_is_performed_later_not_lost(
+    webhooks, issue, repository, monkeypatch, effects, clock
 ):
     from invoicing.wiring import common
 
     class BusDown:
-        def publish(self, detail_type: str, invoice: Any) -> None:
+        def publish(self, detail_type: str, detail: Any, *, event_id: str) -> None:
             raise RuntimeError("EventBridge refused InvoicePaid: InternalFailure")
 
-    monkeypatch.setattr(common, "events", cache(BusDown))
-    wiring.payment_service.cache_clear()
-    wiring._receiver.cache_clear()
     invoice = issue()
-
-    answer = razorpay.deliver(payment_captured(invoice, "pay_BusDown0000001", invoice.amount))
+    answer = webhooks.deliver(payment_captured(invoice, "pay_BusDown0000001", invoice.amount))
+    with monkeypatch.context() as patch:
+        patch.setattr(common, "events", lambda bus: BusDown())
+        report = effects.drain_outbox()
 
     assert answer.body == {"status": "processed"}
-    stored = repository.get(invoice.id)
-    assert stored.status is InvoiceStatus.PAID
-    assert idempotency_records(answer.event_id)["status"]["S"] == "COMPLETED"
-    [item] = reviews.in_month(MONTH)
-    assert (item.reason, item.invoice_id, item.event_id) == (
-        "side_effects_failed",
-        invoice.id,
-        answer.event_id,
-    )
-    assert f"version {stored.version}" in item.message
+    assert repository.get(invoice.id).status is InvoiceStatus.PAID
+    assert (report["dispatched"], report["failed"]) == (0, 1)
+    assert effects.events() == []  # not yet: the message waits for its next attempt
+    clock.set(clock.current + timedelta(minutes=1))
+    assert [kind for kind, _ in effects.events()] == ["InvoicePaid"]

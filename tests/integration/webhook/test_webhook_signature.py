@@ -8,16 +8,16 @@ import json
 import boto3
 import pytest
 
+from tests.events.http import http_event
 from tests.integration.webhook.conftest import (
     CURRENT_SECRET,
     PREVIOUS_SECRET,
     SAMPLES,
-    LambdaContextStub,
-    http_event,
     invoice_paid,
     sample,
     signature,
 )
+from tests.support.functions import WEBHOOK
 
 
 def _bad_request(answer) -> None:
@@ -44,13 +44,13 @@ def invoice(issue):
     ],
 )
 def test_a_forged_signature_is_refused_and_nothing_is_written(
-    razorpay, invoice, repository, idempotency_records, aws_calls, header
+    webhooks, invoice, repository, idempotency_records, aws_calls, header
 ):
     document = invoice_paid(invoice, "pay_Forged00000001", invoice.amount)
     raw = json.dumps(document).encode()
     aws_calls.clear()
 
-    answer = razorpay.deliver(raw, signature_header=header(raw))
+    answer = webhooks.deliver(raw, signature_header=header(raw))
 
     _bad_request(answer)
     assert aws_calls.of("dynamodb") == []
@@ -58,22 +58,22 @@ def test_a_forged_signature_is_refused_and_nothing_is_written(
     assert repository.get(invoice.id) == invoice
 
 
-def test_a_body_altered_after_signing_is_refused(razorpay, invoice, repository, idempotency_records):
+def test_a_body_altered_after_signing_is_refused(webhooks, invoice, repository, idempotency_records):
     signed = json.dumps(invoice_paid(invoice, "pay_Altered0000001", 100)).encode()
     altered = signed.replace(b'"amount": 100,', b'"amount": 106200,', 1)
     assert altered != signed
 
-    answer = razorpay.deliver(altered, signature_header=signature(signed, CURRENT_SECRET))
+    answer = webhooks.deliver(altered, signature_header=signature(signed, CURRENT_SECRET))
 
     _bad_request(answer)
     assert idempotency_records(answer.event_id) is None
     assert repository.get(invoice.id) == invoice
 
 
-def test_a_missing_signature_is_refused(razorpay, invoice, repository, idempotency_records, aws_calls):
+def test_a_missing_signature_is_refused(webhooks, invoice, repository, idempotency_records, aws_calls):
     aws_calls.clear()
 
-    answer = razorpay.deliver(
+    answer = webhooks.deliver(
         invoice_paid(invoice, "pay_Unsigned000001", invoice.amount), omit_signature=True
     )
 
@@ -83,8 +83,8 @@ def test_a_missing_signature_is_refused(razorpay, invoice, repository, idempoten
     assert repository.get(invoice.id) == invoice
 
 
-def test_an_empty_signature_is_refused(razorpay, invoice, repository):
-    answer = razorpay.deliver(invoice_paid(invoice, "pay_Empty00000001", invoice.amount), signature_header="")
+def test_an_empty_signature_is_refused(webhooks, invoice, repository):
+    answer = webhooks.deliver(invoice_paid(invoice, "pay_Empty00000001", invoice.amount), signature_header="")
 
     _bad_request(answer)
     assert repository.get(invoice.id) == invoice
@@ -101,12 +101,12 @@ def test_an_empty_signature_is_refused(razorpay, invoice, repository):
         pytest.param(lambda d: ("\r\n" + json.dumps(d) + "\n").encode(), id="surrounding-whitespace"),
     ],
 )
-def test_any_json_formatting_is_accepted_when_signed_as_sent(razorpay, invoice, repository, serialize):
+def test_any_json_formatting_is_accepted_when_signed_as_sent(webhooks, invoice, repository, serialize):
     document = invoice_paid(invoice, "pay_Formatted00001", invoice.amount)
     document["payload"]["invoice"]["entity"]["description"] = "GPU पॉड — ₹ बिल ✓"
     raw = serialize(document)
 
-    answer = razorpay.deliver(raw)
+    answer = webhooks.deliver(raw)
 
     assert answer.status == 200
     assert answer.body == {"status": "processed"}
@@ -115,25 +115,25 @@ def test_any_json_formatting_is_accepted_when_signed_as_sent(razorpay, invoice, 
     assert [p.id for p in stored.payments] == ["pay_Formatted00001"]
 
 
-def test_a_base64_encoded_body_is_verified_over_its_decoded_bytes(razorpay, invoice, repository):
-    answer = razorpay.deliver(invoice_paid(invoice, "pay_Base64000001", invoice.amount), base64_body=True)
+def test_a_base64_encoded_body_is_verified_over_its_decoded_bytes(webhooks, invoice, repository):
+    answer = webhooks.deliver(invoice_paid(invoice, "pay_Base64000001", invoice.amount), base64_body=True)
 
     assert (answer.status, answer.body) == (200, {"status": "processed"})
     assert repository.get(invoice.id).status == "paid"
 
 
-def test_a_signature_over_the_base64_text_is_refused(razorpay, invoice, repository):
+def test_a_signature_over_the_base64_text_is_refused(webhooks, invoice, repository):
     raw = json.dumps(invoice_paid(invoice, "pay_Base64000002", invoice.amount)).encode()
     wrong = signature(base64.b64encode(raw), CURRENT_SECRET)
 
-    answer = razorpay.deliver(raw, base64_body=True, signature_header=wrong)
+    answer = webhooks.deliver(raw, base64_body=True, signature_header=wrong)
 
     _bad_request(answer)
     assert repository.get(invoice.id) == invoice
 
 
-def test_during_a_rotation_the_previous_secret_is_accepted(razorpay, invoice, repository):
-    answer = razorpay.deliver(
+def test_during_a_rotation_the_previous_secret_is_accepted(webhooks, invoice, repository):
+    answer = webhooks.deliver(
         invoice_paid(invoice, "pay_Rotated000001", invoice.amount), secret=PREVIOUS_SECRET
     )
 
@@ -141,8 +141,8 @@ def test_during_a_rotation_the_previous_secret_is_accepted(razorpay, invoice, re
     assert repository.get(invoice.id).status == "paid"
 
 
-def test_a_third_secret_is_refused_during_a_rotation(razorpay, invoice, repository, idempotency_records):
-    answer = razorpay.deliver(
+def test_a_third_secret_is_refused_during_a_rotation(webhooks, invoice, repository, idempotency_records):
+    answer = webhooks.deliver(
         invoice_paid(invoice, "pay_Rotated000002", invoice.amount), secret="whsec_retired_long_ago_0000"
     )
 
@@ -152,26 +152,39 @@ def test_a_third_secret_is_refused_during_a_rotation(razorpay, invoice, reposito
 
 
 def test_malformed_json_that_is_correctly_signed_is_a_bad_request(
-    razorpay, invoice, idempotency_records, aws_calls
+    webhooks, invoice, idempotency_records, aws_calls
 ):
     aws_calls.clear()
 
-    answer = razorpay.deliver(b'{"event": "invoice.paid", "payload": ')
+    answer = webhooks.deliver(b'{"event": "invoice.paid", "payload": ')
 
     _bad_request(answer)
     assert aws_calls.of("dynamodb") == []
     assert idempotency_records(answer.event_id) is None
 
 
-def test_without_a_configured_webhook_secret_every_delivery_fails_loudly(
-    razorpay, invoice, resources, repository, idempotency_records
-):
-    empty = {"key_id": "k", "key_secret": "s", "webhook_secret": "", "previous_webhook_secret": ""}
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=resources["RAZORPAY_SECRET_NAME"], SecretString=json.dumps(empty)
-    )
+@pytest.fixture
+def razorpay_secret(resources):
+    """Replace the Razorpay secret for one test (the functions' cached copy is dropped both ways)."""
+    from invoicing.adapters import secrets
+    from tests.support.stack import RAZORPAY_SECRET
 
-    answer = razorpay.deliver(invoice_paid(invoice, "pay_NoSecret000001", invoice.amount), secret="")
+    client = boto3.client("secretsmanager")
+
+    def put(value: dict) -> None:
+        client.put_secret_value(SecretId=resources["RAZORPAY_SECRET_NAME"], SecretString=json.dumps(value))
+        secrets.reset()
+
+    yield put
+    put(RAZORPAY_SECRET)
+
+
+def test_without_a_configured_webhook_secret_every_delivery_fails_loudly(
+    webhooks, invoice, razorpay_secret, repository, idempotency_records
+):
+    razorpay_secret({"key_id": "k", "key_secret": "s", "webhook_secret": "", "previous_webhook_secret": ""})
+
+    answer = webhooks.deliver(invoice_paid(invoice, "pay_NoSecret000001", invoice.amount), secret="")
 
     assert answer.status == 500
     assert answer.body["error"]["code"] == "internal_error"
@@ -180,21 +193,19 @@ def test_without_a_configured_webhook_secret_every_delivery_fails_loudly(
     assert repository.get(invoice.id) == invoice
 
 
-def test_the_razorpay_sdk_fixture_event_is_verified_and_ignored(razorpay, reviews):
+def test_the_razorpay_sdk_fixture_event_is_verified_and_ignored(webhooks, reviews):
     document = json.loads((SAMPLES / "razorpay-sdk-fixture-payment-authorized-webhook.json").read_text())
 
-    answer = razorpay.deliver(document)
+    answer = webhooks.deliver(document)
 
     assert (answer.status, answer.body) == (200, {"status": "ignored"})
     [item] = reviews.in_month("2014-05")  # the fixture's own created_at
     assert (item.reason, item.event_type) == ("unhandled_event", "payment.authorized")
 
 
-def test_only_the_webhook_route_is_served(razorpay, invoice):
-    event = http_event(json.dumps(sample("invoice-paid")).encode(), {})
-    event["rawPath"] = event["requestContext"]["http"]["path"] = "/webhooks/other"
-    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /webhooks/other"
+def test_only_the_webhook_route_is_served(functions, invoice):
+    event = http_event("POST", "/webhooks/other", body=sample("invoice-paid"))
 
-    response = razorpay.handler(event, LambdaContextStub())
+    response = functions.invoke(WEBHOOK, event)
 
     assert response["statusCode"] == 404

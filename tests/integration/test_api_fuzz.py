@@ -4,10 +4,8 @@ the document does not describe."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import boto3
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -15,9 +13,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
 from infra.local.tokens import make_token
-from tests.conftest import CURSOR_KEY
-from tests.support.handlers import load_handler
-from tests.support.razorpay import standin_responses
+from tests.support.functions import Functions
 from tests.support.wsgi import api_app
 
 # Every check runs. A schema-valid request may still be refused with 422 where a rule cannot be
@@ -38,23 +34,8 @@ TOKENS = {
 
 
 @pytest.fixture
-def schema(resources: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
-    secrets = boto3.client("secretsmanager")
-    secrets.put_secret_value(
-        SecretId=resources["RAZORPAY_SECRET_NAME"],
-        SecretString=json.dumps(
-            {"key_id": "rzp_test_local", "key_secret": "local_key_secret", "webhook_secret": "w"}
-        ),
-    )
-    secrets.put_secret_value(SecretId=resources["CURSOR_SECRET_NAME"], SecretString=CURSOR_KEY.decode())
-    handler = load_handler("invoice_api")
-    from invoicing.wiring import api
-
-    api.reset()
-    app = api_app({"InvoiceApiFunction": handler.lambda_handler})
-    with standin_responses():
-        yield schemathesis.openapi.from_wsgi("/openapi.json", app, config=CONFIG)
-    api.reset()
+def schema(functions: Functions, razorpay: Any) -> Any:
+    return schemathesis.openapi.from_wsgi("/openapi.json", api_app(functions), config=CONFIG)
 
 
 EXAMPLES_PER_OPERATION = 8

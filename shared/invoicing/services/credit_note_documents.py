@@ -1,0 +1,85 @@
+"""Credit-note PDFs: the API's link to one (``GET /credit-notes/{id}/pdf``, with the invoice PDF's
+``200``/``202`` rules) and the renderer's job (``RenderDocument(document="credit_note")``).
+
+A credit note never changes once issued, so its PDF is rendered once (version 1) at issue, from the
+outbox, and again only if that job was lost: the link request finds no ``pdf_version`` and queues
+it. Rendering is deterministic and keyed by version, so a repeated job writes the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from invoicing.domain.access import Caller
+from invoicing.domain.credit_notes import pdf_filename, pdf_key
+from invoicing.domain.documents import PDF, DownloadLink
+from invoicing.domain.errors import ConflictError, NotFoundError
+from invoicing.services.documents import RETRY_AFTER_SECONDS
+from invoicing.services.ports import (
+    Clock,
+    CreditNoteRenderer,
+    CreditNoteStore,
+    DocumentStorage,
+    Links,
+    RenderJobs,
+)
+
+DOCUMENT = "credit_note"
+
+
+@dataclass(frozen=True)
+class CreditNoteRendering:
+    """The credit note's PDF is not stored yet; a render job is queued."""
+
+    credit_note_id: str
+    retry_after_seconds: int = RETRY_AFTER_SECONDS
+
+
+@dataclass
+class CreditNoteDocumentService:
+    credit_notes: CreditNoteStore
+    links: Links
+    jobs: RenderJobs
+    clock: Clock
+
+    def pdf_link(self, caller: Caller, credit_note_id: str) -> DownloadLink | CreditNoteRendering:
+        """A short-lived link to the PDF, or ``CreditNoteRendering`` after queueing it."""
+        try:
+            document = self.credit_notes.document(credit_note_id)
+        except NotFoundError:
+            raise NotFoundError(f"No credit note {credit_note_id}.") from None
+        note = document.note
+        if not caller.owns(note.account_id):
+            raise NotFoundError(f"No credit note {credit_note_id}.")
+        if not document.pdf_is_current:
+            self.jobs.enqueue(DOCUMENT, note.id, note.version)
+            return CreditNoteRendering(note.id)
+        return self.links.download_link(
+            pdf_key(note), filename=pdf_filename(note), content_type=PDF, now=self.clock()
+        )
+
+
+class RenderOutcome(StrEnum):
+    RENDERED = "rendered"
+    ALREADY_RENDERED = "already_rendered"
+
+
+@dataclass
+class CreditNoteRenderService:
+    credit_notes: CreditNoteStore
+    renderer: CreditNoteRenderer
+    storage: DocumentStorage
+
+    def render(self, credit_note_id: str, version: int) -> RenderOutcome:
+        """Make sure the PDF of the credit note is stored (``NotFoundError`` for an unknown one)."""
+        document = self.credit_notes.document(credit_note_id)
+        note = document.note
+        if version > note.version:
+            raise ConflictError(f"The render job names version {version} of credit note {note.id}.")
+        if document.pdf_is_current:
+            return RenderOutcome.ALREADY_RENDERED
+        body = self.renderer.render_credit_note(note)
+        self.storage.put(pdf_key(note), body, filename=pdf_filename(note), content_type=PDF)
+        self.credit_notes.mark_rendered(note.id, note.version)
+        return RenderOutcome.RENDERED

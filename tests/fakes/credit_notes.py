@@ -1,0 +1,91 @@
+"""Credit notes in the in-memory store: the ``SaveCreditNote`` handler and a ``CreditNoteStore``.
+
+Importing this module registers the handler with ``tests.fakes.store`` (as importing
+``repository.credit_notes`` registers the DynamoDB writer). The notes live in the store's
+``credit_notes`` collection, their PDF versions in ``credit_note_pdfs``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+
+from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument, SaveCreditNote
+from invoicing.domain.errors import BadRequestError, ConflictError, NotFoundError
+from invoicing.domain.invoice import Refund
+from invoicing.domain.queries import Page
+from tests.fakes.store import InMemoryStore, _ts, handles
+
+NOTES = "credit_notes"
+PDFS = "credit_note_pdfs"
+
+
+def _check_new(store: InMemoryStore, change: SaveCreditNote) -> None:
+    if change.note.id in store.collection(NOTES):
+        raise ConflictError(f"Credit note {change.note.id} already exists.")
+
+
+@handles(SaveCreditNote, _check_new)
+def _save(store: InMemoryStore, change: SaveCreditNote) -> None:
+    store.collection(NOTES)[change.note.id] = change.note
+
+
+def _sort_key(note: CreditNote) -> str:
+    return f"{note.date.isoformat()}#{_ts(note.created_at)}#{note.id}"
+
+
+class InMemoryCreditNotes:
+    """``services.ports.CreditNoteStore`` over an :class:`InMemoryStore`."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+
+    @property
+    def notes(self) -> dict[str, CreditNote]:
+        return self.store.collection(NOTES)
+
+    def get(self, credit_note_id: str) -> CreditNote:
+        return self.document(credit_note_id).note
+
+    def document(self, credit_note_id: str) -> CreditNoteDocument:
+        note = self.notes.get(credit_note_id)
+        if note is None:
+            raise NotFoundError(f"No credit note {credit_note_id}.")
+        return CreditNoteDocument(note=note, pdf_version=self.store.collection(PDFS).get(credit_note_id))
+
+    def list_page(self, account_id: str, *, limit: int, cursor: str | None) -> Page[CreditNote]:
+        ordered = sorted(
+            (n for n in self.notes.values() if n.account_id == account_id), key=_sort_key, reverse=True
+        )
+        start = 0
+        if cursor:
+            try:
+                decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+                if decoded["a"] != account_id:
+                    raise ValueError
+                start = next(i + 1 for i, n in enumerate(ordered) if _sort_key(n) == decoded["k"])
+            except (ValueError, KeyError, StopIteration, TypeError):
+                raise BadRequestError(
+                    "The cursor is not valid for this query; start again without a cursor.",
+                    [{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+                ) from None
+        items = ordered[start : start + limit]
+        next_cursor = None
+        if start + limit < len(ordered) and items:
+            raw = json.dumps({"a": account_id, "k": _sort_key(items[-1])}).encode()
+            next_cursor = base64.urlsafe_b64encode(raw).decode()
+        return Page(items=items, next_cursor=next_cursor)
+
+    def refunds_of(self, invoice_ids: Sequence[str]) -> dict[str, tuple[Refund, ...]]:
+        return {
+            i: self.store.invoices[i].refunds for i in dict.fromkeys(invoice_ids) if i in self.store.invoices
+        }
+
+    def mark_rendered(self, credit_note_id: str, version: int) -> bool:
+        note = self.notes.get(credit_note_id)
+        pdfs = self.store.collection(PDFS)
+        if note is None or note.version != version or pdfs.get(credit_note_id, 0) >= version:
+            return False
+        pdfs[credit_note_id] = version
+        return True

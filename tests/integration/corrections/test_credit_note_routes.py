@@ -1,0 +1,290 @@
+"""Credit-note routes through ``lambda_handler`` under moto: the contract (corrections.md), the
+stored state, the relinked payment page, refusals that change nothing, and the reads' call counts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import boto3
+
+from tests.integration.corrections.conftest import ACCOUNT, NOW, Stack
+
+CREDIT_NOTE_FIELDS = {
+    "id",
+    "account_id",
+    "invoice_id",
+    "invoice_number",
+    "invoice_date",
+    "credit_note_number",
+    "date",
+    "reason",
+    "description",
+    "lines",
+    "taxable_amount",
+    "tax",
+    "tax_amount",
+    "amount",
+    "applied_to_due",
+    "refund_amount",
+    "refund",
+    "created_at",
+}
+
+
+def vm_credit(amount: int = 10_000, **extra) -> dict:
+    return {
+        "reason": "deficient_service",
+        "description": "VM down 3 days.",
+        "lines": [{"line": 0, "amount": amount}],
+    } | extra
+
+
+def test_an_operator_credits_an_issued_invoice_and_its_payment_page_follows(stack: Stack):
+    # Given an issued invoice
+    invoice = stack.issued()
+    old_link = invoice["razorpay_invoice_id"]
+
+    # When the operator issues a credit note on part of its first line
+    reply = stack.credit(invoice["id"], vm_credit())
+
+    # Then the answer is the CreditNote object
+    assert reply.status == 201, reply.text
+    note = reply.json()
+    assert set(note) == CREDIT_NOTE_FIELDS
+    assert note["credit_note_number"] == "CN/2627/000001"
+    assert (note["invoice_id"], note["invoice_number"], note["invoice_date"]) == (
+        invoice["id"],
+        invoice["invoice_number"],
+        "2026-10-01",
+    )
+    assert note["lines"] == [
+        {
+            "line": 0,
+            "description": "vm-web-1 — General purpose VM",
+            "sac_code": "998315",
+            "taxable_amount": 10_000,
+        }
+    ]
+    assert note["tax"] == {"rate": "18", "cgst": 900, "sgst": 900, "igst": 0}
+    assert (note["tax_amount"], note["amount"], note["applied_to_due"], note["refund_amount"]) == (
+        1800,
+        11_800,
+        11_800,
+        0,
+    )
+    assert note["refund"] is None and note["reason"] == "deficient_service"
+
+    # And the invoice shows it, owing that much less
+    after = stack.invoice(invoice["id"])
+    assert after["amount_credited"] == 11_800
+    assert after["amount_due"] == invoice["amount"] - 11_800
+    assert after["credit_notes"] == [
+        {"id": note["id"], "credit_note_number": "CN/2627/000001", "date": "2026-10-01", "amount": 11_800}
+    ]
+    assert (
+        after["amount_paid"] - after["amount_refunded"] + after["amount_credited"] + after["amount_due"]
+        == after["amount"]
+    )
+
+    # And once the outbox ran, payment_url collects exactly the new balance; the old link is cancelled
+    stack.dispatch()
+    relinked = stack.invoice(invoice["id"])
+    assert relinked["razorpay_invoice_id"] != old_link
+    new_link = stack.standin.fetch_invoice(relinked["razorpay_invoice_id"])
+    assert new_link["amount_due"] == relinked["amount_due"]
+    assert relinked["payment_url"] == new_link["short_url"]
+    assert stack.standin.fetch_invoice(old_link)["status"] == "cancelled"
+    pay = stack.customer("POST", f"/invoices/{invoice['id']}/pay").json()
+    assert (pay["amount_due"], pay["payment_url"]) == (relinked["amount_due"], new_link["short_url"])
+
+    # And paying the new link settles the invoice through the webhook
+    stack.pay(relinked["razorpay_invoice_id"])
+    assert stack.invoice(invoice["id"])["status"] == "paid"
+
+
+def test_the_credit_note_is_read_back_listed_and_hidden_from_other_customers(stack: Stack):
+    invoice = stack.issued()
+    first = stack.credit(invoice["id"], vm_credit(100)).json()
+    second = stack.credit(invoice["id"], vm_credit(200)).json()
+
+    assert stack.operator("GET", f"/credit-notes/{first['id']}").json() == first
+    assert stack.customer("GET", f"/credit-notes/{first['id']}").json() == first
+    listed = stack.customer("GET", "/credit-notes", query={"limit": "1"}).json()
+    assert [n["id"] for n in listed["items"]] == [second["id"]]
+    rest = stack.customer(
+        "GET", "/credit-notes", query={"limit": "1", "cursor": listed["next_cursor"]}
+    ).json()
+    assert [n["id"] for n in rest["items"]] == [first["id"]] and rest["next_cursor"] is None
+    assert stack.operator("GET", "/credit-notes", query={"account_id": ACCOUNT}).json()["items"][0] == second
+
+    assert (
+        stack.customer("GET", f"/credit-notes/{first['id']}", account_id="acc_2").error["code"] == "not_found"
+    )
+    assert stack.customer("GET", "/credit-notes", query={"account_id": "acc_2"}).status == 403
+    assert stack.operator("GET", "/credit-notes").status == 422  # operators name the account
+    assert stack.customer("GET", "/credit-notes", account_id="acc_2").json()["items"] == []
+
+
+def test_reads_cost_one_query_or_get_and_never_scan(stack: Stack, aws_calls):
+    invoice = stack.issued()
+    for amount in (100, 200, 300):
+        stack.credit(invoice["id"], vm_credit(amount))
+    note_id = stack.operator("GET", "/credit-notes", query={"account_id": ACCOUNT}).json()["items"][0]["id"]
+
+    aws_calls.clear()
+    stack.customer("GET", "/credit-notes", query={"limit": "2"})
+    assert aws_calls.of("dynamodb") == ["Query"]  # nothing refunded: no invoice read either
+
+    aws_calls.clear()
+    stack.customer("GET", f"/credit-notes/{note_id}")
+    assert aws_calls.of("dynamodb") == ["GetItem"]
+
+
+def test_the_same_request_twice_with_the_same_key_makes_one_note(stack: Stack):
+    invoice = stack.issued()
+    headers = {"Idempotency-Key": "credit-1"}
+    first = stack.credit(invoice["id"], vm_credit(), headers=headers)
+    again = stack.credit(invoice["id"], vm_credit(), headers=headers)
+    assert first.status == again.status == 201
+    assert again.json() == first.json()
+    assert len(stack.invoice(invoice["id"])["credit_notes"]) == 1
+
+    other = stack.credit(invoice["id"], vm_credit(500), headers=headers)
+    assert other.status == 409 and other.error["code"] == "conflict"
+    next_note = stack.credit(invoice["id"], vm_credit(500), headers={"Idempotency-Key": "credit-2"}).json()
+    assert next_note["credit_note_number"] == "CN/2627/000002"  # gap-free: nothing was taken by refusals
+
+
+def test_bad_input_is_refused_clearly_and_changes_nothing(stack: Stack):
+    invoice = stack.issued()
+    version_before = stack.invoice(invoice["id"])["updated_at"]
+
+    beyond = stack.credit(invoice["id"], vm_credit(90_001))
+    assert beyond.status == 422 and beyond.error["code"] == "validation_error"
+    assert beyond.error["details"][0]["loc"] == ["body", "lines", 0, "amount"]
+
+    both = stack.credit(invoice["id"], vm_credit(full=True))
+    assert both.status == 422
+    neither = stack.credit(invoice["id"], {"reason": "other", "description": "x"})
+    assert neither.status == 422
+    unknown = stack.credit(invoice["id"], vm_credit() | {"amount": 5})
+    assert unknown.status == 422
+    bad_reason = stack.credit(invoice["id"], vm_credit() | {"reason": "goodwill"})
+    assert bad_reason.status == 422
+    long_text = stack.credit(invoice["id"], vm_credit() | {"description": "x" * 501})
+    assert long_text.status == 422
+
+    customer = stack.customer("POST", f"/invoices/{invoice['id']}/credit-notes", body=vm_credit())
+    assert customer.status == 403 and customer.error["code"] == "forbidden"
+    missing = stack.credit("inv_doesnotexist00", vm_credit())
+    assert missing.status == 404
+
+    stack.clock.set(datetime(2027, 12, 1, 6, 30, tzinfo=NOW.tzinfo))
+    late = stack.credit(invoice["id"], vm_credit())
+    assert late.status == 409 and late.error["code"] == "invalid_state"
+    assert "30 November" in late.error["message"]
+
+    after = stack.invoice(invoice["id"])
+    assert after["updated_at"] == version_before and after["credit_notes"] == []
+    assert stack.operator("GET", "/credit-notes", query={"account_id": ACCOUNT}).json()["items"] == []
+
+
+def test_drafts_and_cancelled_invoices_cannot_be_credited(stack: Stack):
+    draft = stack.operator(
+        "POST",
+        "/invoices",
+        body=__import__("tests.integration.corrections.conftest", fromlist=["create_body"]).create_body(),
+    ).json()
+    refused = stack.credit(draft["id"], vm_credit())
+    assert refused.status == 409 and refused.error["code"] == "invalid_state"
+    assert "draft" in refused.error["message"]
+
+    invoice = stack.issued()
+    cancelled = stack.operator("POST", f"/invoices/{invoice['id']}/cancel")
+    assert cancelled.status == 200
+    again = stack.credit(invoice["id"], vm_credit())
+    assert again.status == 409 and "cancelled" in again.error["message"]
+
+
+def test_cancelling_issues_a_cancellation_note_and_nothing_is_payable(stack: Stack):
+    invoice = stack.issued()
+    reply = stack.operator("POST", f"/invoices/{invoice['id']}/cancel")
+    assert reply.status == 200, reply.text
+    cancelled = reply.json()
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["amount_due"] == 0 and cancelled["amount_credited"] == cancelled["amount"]
+    assert cancelled["payment_url"] is None
+    [ref] = cancelled["credit_notes"]
+    note = stack.operator("GET", f"/credit-notes/{ref['id']}").json()
+    assert note["reason"] == "cancellation" and note["amount"] == invoice["amount"]
+    assert stack.standin.fetch_invoice(invoice["razorpay_invoice_id"])["status"] == "cancelled"
+    summary = stack.operator("GET", "/invoices/summary", query={"account_id": ACCOUNT}).json()
+    assert summary["total_pending"] == 0 and summary["count_pending"] == 0
+
+
+def test_the_credit_note_pdf_is_rendered_and_linked(stack: Stack):
+    invoice = stack.issued()
+    note = stack.credit(invoice["id"], vm_credit()).json()
+
+    stack.dispatch()  # queues the credit note's render (and the invoice's)
+    assert stack.render() >= 1
+
+    reply = stack.customer("GET", f"/credit-notes/{note['id']}/pdf")
+    assert reply.status == 200, reply.text
+    link = reply.json()
+    assert link["filename"] == "CN-2627-000001.pdf"
+    body = (
+        boto3.client("s3")
+        .get_object(Bucket=stack.resources["PDF_BUCKET"], Key=f"pdfs/{ACCOUNT}/{note['id']}/v1.pdf")["Body"]
+        .read()
+    )
+    assert body.startswith(b"%PDF")
+    assert stack.customer("GET", f"/credit-notes/{note['id']}/pdf", account_id="acc_2").status == 404
+
+
+def test_the_credit_note_pdf_answers_202_until_rendered(stack: Stack):
+    invoice = stack.issued()
+    note = stack.credit(invoice["id"], vm_credit()).json()
+    reply = stack.customer("GET", f"/credit-notes/{note['id']}/pdf")
+    assert reply.status == 202 and reply.json() == {"status": "rendering"}
+    assert reply.headers["Retry-After"]
+    stack.render()
+    assert stack.customer("GET", f"/credit-notes/{note['id']}/pdf").status == 200
+
+
+def test_an_expired_invoice_can_be_credited_and_keeps_its_status(stack: Stack):
+    expires = (NOW + timedelta(days=2)).isoformat().replace("+00:00", "Z")
+    invoice = stack.issued(expire_by=expires)
+    [delivery] = stack.standin.expire(invoice["razorpay_invoice_id"])
+    assert stack.webhook(delivery).status == 200
+    note = stack.credit(invoice["id"], vm_credit()).json()
+    stack.dispatch()
+    after = stack.invoice(invoice["id"])
+    assert after["status"] == "expired"
+    assert after["amount_due"] == invoice["amount"] - note["amount"]
+    assert after["payment_url"] is None
+
+
+def test_the_new_routes_are_documented_in_the_openapi_document(stack: Stack):
+    # (The whole API's document is built by invoicing.http; this checks the corrections' routers.)
+    import json
+    import sys
+
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    stack.functions["InvoiceApiFunction"].load()
+    handler = sys.modules["_local_lambda_InvoiceApiFunction"]
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.include_router(handler.credit_notes.router)
+    app.include_router(handler.disputes.router)
+    paths = json.loads(app.get_openapi_json_schema(title="corrections", version="1"))["paths"]
+    for path, method in (
+        ("/invoices/{invoice_id}/credit-notes", "post"),
+        ("/credit-notes", "get"),
+        ("/credit-notes/{credit_note_id}", "get"),
+        ("/credit-notes/{credit_note_id}/pdf", "get"),
+        ("/invoices/{invoice_id}/disputes", "get"),
+        ("/invoices/{invoice_id}/disputes/{dispute_id}/resolve", "post"),
+    ):
+        assert method in paths[path], (path, method)
+    assert "Idempotency-Key" in json.dumps(paths["/invoices/{invoice_id}/credit-notes"])

@@ -1,0 +1,243 @@
+"""DocumentService, RenderService and ExportService against the fakes: PDF links, render jobs,
+bulk-download jobs and their ZIPs."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from invoicing.domain.access import Caller
+from invoicing.domain.changes import SaveInvoice
+from invoicing.domain.documents import DownloadStatus, pdf_key
+from invoicing.domain.errors import (
+    ConflictError,
+    DomainValidationError,
+    InvalidTransitionError,
+    NotFoundError,
+)
+from invoicing.domain.invoice import Invoice
+from invoicing.services.documents import Rendering
+from invoicing.services.rendering import ExportOutcome, Outcome, RenderService
+from tests.fakes.storage import RecordingRenderer
+from tests.fakes.store import Documents
+from tests.unit.factories import NOW
+
+CUSTOMER = Caller(account_id="acc_1")
+OTHER = Caller(account_id="acc_2")
+OPERATOR = Caller(account_id=None, is_operator=True)
+
+
+def change(world, invoice: Invoice, notes: str) -> Invoice:
+    after = invoice.revise({"notes": notes}, NOW)
+    world.store.commit([SaveInvoice(invoice, after)])
+    return after
+
+
+# ---------------------------------------------------------------------------------------- pdf link
+
+
+def test_without_a_current_pdf_a_render_is_queued_and_the_caller_told_to_come_back(world):
+    invoice = world.issued()
+
+    answer = world.documents.pdf_link(CUSTOMER, invoice.id)
+
+    assert answer == Rendering(invoice.id)
+    assert world.render_jobs.jobs[-1] == ("invoice", invoice.id, invoice.version)
+
+
+def test_with_the_current_pdf_stored_the_caller_gets_a_short_lived_link(world):
+    invoice = world.issued()
+    world.renders.render(invoice.id, invoice.version)
+
+    link = world.documents.pdf_link(CUSTOMER, invoice.id)
+
+    assert link.filename == "INV-2627-000001.pdf"
+    assert pdf_key(invoice) in link.url and (link.expires_at - NOW).total_seconds() == 900
+
+
+def test_a_changed_invoice_needs_its_new_pdf(world):
+    invoice = world.issued()
+    world.renders.render(invoice.id, invoice.version)
+    changed = change(world, invoice, "changed")
+
+    assert world.documents.pdf_link(CUSTOMER, invoice.id) == Rendering(invoice.id)
+    assert world.render_jobs.jobs[-1] == ("invoice", invoice.id, changed.version)
+
+
+@pytest.mark.parametrize("caller", [OTHER, CUSTOMER], ids=["another-account", "customer-draft"])
+def test_what_the_caller_may_not_see_is_not_found(world, caller):
+    invoice = world.issued("acc_9") if caller is OTHER else world.create()
+    with pytest.raises(NotFoundError):
+        world.documents.pdf_link(caller, invoice.id)
+    with pytest.raises(NotFoundError):
+        world.documents.pdf_link(CUSTOMER, "inv_nope")
+
+
+def test_a_draft_has_no_pdf_even_for_an_operator(world):
+    with pytest.raises(InvalidTransitionError, match="draft"):
+        world.documents.pdf_link(OPERATOR, world.create().id)
+
+
+# ------------------------------------------------------------------------------------------ render
+
+
+def test_a_render_stores_the_named_version_and_records_it(world):
+    invoice = world.issued()
+
+    rendition = world.renders.render(invoice.id, invoice.version)
+
+    assert (rendition.outcome, rendition.key) == (Outcome.RENDERED, pdf_key(invoice))
+    assert world.storage.objects[pdf_key(invoice)] == (
+        f"%PDF {invoice.id} v{invoice.version}".encode(),
+        "INV-2627-000001.pdf",
+    )
+    assert world.store.document(invoice.id).pdf_is_current
+
+
+def test_a_job_for_an_older_version_renders_the_current_one_and_a_repeat_renders_nothing(world):
+    before = world.issued()
+    after = change(world, before, "newer")
+
+    first = world.renders.render(after.id, before.version)
+    again = world.renders.render(after.id, before.version)
+
+    assert (first.version, first.outcome, again.outcome) == (
+        after.version,
+        Outcome.RENDERED,
+        Outcome.ALREADY_RENDERED,
+    )
+    assert world.renderer.rendered == [(after.id, after.version)]
+
+
+def test_a_change_during_rendering_leaves_the_new_version_without_a_pdf(world):
+    before = world.issued()
+
+    class ChangingRenderer(RecordingRenderer):
+        def render(self, invoice: Invoice) -> bytes:
+            change(world, before, "changed while rendering")
+            return super().render(invoice)
+
+    rendition = RenderService(Documents(world.store), ChangingRenderer(), world.storage).render(
+        before.id, before.version
+    )
+
+    assert rendition.outcome is Outcome.SUPERSEDED
+    assert pdf_key(before) in world.storage.objects
+    assert world.store.document(before.id).pdf_version is None
+
+
+def test_render_refuses_unknown_invoices_drafts_and_jobs_from_the_future(world):
+    invoice = world.issued()
+    with pytest.raises(NotFoundError):
+        world.renders.render("inv_nope", 1)
+    with pytest.raises(InvalidTransitionError, match="draft"):
+        world.renders.render(world.create().id, 1)
+    with pytest.raises(ConflictError):
+        world.renders.render(invoice.id, invoice.version + 1)
+    assert world.storage.objects == {}
+
+
+# --------------------------------------------------------------------------------------- downloads
+
+
+def test_a_download_is_stored_pending_and_queued(world):
+    first, second = world.issued(), world.issued()
+
+    download = world.documents.request_download(CUSTOMER, [first.id, second.id])
+
+    assert (download.status, download.account_id, download.invoice_ids) == (
+        DownloadStatus.PENDING,
+        "acc_1",
+        (first.id, second.id),
+    )
+    assert download.key == f"exports/acc_1/{download.id}.zip"
+    assert world.render_jobs.downloads == [download.id]
+    assert world.documents.download(CUSTOMER, download.id).link is None
+
+
+@pytest.mark.parametrize("case", ["unknown", "another-account", "draft-for-customer"])
+def test_a_download_naming_what_the_customer_may_not_see_is_refused_and_nothing_stored(world, case):
+    mine = world.issued()
+    other = {
+        "unknown": "inv_nope",
+        "another-account": world.issued("acc_2").id,
+        "draft-for-customer": world.create().id,
+    }[case]
+
+    with pytest.raises(NotFoundError) as refused:
+        world.documents.request_download(CUSTOMER, [mine.id, other])
+
+    assert refused.value.details[0]["loc"] == ["body", "invoice_ids", 1]
+    assert world.store.downloads == {} and world.render_jobs.downloads == []
+
+
+def test_an_operator_may_not_zip_drafts_or_mix_accounts(world):
+    with pytest.raises(InvalidTransitionError):
+        world.documents.request_download(OPERATOR, [world.create().id])
+    with pytest.raises(DomainValidationError, match="one account"):
+        world.documents.request_download(OPERATOR, [world.issued().id, world.issued("acc_2").id])
+
+
+def test_another_account_s_download_is_not_found(world):
+    download = world.documents.request_download(CUSTOMER, [world.issued().id])
+    with pytest.raises(NotFoundError):
+        world.documents.download(OTHER, download.id)
+    assert world.documents.download(OPERATOR, download.id).download == download
+
+
+# ----------------------------------------------------------------------------------------- export
+
+
+def test_an_export_zips_each_pdf_by_number_rendering_what_is_missing(world):
+    stored, missing = world.issued(), world.issued()
+    world.renders.render(stored.id, stored.version)
+    download = world.documents.request_download(CUSTOMER, [stored.id, missing.id])
+
+    export = world.exports.export(download.id)
+
+    assert (export.outcome, export.count, export.rendered) == (ExportOutcome.READY, 2, 1)
+    body, filename = world.storage.objects[download.key]
+    assert filename == f"invoices-{download.id}.zip"
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        assert archive.namelist() == ["INV-2627-000001.pdf", "INV-2627-000002.pdf"]
+        assert archive.read("INV-2627-000002.pdf") == f"%PDF {missing.id} v{missing.version}".encode()
+    assert world.store.document(missing.id).pdf_is_current
+    state = world.documents.download(CUSTOMER, download.id)
+    assert state.download.status is DownloadStatus.READY and state.link is not None
+
+
+def test_a_repeated_export_message_changes_nothing(world):
+    download = world.documents.request_download(CUSTOMER, [world.issued().id])
+    world.exports.export(download.id)
+    world.renderer.rendered.clear()
+
+    assert world.exports.export(download.id).outcome is ExportOutcome.ALREADY_DONE
+    assert world.renderer.rendered == []
+
+
+def test_an_invoice_gone_since_the_request_fails_the_job_for_good(world):
+    invoice = world.issued()
+    download = world.documents.request_download(CUSTOMER, [invoice.id])
+    del world.store.invoices[invoice.id]
+
+    assert world.exports.export(download.id).outcome is ExportOutcome.FAILED
+    assert world.store.downloads[download.id].status is DownloadStatus.FAILED
+    assert download.key not in world.storage.objects
+
+
+def test_a_transient_failure_leaves_the_job_pending_and_no_zip(world):
+    invoice = world.issued()
+    download = world.documents.request_download(CUSTOMER, [invoice.id])
+
+    class BrokenRenderer(RecordingRenderer):
+        def render(self, invoice: Invoice) -> bytes:
+            raise TimeoutError("S3 timed out")
+
+    world.renderer = BrokenRenderer()
+    with pytest.raises(TimeoutError):
+        world.exports.export(download.id)
+
+    assert world.store.downloads[download.id].status is DownloadStatus.PENDING
+    assert download.key not in world.storage.objects
