@@ -1,13 +1,12 @@
-"""Builders for e-invoicing tests: B2B invoices (intra- and inter-state), credit-note shapes."""
+"""Builders for e-invoicing tests: B2B invoices (intra- and inter-state) and their credit notes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from invoicing.domain.credit_notes import CreditNote, CreditReason, CreditRequest, plan_credit
 from invoicing.domain.einvoice import EInvoice, EInvoiceStatus
-from invoicing.domain.gst import TaxBreakdown, compute_tax
 from invoicing.domain.invoice import Address, BillingPeriod, Customer, Invoice, LineItem, Supplier
 
 NOW = datetime(2026, 10, 1, 6, 30, tzinfo=UTC)  # 12:00 IST, FY 2026-27
@@ -86,46 +85,29 @@ def issued(
     )
 
 
-@dataclass(frozen=True)
-class CreditLine:
-    line: int
-    description: str
-    sac_code: str
-    taxable_amount: int
-
-
-@dataclass(frozen=True)
-class CreditNote:
-    """The shape the credit-notes feature's ``CreditNote`` offers (corrections.md)."""
-
-    id: str
-    credit_note_number: str
-    date: date
-    invoice_number: str
-    invoice_date: date
-    lines: tuple[CreditLine, ...]
-    taxable_amount: int
-    tax: TaxBreakdown
-    amount: int
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def credit_note_of(invoice: Invoice, amounts: list[int], *, number: str = "CN/2627/000007") -> CreditNote:
-    credit_lines = tuple(
-        CreditLine(i, invoice.line_items[i].description, invoice.line_items[i].sac_code, amount)
-        for i, amount in enumerate(amounts)
+def credit_note_of(
+    invoice: Invoice,
+    amounts: list[int],
+    *,
+    number: str = "CN/2627/000007",
+    note_id: str = "cn_einv000000001",
+    days_later: int = 5,
+    e_invoice: EInvoice | None = None,
+) -> CreditNote:
+    """A credit note of ``amounts`` taxable paise on the invoice's first lines, as the credit-notes
+    domain plans it (``days_later`` than the invoice); its e-invoice ``pending`` unless given."""
+    assert invoice.date is not None
+    request = CreditRequest(
+        reason=CreditReason.EXCESS_CHARGED,
+        description="Hours billed while the VM was stopped.",
+        lines=tuple(enumerate(amounts)),
     )
-    taxable = sum(amounts)
-    tax = compute_tax(taxable, invoice.supplier.state_code, invoice.place_of_supply)
-    assert invoice.invoice_number is not None and invoice.date is not None
-    return CreditNote(
-        id="cn_einv000000001",
+    planned = plan_credit(
+        invoice,
+        request,
+        note_id=note_id,
         credit_note_number=number,
-        date=invoice.date + timedelta(days=5),
-        invoice_number=invoice.invoice_number,
-        invoice_date=invoice.date,
-        lines=credit_lines,
-        taxable_amount=taxable,
-        tax=tax,
-        amount=taxable + tax.total,
-    )
+        today=invoice.date + timedelta(days=days_later),
+        now=NOW + timedelta(days=days_later),
+    ).note
+    return planned.model_copy(update={"e_invoice": e_invoice or EInvoice(status=EInvoiceStatus.PENDING)})

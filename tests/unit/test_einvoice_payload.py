@@ -81,7 +81,7 @@ def test_inter_state_invoice_carries_igst_per_item():
 def test_credit_note_is_a_crn_naming_its_invoice():
     invoice = issued(gstin=INTER_BUYER_GSTIN)
     note = credit_note_of(invoice, [30000, 1550])
-    payload = build_payload(from_credit_note(note, invoice))
+    payload = build_payload(from_credit_note(note))
     assert payload["DocDtls"] == {"Typ": "CRN", "No": "CN/2627/000007", "Dt": "06/10/2026"}
     assert payload["RefDtls"] == {"PrecDocDtls": [{"InvNo": "INV/2627/000042", "InvDt": "01/10/2026"}]}
     assert_items_add_up(payload)
@@ -171,7 +171,7 @@ def test_the_supplier_s_own_gstin_is_not_b2b():
 
 def test_a_credit_note_must_name_its_invoice():
     invoice = issued()
-    doc = replace(from_credit_note(credit_note_of(invoice, [1000]), invoice), preceding=None)
+    doc = replace(from_credit_note(credit_note_of(invoice, [1000])), preceding=None)
     assert rule_of(doc) == "preceding_document"
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from invoicing.domain.credit_notes import Credit, registering
 from invoicing.domain.einvoice import (
     EInvoice,
     EInvoiceError,
@@ -16,7 +17,7 @@ from invoicing.domain.einvoice import (
     backoff_delay,
 )
 from invoicing.domain.errors import InvalidTransitionError
-from tests.unit.einvoice_factories import INTER_BUYER_GSTIN, NOW, SUPPLIER_GSTIN, issued
+from tests.unit.einvoice_factories import INTER_BUYER_GSTIN, NOW, SUPPLIER_GSTIN, credit_note_of, issued
 
 REGISTRATION = Registration(irn="a" * 64, ack_no="112610000000001", ack_date=NOW, signed_qr="x.y.z")
 TRANSIENT = EInvoiceError(code="503", message="IRP unavailable", kind=ErrorKind.TRANSIENT)
@@ -101,3 +102,43 @@ def test_an_invoice_records_its_e_invoice_one_version_higher():
     after = invoice.record_e_invoice(PENDING.generated(REGISTRATION), NOW)
     assert after.version == invoice.version + 1
     assert after.e_invoice is not None and after.e_invoice.status is EInvoiceStatus.GENERATED
+
+
+# ------------------------------------------------------------------------------- credit notes
+def _credit(invoice):
+    return Credit(
+        note=credit_note_of(invoice, [1_000]).model_copy(update={"e_invoice": None}), invoice=invoice
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "buyer", "expected"),
+    [
+        ("sandbox", INTER_BUYER_GSTIN, EInvoiceStatus.PENDING),
+        ("production", INTER_BUYER_GSTIN, EInvoiceStatus.PENDING),
+        ("off", INTER_BUYER_GSTIN, EInvoiceStatus.NOT_APPLICABLE),
+        ("sandbox", None, EInvoiceStatus.NOT_APPLICABLE),
+        ("sandbox", SUPPLIER_GSTIN, EInvoiceStatus.NOT_APPLICABLE),
+    ],
+)
+def test_a_credit_note_starts_like_an_invoice(mode, buyer, expected):
+    credit = registering(_credit(issued(gstin=buyer)), mode)
+    assert credit.note.e_invoice == EInvoice(status=expected)
+
+
+def test_the_credit_note_of_a_cancellation_whose_irn_was_cancelled_is_not_applicable():
+    invoice = issued(gstin=INTER_BUYER_GSTIN, e_invoice=PENDING.generated(REGISTRATION).cancelled(NOW))
+    assert registering(_credit(invoice), "sandbox").note.e_invoice == EInvoice(
+        status=EInvoiceStatus.NOT_APPLICABLE
+    )
+
+
+def test_a_credit_note_s_registration_moves_it_to_its_next_version():
+    note = credit_note_of(issued(gstin=INTER_BUYER_GSTIN), [1_000])
+    later = NOW + timedelta(minutes=3)
+    generated = note.record_e_invoice(PENDING.generated(REGISTRATION), later)
+    assert (generated.version, generated.updated_at, generated.changed_at) == (2, later, later)
+    assert (note.updated_at, note.changed_at) == (None, note.created_at)
+    assert generated.model_dump(exclude={"version", "updated_at", "e_invoice"}) == note.model_dump(
+        exclude={"version", "updated_at", "e_invoice"}
+    )

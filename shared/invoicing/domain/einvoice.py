@@ -24,6 +24,7 @@ The IRP's answers reach the services through the ``IrpClient`` port as values
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -166,6 +167,17 @@ class EInvoice(_Frozen):
                 self.status,
                 f"Cannot {action} an e-invoice in status '{self.status}'.",
             )
+
+
+@dataclass(frozen=True)
+class EInvoiceEntry:
+    """A document whose registration needs watching (``GET /e-invoices``): an invoice or a credit note."""
+
+    document: Literal["invoice", "credit_note"]
+    document_id: str
+    number: str | None
+    account_id: str
+    e_invoice: EInvoice
 
 
 def at_issue(mode: Mode, supplier_gstin: str, buyer_gstin: str | None) -> EInvoice:

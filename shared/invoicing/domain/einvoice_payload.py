@@ -24,8 +24,8 @@ lets a service item leave out ``Qty`` and ``Unit``; ours carry quantities with u
 (INV-01 allows 3) and a credit note's lines have none, so an item is priced as one unit of its
 taxable value (``UnitPrice`` = ``TotAmt`` = ``AssAmt``); the quantities stay on our own PDF.
 
-**Credit notes.** :func:`from_credit_note` takes anything shaped like :class:`CreditNoteLike` (the
-credit-notes feature's ``CreditNote``) plus the invoice it corrects; the payload is a ``CRN`` with
+**Credit notes.** :func:`from_credit_note` takes a ``domain.credit_notes.CreditNote`` (which carries
+its invoice's parties, place of supply, number and date); the payload is a ``CRN`` with
 ``RefDtls.PrecDocDtls`` naming that invoice.
 
 Money is integer paise; the payload's rupee values are ``Decimal`` with two places, written as JSON
@@ -41,8 +41,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+from invoicing.domain.credit_notes import CreditNote
 from invoicing.domain.einvoice import REPORTING_WINDOW_DAYS
 from invoicing.domain.errors import InvoicingError
 from invoicing.domain.gst import TaxBreakdown
@@ -96,38 +97,6 @@ class Registrable:
     preceding: tuple[str, date] | None = None  # a credit note's invoice (number, date)
 
 
-class CreditLineLike(Protocol):
-    @property
-    def description(self) -> str: ...
-    @property
-    def sac_code(self) -> str: ...
-    @property
-    def taxable_amount(self) -> int: ...
-
-
-class CreditNoteLike(Protocol):
-    """What a credit note must offer to be registered (corrections.md's CreditNote has it)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def credit_note_number(self) -> str: ...
-    @property
-    def date(self) -> date: ...
-    @property
-    def invoice_number(self) -> str: ...
-    @property
-    def invoice_date(self) -> date: ...
-    @property
-    def lines(self) -> Sequence[CreditLineLike]: ...
-    @property
-    def taxable_amount(self) -> int: ...
-    @property
-    def tax(self) -> TaxBreakdown: ...
-    @property
-    def amount(self) -> int: ...
-
-
 def from_invoice(invoice: Invoice) -> Registrable:
     if invoice.status is InvoiceStatus.DRAFT or invoice.invoice_number is None or invoice.date is None:
         raise PayloadRuleError("issued", f"Invoice {invoice.id} is a draft; only issued documents register.")
@@ -151,18 +120,18 @@ def from_invoice(invoice: Invoice) -> Registrable:
     )
 
 
-def from_credit_note(note: CreditNoteLike, invoice: Invoice) -> Registrable:
-    """A credit note of ``invoice``: parties and place of supply are the invoice's."""
+def from_credit_note(note: CreditNote) -> Registrable:
+    """A credit note: parties and place of supply are its invoice's (copied onto the note)."""
     return Registrable(
         document="credit_note",
         document_id=note.id,
-        account_id=invoice.account_id,
+        account_id=note.account_id,
         doc_type="CRN",
         number=note.credit_note_number,
         date=note.date,
-        supplier=invoice.supplier,
-        buyer=invoice.customer,
-        place_of_supply=invoice.place_of_supply,
+        supplier=note.supplier,
+        buyer=note.customer,
+        place_of_supply=note.place_of_supply,
         items=tuple(Item(line.description, line.sac_code, line.taxable_amount) for line in note.lines),
         taxable_amount=note.taxable_amount,
         tax=note.tax,
