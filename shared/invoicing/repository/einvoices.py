@@ -1,17 +1,18 @@
 """Registrations that need watching, from the sparse ``EInvoiceIndex``: one ``Query`` per page.
 
-Only documents whose e-invoice is ``pending``, ``retrying`` or ``failed`` carry the index's keys
-(``records.invoice_to_item``), so a page reads what needs attention, never the table. Newest change
-first; the cursor is signed like the list's.
+Only documents -- invoices and credit notes -- whose e-invoice is ``pending``, ``retrying`` or
+``failed`` carry the index's keys (``records.einvoice_index_keys``), so a page reads what needs
+attention, never the table. Newest change first; the cursor is signed like the list's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from invoicing.domain.invoice import Invoice
+from invoicing.domain.einvoice import EInvoiceEntry
 from invoicing.domain.queries import Page
 from invoicing.repository import records
+from invoicing.repository.credit_notes import item_to_credit_note
 from invoicing.repository.cursor import CursorCodec, fingerprint
 from invoicing.repository.table import Table, deserialize, serialize
 
@@ -25,7 +26,7 @@ class DynamoEInvoiceStore:
         self._table = table
         self._cursors = CursorCodec(cursor_key)
 
-    def e_invoice_page(self, status: str, limit: int, cursor: str | None) -> Page[Invoice]:
+    def e_invoice_page(self, status: str, limit: int, cursor: str | None) -> Page[EInvoiceEntry]:
         query_print = fingerprint({"e_invoice_status": status})
         params: dict[str, Any] = {
             "IndexName": "EInvoiceIndex",
@@ -41,4 +42,15 @@ class DynamoEInvoiceStore:
         if len(items) > limit:
             items = items[:limit]
             next_cursor = self._cursors.encode({k: items[-1][k] for k in _KEYS}, query_print)
-        return Page(items=[records.item_to_invoice(item) for item in items], next_cursor=next_cursor)
+        return Page(items=[entry(item) for item in items], next_cursor=next_cursor)
+
+
+def entry(item: dict[str, Any]) -> EInvoiceEntry:
+    """The listed document as ``GET /e-invoices`` shows it, whichever entity the item is."""
+    if item.get("entity") == "credit_note":
+        note = item_to_credit_note(item)
+        assert note.e_invoice is not None
+        return EInvoiceEntry("credit_note", note.id, note.credit_note_number, note.account_id, note.e_invoice)
+    invoice = records.item_to_invoice(item)
+    assert invoice.e_invoice is not None
+    return EInvoiceEntry("invoice", invoice.id, invoice.invoice_number, invoice.account_id, invoice.e_invoice)
