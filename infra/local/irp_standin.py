@@ -70,6 +70,7 @@ class IrpDocument:
     signed_qr: str
     status: str = "ACT"
     cancel_date: datetime | None = None
+    preceding: dict[str, str] | None = None  # a CRN's RefDtls.PrecDocDtls[0] (InvNo, InvDt)
 
     def data(self) -> dict[str, Any]:
         return {
@@ -95,6 +96,7 @@ class IrpDocument:
             "total": int(self.total * 100),  # paise, as our API writes money
             "status": "cancelled" if self.status == "CNL" else "active",
             "ack_no": str(self.ack_no),
+            "preceding_document": self.preceding,  # a credit note's invoice: {"InvNo", "InvDt"}
         }
 
 
@@ -253,6 +255,7 @@ class IrpStandIn:
             ack_dt=now,
             signed_invoice=self.sign({"data": json.dumps(signed_invoice_data, default=str), "iss": ISSUER}),
             signed_qr=self.sign({"data": json.dumps(qr, separators=(",", ":")), "iss": ISSUER}),
+            preceding=_preceding(payload),
         )
         with self._lock:
             self._documents[irn] = document
@@ -315,6 +318,13 @@ def _financial_year(nic_date: str) -> str:
     start = year if month >= 4 else year - 1
     datetime(year, month, day)  # refuses impossible dates
     return f"{start}-{(start + 1) % 100:02d}"
+
+
+def _preceding(payload: dict[str, Any]) -> dict[str, str] | None:
+    documents = (payload.get("RefDtls") or {}).get("PrecDocDtls") or []
+    if not documents or not isinstance(documents[0], dict):
+        return None
+    return {"InvNo": str(documents[0].get("InvNo")), "InvDt": str(documents[0].get("InvDt"))}
 
 
 def _self_signed(key: Any, now: datetime) -> Any:

@@ -79,6 +79,7 @@ class Seeder:
         registrar_settings = common.settings(RegistrarSettings)
         registrar = EInvoiceRegistrar(
             invoices=service.invoices,
+            credit_notes=common.credit_note_store(settings.invoices_table),
             transactions=service.transactions,
             irp=common.irp(registrar_settings),
             jobs=common.einvoice_jobs(registrar_settings.einvoice_queue_url),
@@ -96,6 +97,7 @@ class Seeder:
             clock=clock,
             backoff=Backoff(),
             e_invoices=IrnCancellation(irp=common.irp(settings), clock=clock),
+            einvoicing=settings.einvoicing,
         )
         return cls(
             service=service,

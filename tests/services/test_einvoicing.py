@@ -1,13 +1,15 @@
 """Registration with the IRP, through the real GSP adapter and the local IRP stand-in.
 
-The store is the in-memory fake (the same conditions as DynamoDB); the IRP is the stand-in behind
-``responses`` with an injected clock, so every status transition, retry and backoff, the look-up
-after a timeout, duplicates, the 30-day rule and the 24-hour cancel window are driven by hand.
+The services world (``tests/services/conftest.py``): the store is the in-memory fake (the same
+conditions as DynamoDB); the IRP is the stand-in behind ``responses`` on the world's clock, so every
+status transition, retry and backoff, the look-up after a timeout, duplicates, the 30-day rule and
+the 24-hour cancel window are driven by hand. Credit notes: ``test_einvoice_credit_notes.py``.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,6 +17,7 @@ import jwt
 import pytest
 
 from infra.local.irp_standin import derive_irn
+from invoicing.adapters.gsp_irp import GspIrpClient
 from invoicing.domain.changes import Emit, SaveInvoice
 from invoicing.domain.einvoice import EInvoice, EInvoiceStatus, ErrorKind, Registration
 from invoicing.domain.einvoice_payload import build_payload, from_invoice
@@ -22,38 +25,38 @@ from invoicing.domain.errors import ConflictError, InvalidTransitionError, Retry
 from invoicing.domain.invoice import Address, Invoice, Payment
 from invoicing.domain.outbox import PublishEvent, RegisterEInvoice, RenderDocument
 from invoicing.services.einvoicing import (
-    EInvoicePolicy,
     EInvoiceRegistrar,
-    EInvoiceService,
     IrnCancellation,
     Outcome,
 )
-from invoicing.services.retry import NO_WAIT
-from tests.fakes.einvoice import InMemoryEInvoiceListing, RecordingEInvoiceJobs
-from tests.fakes.messaging import FixedClock
-from tests.fakes.store import InMemoryStore
-from tests.support.irp import CREDENTIALS, gsp_client, irp_standin_responses, new_standin
+from tests.services.conftest import World
+from tests.support.irp import CREDENTIALS, gsp_client
 from tests.unit.einvoice_factories import INTER_BUYER_GSTIN, NOW, issued
 
-POLICY = EInvoicePolicy(mode="sandbox", retry_base_seconds=2, retry_cap_seconds=10, max_attempts=4)
 
+class Registering:
+    """The services world (``tests/services/conftest.py``, e-invoicing ``sandbox``), seen from one
+    invoice's registration: it is put in the store as issued, and its jobs are run by hand."""
 
-class World:
-    def __init__(self, policy: EInvoicePolicy = POLICY) -> None:
-        self.clock = FixedClock(NOW)
-        self.store = InMemoryStore(clock=self.clock)
-        self.jobs = RecordingEInvoiceJobs()
-        self.standin = new_standin(clock=self.clock)
-        self.irp = gsp_client(clock=lambda: self.clock().timestamp())
-        self.registrar = EInvoiceRegistrar(
-            invoices=self.store,
-            transactions=self.store,
-            irp=self.irp,
-            jobs=self.jobs,
-            policy=policy,
-            clock=self.clock,
-            backoff=NO_WAIT,
-        )
+    def __init__(self, world: World) -> None:
+        world.einvoicing = "sandbox"
+        self.world = world
+        self.clock = world.clock
+        self.store = world.store
+        self.standin = world.irp_standin
+        self.jobs = world.einvoice_jobs
+
+    @property
+    def irp(self) -> GspIrpClient:
+        return self.world.irp
+
+    @irp.setter
+    def irp(self, client: GspIrpClient) -> None:
+        self.world.irp = client
+
+    @property
+    def registrar(self) -> EInvoiceRegistrar:
+        return self.world.registrar
 
     def put(self, invoice: Invoice) -> Invoice:
         self.store.invoices[invoice.id] = invoice
@@ -87,10 +90,9 @@ class World:
 
 
 @pytest.fixture
-def world():
-    world = World()
-    with irp_standin_responses(world.standin):
-        yield world
+def world(world: World) -> Registering:
+    """The shared services world, overridden here by its registration-centred view."""
+    return Registering(world)
 
 
 # ------------------------------------------------------------------------------- transitions
@@ -224,11 +226,10 @@ def test_the_30_day_rule_fails_the_registration_with_nothing_sent(world):
     assert world.standin.calls == []
 
 
-def test_below_ten_crore_an_old_document_still_registers():
-    world = World(EInvoicePolicy(mode="sandbox", aato_above_10_crore=False))
-    with irp_standin_responses(world.standin):
-        world.put(issued(gstin=INTER_BUYER_GSTIN, today=date(2026, 8, 1)))
-        assert world.register() is Outcome.GENERATED
+def test_below_ten_crore_an_old_document_still_registers(world):
+    world.world.einvoice_policy = replace(world.world.einvoice_policy, aato_above_10_crore=False)
+    world.put(issued(gstin=INTER_BUYER_GSTIN, today=date(2026, 8, 1)))
+    assert world.register() is Outcome.GENERATED
 
 
 def test_a_payload_that_breaks_a_rule_is_failed_naming_it_and_nothing_is_sent(world):
@@ -245,7 +246,6 @@ def test_a_payload_that_breaks_a_rule_is_failed_naming_it_and_nothing_is_sent(wo
 
 def test_the_irp_s_own_validation_error_is_failed_with_its_code(world):
     world.irp = gsp_client(CREDENTIALS.__class__(**{**CREDENTIALS.__dict__, "gstin": "29AABCK4321M1ZE"}))
-    world.registrar.irp = world.irp
     world.put(issued(gstin=INTER_BUYER_GSTIN))
     assert world.register() is Outcome.FAILED
     assert (world.state.error.kind, world.state.error.code) == (ErrorKind.VALIDATION, "2169")
@@ -384,8 +384,10 @@ def test_an_operator_requeues_a_failed_registration(world):
     world.register()
     assert world.state.status is EInvoiceStatus.FAILED
     world.store.outbox.clear()
-    service = EInvoiceService(world.store, world.store, InMemoryEInvoiceListing(world.store), world.clock)
-    assert [i.id for i in service.list("failed", 10, None).items] == ["inv_einv000000001"]
+    service = world.world.e_invoices
+    assert [(e.document, e.document_id) for e in service.list("failed", 10, None).items] == [
+        ("invoice", "inv_einv000000001")
+    ]
     after = service.retry("inv_einv000000001")
     assert (after.e_invoice.status, after.e_invoice.error) == (EInvoiceStatus.PENDING, None)
     assert world.next_job().attempt == after.e_invoice.attempts == 1
@@ -396,7 +398,7 @@ def test_an_operator_requeues_a_failed_registration(world):
 def test_a_conflicting_retry_is_a_conflict(world):
     world.put(issued(gstin=INTER_BUYER_GSTIN, today=date(2026, 8, 1)))
     world.register()
-    service = EInvoiceService(world.store, world.store, InMemoryEInvoiceListing(world.store), world.clock)
+    service = world.world.e_invoices
     stale = world.invoice()
     world.store.invoices[stale.id] = stale.record_e_invoice(stale.e_invoice, NOW)  # someone else wrote
     world.store.get = lambda _id: stale  # type: ignore[method-assign]

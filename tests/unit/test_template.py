@@ -45,6 +45,7 @@ ROUTES: dict[tuple[str, str], str] = {
     # einvoice.md
     ("GET", "/e-invoices"): "InvoiceApiFunction",
     ("POST", "/invoices/{id}/e-invoice/retry"): "InvoiceApiFunction",
+    ("POST", "/credit-notes/{id}/e-invoice/retry"): "InvoiceApiFunction",  # failed CRNs (beyond einvoice.md)
 }
 PUBLIC_ROUTES = {("POST", "/webhooks/razorpay"), ("GET", "/openapi.json"), ("GET", "/swagger")}
 

@@ -1,4 +1,5 @@
-"""E-invoicing for operators (einvoice.md): registrations that need attention, re-queueing one."""
+"""E-invoicing for operators (einvoice.md): registrations that need attention (invoices and credit
+notes), re-queueing a failed one."""
 
 from __future__ import annotations
 
@@ -35,15 +36,15 @@ Cursor = Annotated[
 @router.get(
     "/e-invoices",
     tags=[OPERATOR],
-    summary="Documents whose registration with the IRP needs attention, newest first",
-    responses=responses(200, "A page of documents with their e_invoice", 403),
+    summary="Invoices and credit notes whose registration with the IRP needs attention, newest first",
+    responses=responses(200, "A page of documents (type invoice or credit_note) with their e_invoice", 403),
 )
 def list_e_invoices(
     params: Annotated[ListEInvoicesQuery, Query()], limit: Limit = 25, cursor: Cursor = None
 ) -> EInvoiceListResponse:
     page = einvoice_service().list(params.status, limit, cursor)
     return EInvoiceListResponse(
-        items=[EInvoiceRow.from_invoice(invoice) for invoice in page.items], next_cursor=page.next_cursor
+        items=[EInvoiceRow.from_domain(entry) for entry in page.items], next_cursor=page.next_cursor
     )
 
 
@@ -61,3 +62,19 @@ def retry_e_invoice(invoice_id: str) -> EInvoiceRetryResponse:
     state = EInvoiceOut.from_domain(invoice.e_invoice)
     assert state is not None
     return EInvoiceRetryResponse(document_id=invoice.id, e_invoice=state)
+
+
+@router.post(
+    "/credit-notes/<credit_note_id>/e-invoice/retry",
+    status_code=202,
+    tags=[OPERATOR],
+    summary="Re-queue a credit note's failed registration with the IRP (after the data was fixed)",
+    responses=responses(202, "Queued again: the e_invoice is pending", 403, 404, 409),
+)
+def retry_credit_note_e_invoice(credit_note_id: str) -> EInvoiceRetryResponse:
+    logger.append_keys(credit_note_id=credit_note_id)
+    note = einvoice_service().retry_credit_note(credit_note_id)
+    metrics.add_metric(name="EInvoiceRequeued", unit=MetricUnit.Count, value=1)
+    state = EInvoiceOut.from_domain(note.e_invoice)
+    assert state is not None
+    return EInvoiceRetryResponse(document_id=note.id, e_invoice=state)

@@ -334,6 +334,7 @@ def credit_note_view(note: CreditNote) -> dict[str, Any]:
         "refund_amount": format_inr(note.refund_amount),
         "has_refund": note.refund_amount > 0,
         "cancellation": note.reason.value == "cancellation",
+        "e_invoice": e_invoice_view(note.e_invoice),
     }
 
 
@@ -402,7 +403,7 @@ class InvoicePdfRenderer:
     def render_credit_note(self, note: CreditNote) -> bytes:
         """The credit note's PDF (its own template); deterministic, like an invoice's."""
         return self.render_view(
-            credit_note_view(note), timestamp=note.created_at, template=CREDIT_NOTE_TEMPLATE
+            credit_note_view(note), timestamp=note.changed_at, template=CREDIT_NOTE_TEMPLATE
         )
 
     def render(self, invoice: Invoice) -> bytes:

@@ -7,8 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from invoicing.contracts.common import Request, Response, Timestamp
-from invoicing.domain.einvoice import EInvoice
-from invoicing.domain.invoice import Invoice
+from invoicing.domain.einvoice import EInvoice, EInvoiceEntry
 
 EInvoiceStatusValue = Literal["not_applicable", "pending", "generated", "retrying", "failed", "cancelled"]
 
@@ -53,14 +52,14 @@ class EInvoiceRow(Response):
     e_invoice: EInvoiceOut
 
     @classmethod
-    def from_invoice(cls, invoice: Invoice) -> EInvoiceRow:
-        state = EInvoiceOut.from_domain(invoice.e_invoice)
+    def from_domain(cls, entry: EInvoiceEntry) -> EInvoiceRow:
+        state = EInvoiceOut.from_domain(entry.e_invoice)
         assert state is not None
         return cls(
-            document_id=invoice.id,
-            type="invoice",
-            number=invoice.invoice_number,
-            account_id=invoice.account_id,
+            document_id=entry.document_id,
+            type=entry.document,
+            number=entry.number,
+            account_id=entry.account_id,
             e_invoice=state,
         )
 

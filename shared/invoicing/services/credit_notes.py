@@ -11,6 +11,8 @@ taken) re-reads and re-plans with jittered backoff: the domain decides again fro
 Side effects, after the commit (``services.outbox``): ``CreditNoteIssued`` (and ``InvoicePaid``
 when the credit settles the invoice), the credit note's PDF and the invoice's new one, a refund
 request per refund, and ``Relink``: the payment link is made to collect exactly the new balance.
+A note to a B2B buyer with e-invoicing on is issued ``pending`` (``rules.registering``) and its
+registration as a ``CRN`` is queued instead of its PDF, which waits for the IRN (einvoice.md).
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from invoicing.domain.credit_notes import (
     SaveCreditNote,
 )
 from invoicing.domain.effects import emit, invoice_effects
+from invoicing.domain.einvoice import Mode
 from invoicing.domain.errors import ConflictError, NotFoundError
 from invoicing.domain.events import invoice_event
 from invoicing.domain.ids import new_id
 from invoicing.domain.invoice import PAYABLE_STATUSES, Invoice, InvoiceStatus
 from invoicing.domain.numbering import ist_date
-from invoicing.domain.outbox import Effect, PublishEvent, Relink, RenderDocument
+from invoicing.domain.outbox import Effect, PublishEvent, RegisterEInvoice, Relink, RenderDocument
 from invoicing.domain.queries import IdempotencyClaim, Page
 from invoicing.observability import logger
 from invoicing.services.ports import (
@@ -80,6 +83,7 @@ class CreditNoteService:
     clock: Clock
     backoff: Backoff
     e_invoices: EInvoiceCancellation  # cancel: an IRN younger than 24 h goes first (services.einvoicing)
+    einvoicing: Mode  # einvoice.md: off | sandbox | production (a B2B note is registered as a CRN)
 
     # ------------------------------------------------------------------ reads
     def get(self, caller: Caller, credit_note_id: str) -> CreditNoteView:
@@ -154,7 +158,9 @@ class CreditNoteService:
             today = ist_date(now)
             series = rules.series(today)
             sequence = self.invoices.next_sequence(series)
-            credit = plan(invoice, note_id, rules.number(today, sequence), today, now)
+            credit = rules.registering(
+                plan(invoice, note_id, rules.number(today, sequence), today, now), self.einvoicing
+            )
             changes: list[Change] = [
                 TakeNumber(series, sequence, credit.note.credit_note_number, note_id, invoice.account_id),
                 SaveCreditNote(credit.note),
@@ -237,7 +243,11 @@ class CreditNoteService:
             )
         )
         effects: list[Effect] = invoice_effects(before, after, named)
-        effects.append(RenderDocument(document="credit_note", document_id=note.id, version=note.version))
+        if note.e_invoice is not None and note.e_invoice.awaiting:
+            # e-invoicing: registered as a CRN after the commit; its PDF waits for the IRN
+            effects.append(RegisterEInvoice(document="credit_note", document_id=note.id, attempt=0))
+        else:
+            effects.append(RenderDocument(document="credit_note", document_id=note.id, version=note.version))
         if before.status in PAYABLE_STATUSES and after.status is not InvoiceStatus.CANCELLED:
             effects.append(Relink(invoice_id=after.id))
         return effects

@@ -1,10 +1,11 @@
-"""E-invoicing use cases: register a document with the IRP after its commit, let operators see and
-re-queue failed registrations, cancel a young IRN before an invoice's cancellation (by a credit note) commits.
+"""E-invoicing use cases: register a document (an invoice, or a credit note as a ``CRN``) with the IRP
+after its commit, let operators see and re-queue failed registrations, cancel a young IRN before an
+invoice's cancellation (by a credit note) commits.
 
 **Registration** (``EInvoiceRegistrar.register``, the e-invoice queue's consumer). A job names a
-document and the e-invoice ``attempts`` count it is for. The document is read (one ``GetItem``); a
-job for a document that no longer awaits its IRN, or for another count, is a repeat and is dropped.
-Then, in order:
+document (``invoice`` or ``credit_note``) and the e-invoice ``attempts`` count it is for. The
+document is read (one ``GetItem``); a job for a document that no longer awaits its IRN, or for
+another count, is a repeat and is dropped. Then, in order:
 
 1. everything that can fail locally: the INV-01 payload and its rules, the 30-day rule → ``failed``
    with ``kind: validation`` and the rule's message, nothing sent;
@@ -17,13 +18,14 @@ Then, in order:
    IRP's own validation error → ``failed`` / ``validation``. After ``max_attempts`` a transient
    failure is ``failed`` / ``transient``.
 
-The outcome is committed as the invoice's next version, conditional on the version read
-(``SaveInvoice``), with its side effects in the same transaction: ``EInvoiceGenerated`` and a render
-of the PDF (which now carries the IRN and QR), ``EInvoiceFailed``, or the next attempt's job with
-its backoff delay. If the invoice changed meanwhile (a payment, say) the outcome is re-applied to
-the fresh version; if the e-invoice itself moved on (another delivery recorded it), nothing is
-written. Races therefore never register a document twice (the IRP answers the second sender 2150,
-which links the same IRN) and never overwrite a newer state (the write is conditional).
+The outcome is committed as the document's next version, conditional on the version read
+(``SaveInvoice``, or ``ReviseCreditNote`` for a credit note), with its side effects in the same
+transaction: ``EInvoiceGenerated`` and a render of the PDF (which now carries the IRN and QR),
+``EInvoiceFailed``, or the next attempt's job with its backoff delay. If the document changed
+meanwhile (a payment on the invoice, say) the outcome is re-applied to the fresh version; if the
+e-invoice itself moved on (another delivery recorded it), nothing is written. Races therefore never
+register a document twice (the IRP answers the second sender 2150, which links the same IRN) and
+never overwrite a newer state (the write is conditional).
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from invoicing.domain.changes import SaveInvoice
+from invoicing.domain.changes import Change, SaveInvoice
+from invoicing.domain.credit_notes import CreditNote, ReviseCreditNote
 from invoicing.domain.effects import emit, invoice_effects
 from invoicing.domain.einvoice import (
     CANCEL_REASON_ORDER_CANCELLED,
     LISTED,
     EInvoice,
+    EInvoiceEntry,
     EInvoiceError,
     EInvoiceStatus,
     ErrorKind,
@@ -54,10 +58,12 @@ from invoicing.domain.einvoice import (
     backoff_delay,
 )
 from invoicing.domain.einvoice_payload import (
+    DocumentKind,
     PayloadRuleError,
     Registrable,
     build_payload,
     check_reporting_window,
+    from_credit_note,
     from_invoice,
 )
 from invoicing.domain.errors import (
@@ -73,7 +79,15 @@ from invoicing.domain.numbering import ist_date
 from invoicing.domain.outbox import Effect, RegisterEInvoice, RenderDocument
 from invoicing.domain.queries import Page
 from invoicing.observability import logger
-from invoicing.services.ports import Clock, EInvoiceJobs, EInvoiceStore, InvoiceStore, IrpClient, Transactions
+from invoicing.services.ports import (
+    Clock,
+    CreditNoteStore,
+    EInvoiceJobs,
+    EInvoiceStore,
+    InvoiceStore,
+    IrpClient,
+    Transactions,
+)
 from invoicing.services.retry import Backoff
 
 MAX_QUEUE_DELAY_SECONDS = 900  # SQS's DelaySeconds limit; longer backoffs are re-queued on arrival
@@ -108,6 +122,7 @@ class _Decision:
 @dataclass
 class EInvoiceRegistrar:
     invoices: InvoiceStore
+    credit_notes: CreditNoteStore
     transactions: Transactions
     irp: IrpClient
     jobs: EInvoiceJobs
@@ -118,14 +133,14 @@ class EInvoiceRegistrar:
     def register(
         self, document: str, document_id: str, attempt: int, *, redelivered: bool = False
     ) -> Outcome:
-        if document != "invoice":
-            raise ValueError(f"cannot register a {document} yet")  # credit notes: after their feature
         try:
-            invoice = self.invoices.get(document_id)
+            current = self._read(document, document_id)
         except NotFoundError:
-            logger.warning("E-invoice job for an unknown document", extra={"document_id": document_id})
+            logger.warning(
+                "E-invoice job for an unknown document", extra={"document_id": document_id, "type": document}
+            )
             return Outcome.SKIPPED
-        state = invoice.e_invoice
+        state = current.e_invoice
         if state is None or not state.awaiting or state.attempts != attempt:
             return Outcome.SKIPPED
         now = self.clock()
@@ -135,8 +150,15 @@ class EInvoiceRegistrar:
                 document, document_id, attempt, delay_seconds=min(wait, MAX_QUEUE_DELAY_SECONDS)
             )
             return Outcome.DEFERRED
-        decision = self._decide(from_invoice(invoice), state, now, redelivered=redelivered)
-        return self._record(invoice, attempt, decision)
+        decision = self._decide(registrable(current), state, now, redelivered=redelivered)
+        return self._record(current, attempt, decision)
+
+    def _read(self, document: str, document_id: str) -> Document:
+        if document == "invoice":
+            return self.invoices.get(document_id)
+        if document == "credit_note":
+            return self.credit_notes.get(document_id)
+        raise ValueError(f"cannot register a {document}")
 
     # ------------------------------------------------------------------ deciding
     def _decide(self, doc: Registrable, state: EInvoice, now: datetime, *, redelivered: bool) -> _Decision:
@@ -247,22 +269,20 @@ class EInvoiceRegistrar:
         return _Decision(Outcome.RETRYING, apply, problem.code)
 
     # ------------------------------------------------------------------ recording
-    def _record(self, invoice: Invoice, attempt: int, decision: _Decision) -> Outcome:
+    def _record(self, current: Document, attempt: int, decision: _Decision) -> Outcome:
+        kind = kind_of(current)
         for tries in self.backoff.tries():
             if tries:
-                invoice = self.invoices.get(invoice.id)
-            state = invoice.e_invoice
+                current = self._read(kind, current.id)
+            state = current.e_invoice
             if state is None or not state.awaiting or state.attempts != attempt:
                 return Outcome.SKIPPED  # another delivery recorded this attempt first
             now = self.clock()
             new = decision.apply(state, now)
-            after = invoice.record_e_invoice(new, now)
+            change, after = revised(current, new, now)
             try:
                 self.transactions.commit(
-                    [
-                        SaveInvoice(invoice, after),
-                        *emit(after.account_id, self._effects(after, new, now), now),
-                    ]
+                    [change, *emit(after.account_id, self._effects(after, new, now), now)]
                 )
             except ConflictError:
                 continue
@@ -270,30 +290,59 @@ class EInvoiceRegistrar:
             logger.info(
                 "E-invoice registration recorded",
                 extra={
-                    "document_id": invoice.id,
+                    "document_id": current.id,
+                    "type": kind,
                     "outcome": outcome.value,
                     "attempts": new.attempts,
                     "error_code": new.error.code if new.error else None,
                 },
             )
             return outcome
-        raise ConflictError(f"Invoice {invoice.id} kept changing; the e-invoice job will be retried.")
+        raise ConflictError(f"{current.id} kept changing; the e-invoice job will be retried.")
 
-    def _effects(self, after: Invoice, new: EInvoice, now: datetime) -> list[Effect]:
+    @staticmethod
+    def _effects(after: Document, new: EInvoice, now: datetime) -> list[Effect]:
+        kind = kind_of(after)
         if new.status is EInvoiceStatus.RETRYING:
             assert new.next_attempt_at is not None
             delay = math.ceil((new.next_attempt_at - now).total_seconds())
             return [
                 RegisterEInvoice(
+                    document=kind,
                     document_id=after.id,
                     attempt=new.attempts,
                     delay_seconds=max(0, min(delay, MAX_QUEUE_DELAY_SECONDS)),
                 )
             ]
-        event = e_invoice_event("invoice", after.id, after.account_id, after.invoice_number, new)
+        event = e_invoice_event(kind, after.id, after.account_id, number_of(after), new)
         if new.status is EInvoiceStatus.GENERATED:
-            return [event, RenderDocument(document="invoice", document_id=after.id, version=after.version)]
+            return [event, RenderDocument(document=kind, document_id=after.id, version=after.version)]
         return [event]
+
+
+# ------------------------------------------------------------------------- the two documents
+Document = Invoice | CreditNote
+
+
+def kind_of(document: Document) -> DocumentKind:
+    return "invoice" if isinstance(document, Invoice) else "credit_note"
+
+
+def number_of(document: Document) -> str | None:
+    return document.invoice_number if isinstance(document, Invoice) else document.credit_note_number
+
+
+def registrable(document: Document) -> Registrable:
+    return from_invoice(document) if isinstance(document, Invoice) else from_credit_note(document)
+
+
+def revised(document: Document, new: EInvoice, now: datetime) -> tuple[Change, Document]:
+    """The change that stores ``document`` with its e-invoice moved to ``new``, and the result."""
+    if isinstance(document, Invoice):
+        invoice = document.record_e_invoice(new, now)
+        return SaveInvoice(document, invoice), invoice
+    note = document.record_e_invoice(new, now)
+    return ReviseCreditNote(document, note), note
 
 
 _OUTCOMES = {
@@ -309,11 +358,13 @@ class EInvoiceService:
     """What operators do: see registrations that need attention, re-queue a failed one."""
 
     invoices: InvoiceStore
+    credit_notes: CreditNoteStore
     transactions: Transactions
     listing: EInvoiceStore
     clock: Clock
 
-    def list(self, status: str, limit: int, cursor: str | None) -> Page[Invoice]:
+    def list(self, status: str, limit: int, cursor: str | None) -> Page[EInvoiceEntry]:
+        """Invoices and credit notes whose e-invoice is in ``status``, newest change first."""
         if status not in {s.value for s in LISTED}:
             raise DomainValidationError(
                 f"status must be one of {', '.join(sorted(s.value for s in LISTED))}.",
@@ -324,11 +375,7 @@ class EInvoiceService:
     def retry(self, invoice_id: str) -> Invoice:
         """``failed`` → ``pending``, and the registration is queued again (after the commit)."""
         before = self.invoices.get(invoice_id)
-        if before.e_invoice is None:
-            raise InvalidTransitionError(
-                "retry the e-invoice of", before.status, f"Invoice {invoice_id} has no e-invoice to retry."
-            )
-        after = before.record_e_invoice(before.e_invoice.requeued(), self.clock())
+        after = before.record_e_invoice(self._requeued(before), self.clock())
         self.transactions.commit(
             [
                 SaveInvoice(before, after),
@@ -337,6 +384,29 @@ class EInvoiceService:
         )
         logger.info("E-invoice registration re-queued", extra={"invoice_id": invoice_id})
         return after
+
+    def retry_credit_note(self, credit_note_id: str) -> CreditNote:
+        """A credit note's ``failed`` registration → ``pending``, queued again after the commit."""
+        try:
+            before = self.credit_notes.get(credit_note_id)
+        except NotFoundError:
+            raise NotFoundError(f"No credit note {credit_note_id}.") from None
+        now = self.clock()
+        after = before.record_e_invoice(self._requeued(before), now)
+        assert after.e_invoice is not None
+        job = RegisterEInvoice(document="credit_note", document_id=after.id, attempt=after.e_invoice.attempts)
+        self.transactions.commit([ReviseCreditNote(before, after), *emit(after.account_id, [job], now)])
+        logger.info("E-invoice registration re-queued", extra={"credit_note_id": credit_note_id})
+        return after
+
+    @staticmethod
+    def _requeued(document: Document) -> EInvoice:
+        if document.e_invoice is None:
+            status = document.status if isinstance(document, Invoice) else "issued"
+            raise InvalidTransitionError(
+                "retry the e-invoice of", status, f"{document.id} has no e-invoice to retry."
+            )
+        return document.e_invoice.requeued()
 
 
 # ---------------------------------------------------------------------------------- cancelling

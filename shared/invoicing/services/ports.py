@@ -16,7 +16,7 @@ from typing import IO, Any, Protocol
 from invoicing.domain.changes import Change
 from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument
 from invoicing.domain.documents import Download, DownloadLink, DownloadStatus, InvoiceDocument, InvoiceOwner
-from invoicing.domain.einvoice import EInvoice, RegisteredDocument, Registration
+from invoicing.domain.einvoice import EInvoice, EInvoiceEntry, RegisteredDocument, Registration
 from invoicing.domain.invoice import Invoice, Refund
 from invoicing.domain.ledger import LedgerEntry, LedgerHead
 from invoicing.domain.outbox import OutboxMessage
@@ -252,5 +252,6 @@ class EInvoiceCancellation(Protocol):
 
 
 class EInvoiceStore(Protocol):
-    def e_invoice_page(self, status: str, limit: int, cursor: str | None) -> Page[Invoice]:
-        """Documents whose e-invoice is in ``status`` (pending, retrying, failed), newest change first."""
+    def e_invoice_page(self, status: str, limit: int, cursor: str | None) -> Page[EInvoiceEntry]:
+        """Documents (invoices and credit notes) whose e-invoice is in ``status`` (pending, retrying,
+        failed), newest change first."""

@@ -53,6 +53,7 @@ def einvoice_service() -> EInvoiceService:
     config = settings()
     return EInvoiceService(
         invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
+        credit_notes=common.credit_note_store(config.invoices_table, config.cursor_secret_name),
         transactions=common.transactions(config.invoices_table),
         listing=DynamoEInvoiceStore(
             common.table(config.invoices_table), secrets.signing_key(config.cursor_secret_name)
@@ -72,6 +73,7 @@ def credit_note_service() -> CreditNoteService:
         clock=common.clock(),
         backoff=Backoff(),
         e_invoices=IrnCancellation(irp=common.irp(config), clock=common.clock()),
+        einvoicing=config.einvoicing,
     )
 
 

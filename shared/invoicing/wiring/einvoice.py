@@ -19,6 +19,7 @@ def registrar() -> EInvoiceRegistrar:
     config = settings()
     return EInvoiceRegistrar(
         invoices=common.invoice_store(config.invoices_table),
+        credit_notes=common.credit_note_store(config.invoices_table),
         transactions=common.transactions(config.invoices_table),
         irp=common.irp(config),
         jobs=common.einvoice_jobs(config.einvoice_queue_url),

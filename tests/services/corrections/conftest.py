@@ -148,6 +148,7 @@ def world() -> Iterator[World]:
             clock=clock,
             backoff=NO_WAIT,
             e_invoices=IrnCancellation(irp=gsp_client(), clock=clock),
+            einvoicing="off",  # e-invoicing of credit notes: tests/services/test_einvoice_credit_notes.py
         )
         links = PaymentLinkService(
             invoices=store, transactions=store, payments=provider, clock=clock, backoff=NO_WAIT
