@@ -120,10 +120,8 @@ def test_failed_invoices_and_credit_notes_are_listed_together_newest_change_firs
     assert stores.listing.e_invoice_page("pending", 10, None).items == []
 
 
-def test_a_page_of_the_index_is_one_query(stores, request):
-    if isinstance(stores.listing, InMemoryEInvoiceListing):
-        pytest.skip("DynamoDB only")
-    aws_calls = request.getfixturevalue("aws_calls")
+@pytest.mark.parametrize("stores", ["dynamodb"], indirect=True)
+def test_a_page_of_the_index_is_one_query(stores, aws_calls):
     invoice = issued(gstin=INTER_BUYER_GSTIN)
     assert invoice.e_invoice is not None
     stores.transactions.commit([SaveInvoice(None, first_version(invoice))])  # pending: listed
