@@ -38,7 +38,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 
-.PHONY: venv run test unit lint format lock build validate deploy bench token clean
+.PHONY: venv run test unit lint format lock build validate deploy bench docs token clean
 
 # .venv holds exactly uv.lock's packages (runtime + dev) and this project, editable. uv itself comes
 # from the lock too (pip, hash-checked) before it installs everything else.
@@ -89,6 +89,10 @@ test: lint
 # The fast loop: unit tests only (no AWS emulation, no servers), no lint.
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -n auto -q
+
+# docs/api.md from the API's own OpenAPI document (a test checks it is current).
+docs: $(STAMP)
+	$(BIN)/python -m infra.apidocs
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

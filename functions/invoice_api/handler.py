@@ -7,7 +7,19 @@ OpenAPI answers and the error map are ``invoicing.http``.
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from routes import credit_notes, disputes, documents, einvoices, invoices, operations
+from routes import (
+    accounts,
+    billing_runs,
+    credit_notes,
+    disputes,
+    documents,
+    einvoices,
+    invoices,
+    operations,
+    prices,
+    statements,
+    usage,
+)
 
 from invoicing import http
 from invoicing.observability import logger, metrics, tracer
@@ -21,6 +33,9 @@ app.include_router(operations.router)
 app.include_router(credit_notes.router)
 app.include_router(disputes.router)
 app.include_router(einvoices.router)
+app.include_router(statements.router)
+for billing_router in (accounts.router, prices.router, usage.router, billing_runs.router):
+    app.include_router(billing_router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -1,5 +1,5 @@
-"""Render invoice and credit-note PDFs and bulk-download ZIPs from the render queue, one SQS record
-at a time, with partial-batch failures.
+"""Render invoice and credit-note PDFs, bulk-download ZIPs and statements of account from the render
+queue, one SQS record at a time, with partial-batch failures.
 
 A record that fails (unknown invoice, malformed job, S3 or DynamoDB trouble) raises; Powertools
 reports it in ``batchItemFailures`` so only that message returns to the queue, and after five
@@ -13,10 +13,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invoicing.contracts.messages import DownloadJob, parse_render_message
+from invoicing.contracts.messages import DownloadJob, StatementJob, parse_render_message
 from invoicing.observability import logger, metrics, tracer
 from invoicing.services.credit_note_documents import RenderOutcome
 from invoicing.services.rendering import ExportOutcome, Outcome
+from invoicing.services.statements import StatementOutcome
 from invoicing.wiring import pdf
 
 ASSETS = Path(__file__).resolve().parent
@@ -24,7 +25,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
-    logger.remove_keys(["invoice_id", "download_id", "credit_note_id"])
+    logger.remove_keys(["invoice_id", "download_id", "credit_note_id", "statement_id"])
     logger.append_keys(message_id=record.message_id)
     try:
         job = parse_render_message(record.body)
@@ -32,6 +33,8 @@ def record_handler(record: SQSRecord) -> None:
             export_download(job)
         elif job.kind == "credit_note":
             render_credit_note(job.document_id, job.version)
+        elif isinstance(job, StatementJob):
+            render_statement(job)
         else:
             render_invoice(job.document_id, job.version)
     except Exception:
@@ -69,6 +72,23 @@ def export_download(job: DownloadJob) -> None:
         metrics.add_metric(name="InvoiceDownloadReady", unit=MetricUnit.Count, value=1)
     elif export.outcome is ExportOutcome.FAILED:
         metrics.add_metric(name="InvoiceDownloadFailed", unit=MetricUnit.Count, value=1)
+
+
+def render_statement(job: StatementJob) -> None:
+    logger.append_keys(statement_id=job.statement_id)
+    rendition = pdf.statement_service(ASSETS).render(job.statement_id)
+    logger.info(
+        "Statement job done",
+        extra={
+            "outcome": rendition.outcome.value,
+            "entries": rendition.entries,
+            "backfilled": rendition.backfilled,
+        },
+    )
+    if rendition.outcome is StatementOutcome.READY:
+        metrics.add_metric(name="StatementReady", unit=MetricUnit.Count, value=1)
+    elif rendition.outcome is StatementOutcome.FAILED:
+        metrics.add_metric(name="StatementFailed", unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context

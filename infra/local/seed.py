@@ -18,18 +18,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from infra.demo import DEMO_ACCOUNT, draft_fields
+from infra.demo import (
+    DEMO_ACCOUNT,
+    DEMO_PRICES,
+    PRICES_EFFECTIVE_FROM,
+    demo_customer,
+    demo_usage,
+    draft_fields,
+)
 from infra.local.razorpay_standin import RazorpayError, RazorpayStandIn, new_id
 from invoicing.config import InvoiceSettings, RegistrarSettings
+from invoicing.domain.access import Caller
+from invoicing.domain.billing import UsageRecord, previous_period
 from invoicing.domain.changes import SaveInvoice
 from invoicing.domain.effects import emit, invoice_effects
 from invoicing.domain.invoice import Invoice, InvoiceStatus, Payment
 from invoicing.domain.numbering import ist_date
+from invoicing.services.billing import BillingService
 from invoicing.services.credit_notes import CreditNoteService
 from invoicing.services.einvoicing import EInvoicePolicy, EInvoiceRegistrar, IrnCancellation
 from invoicing.services.invoices import InvoiceService
 from invoicing.services.retry import Backoff
-from invoicing.wiring import common
+from invoicing.wiring import billing, common
 
 log = logging.getLogger("infra.local")
 
@@ -198,6 +208,33 @@ def _month_start(moment: datetime) -> date:
     return moment.date().replace(day=1)
 
 
+def seed_billing(now: datetime | None = None) -> str:
+    """The rate card, a postpaid billing profile for the demo account and its usage of last month
+    (IST), all through ``BillingService``: ``POST /_local/schedules/billing-run`` then invoices it."""
+    settings = common.settings(InvoiceSettings)
+    clock = SeedClock(now or datetime.now(UTC))
+    service = BillingService(
+        store=billing.store(settings.invoices_table),
+        transactions=common.transactions(settings.invoices_table),
+        clock=clock,
+    )
+    for sku, fields in DEMO_PRICES.items():
+        service.put_price(sku, {**fields, "effective_from": PRICES_EFFECTIVE_FROM})
+    operator = Caller(account_id=None, is_operator=True)
+    service.put_profile(
+        operator,
+        DEMO_ACCOUNT,
+        demo_customer(intra_state=True),
+        {"billing_model": "postpaid", "payment_terms_days": 15},
+    )
+    period = previous_period(clock.now)
+    records = [UsageRecord.model_validate(r) for r in demo_usage(DEMO_ACCOUNT, period)]
+    for start in range(0, len(records), 500):
+        service.ingest(records[start : start + 500])
+    log.info("demo usage for %s: %d records in %s (postpaid)", DEMO_ACCOUNT, len(records), period)
+    return period
+
+
 def seed(
     standin: RazorpayStandIn,
     razorpay_base_url: str,
@@ -206,6 +243,7 @@ def seed(
     checkpoint: Callable[[], None] = _go_on,
 ) -> dict[str, Invoice]:
     seeded = Seeder.build(standin, razorpay_base_url, now, checkpoint).run()
+    seed_billing(now)
     listed = ", ".join(f"{i.status.value} {i.invoice_number or i.id}" for i in seeded.values())
     log.info("demo data for %s: %s", DEMO_ACCOUNT, listed)
     return seeded

@@ -52,6 +52,8 @@ access_log = logging.getLogger("infra.local.http")
 RAZORPAY_PREFIX = "/_razorpay"
 IRP_PREFIX = "/_irp"
 SWEEP_FUNCTION = "OverdueSweepFunction"
+BILLING_FUNCTION = "BillingRunFunction"
+BILLING_RUN_TIMEOUT_SECONDS = 300
 _PAY_ROUTE = re.compile(r"^/_local/razorpay/invoices/([^/]+)/pay$")
 _FAIL_REFUND_ROUTE = re.compile(r"^/_local/razorpay/refunds/([^/]+)/fail$")
 _PAGE_ROUTE = re.compile(rf"^{RAZORPAY_PREFIX}/i/([^/]+)(/pay)?$")
@@ -83,6 +85,9 @@ class Dispatcher:
         self.irp = irp
         self._paid: dict[str, dict[str, Any]] = {}  # payment id → what paying on the hosted page did
         self.ready = threading.Event()
+        # Feeds one batch of the billing queue to its function (the stack sets it): how the
+        # billing-run route drains the run's queue before it answers.
+        self.billing_drain: Callable[[], int] | None = None
 
     # ----------------------------------------------------------------------------------- entry
     def dispatch(
@@ -164,6 +169,8 @@ class Dispatcher:
             return self._sweep(body)
         if path.startswith("/_local/irp/") and self.irp is not None:
             return self._irp_local(method, path, body)
+        if path == "/_local/schedules/billing-run" and method == "POST":
+            return self._billing_run(body)
         pay = _PAY_ROUTE.match(path)
         if pay and method == "POST":
             return self._pay_json(pay.group(1), body)
@@ -220,6 +227,40 @@ class Dispatcher:
                 return HttpResponse.json(400, {"message": str(exc)})
             return HttpResponse.json(200, {"kind": data["kind"], "count": data.get("count", 1)})
         return HttpResponse.json(*gateway.NOT_FOUND)
+
+    def _billing_run(self, body: bytes) -> HttpResponse:
+        """The monthly schedule at ``time``; answers the run once its queue is drained and it finished."""
+        try:
+            data = json.loads(body) if body.strip() else {}
+            when = _parse_time(data.get("time") if isinstance(data, dict) else None)
+        except ValueError as exc:
+            return HttpResponse.json(400, {"message": f'Expected {{"time": ISO-8601 or epoch}}: {exc}'})
+        event = scheduled_event(when, schedule_name="billing-run")
+        try:
+            run = self.functions[BILLING_FUNCTION].invoke(event)
+        except Exception as exc:
+            log.exception("%s raised", BILLING_FUNCTION)
+            return HttpResponse.json(
+                500, {"message": f"{BILLING_FUNCTION} failed: {type(exc).__name__}: {exc}"}
+            )
+        deadline = time.monotonic() + BILLING_RUN_TIMEOUT_SECONDS
+        while run.get("status") == "running" and time.monotonic() < deadline:
+            drained = self.billing_drain() if self.billing_drain is not None else 0
+            if not drained:
+                time.sleep(0.2)  # the background poller may hold the last batch
+            run = self._run(run["id"]) or run
+        headers = [("X-Local-Schedule-Time", event["time"])]
+        return HttpResponse.json(200 if run.get("status") != "running" else 504, run, headers=headers)
+
+    def _run(self, run_id: str) -> dict[str, Any] | None:
+        """The run as ``GET /billing-runs/{id}`` answers it (through the API, as an operator)."""
+        from infra.local.tokens import make_token
+
+        token = make_token("operator", admin=True)
+        answer = self._api(
+            "GET", f"/billing-runs/{run_id}", "", [("Authorization", f"Bearer {token}")], b"", ""
+        )
+        return json.loads(answer.body) if answer.status == 200 else None
 
     def _pay_json(self, invoice_id: str, body: bytes) -> HttpResponse:
         try:

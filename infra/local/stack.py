@@ -26,7 +26,8 @@ from typing import Any
 
 import boto3
 
-from infra.cfn import create_resources, function_environment, load_template
+from infra import moto_speed
+from infra.cfn import create_resources, function_environment, load_template, physical_names
 from infra.demo import DEMO_ACCOUNT
 from infra.local.aws import (
     EventTap,
@@ -52,7 +53,12 @@ DEV_KEY_SECRET = "local_key_secret"  # noqa: S105 - documented development value
 DEV_WEBHOOK_SECRET = "local_webhook_secret"  # noqa: S105 - documented development value
 LOCAL_SERVICE_NAME = "invoicing-local"
 STACK = "invoicing-local"
-QUEUE_CONSUMERS = {"RenderQueue": "PdfRendererFunction", "SweepQueue": "OverdueSweepFunction"}
+QUEUE_CONSUMERS = {
+    "RenderQueue": "PdfRendererFunction",
+    "SweepQueue": "OverdueSweepFunction",
+    "RenderDeadLetterQueue": "RenderDeadLetterFunction",
+    "BillingQueue": "BillingRunFunction",
+}
 OUTBOX_FUNCTION = "OutboxDispatcherFunction"
 # E-invoicing (einvoice.md): the IRP stand-in's GSP and IRP API user, documented development values.
 EINVOICE_FUNCTION = "EInvoiceRegistrarFunction"
@@ -201,6 +207,7 @@ class LocalStack:
         ensure_port_free(self.settings.port)  # both ports checked before anything starts
 
         self.moto, self.aws_url = start_moto(self.settings.aws_port)
+        moto_speed.install()  # usage ingestion commits 100-item transactions
         self.checkpoint()
         log.info("embedded AWS (moto) on %s; creating the resources of template.yaml", self.aws_url)
         point_at_local_aws(os.environ, self.aws_url)
@@ -298,12 +305,18 @@ class LocalStack:
         self.server.start()
 
         sqs = session.client("sqs", endpoint_url=self.aws_url)
+        names = physical_names(template, STACK)
         for queue_id, function_id in QUEUE_CONSUMERS.items():
-            poller = SqsPoller(
-                functions[function_id], sqs=sqs, queue_url=base[_queue_env(queue_id)], stop=self.stop_event
-            )
+            env_name = _queue_env(queue_id)
+            if env_name:
+                queue_url = base[env_name]
+            else:  # a dead-letter queue: no function is told its URL
+                queue_url = sqs.get_queue_url(QueueName=names[queue_id])["QueueUrl"]
+            poller = SqsPoller(functions[function_id], sqs=sqs, queue_url=queue_url, stop=self.stop_event)
             poller.start()
             self.pollers.append(poller)
+            if queue_id == "BillingQueue":
+                dispatcher.billing_drain = poller.poll_once  # the billing-run route drains it too
         # moto has no DynamoDB streams: the outbox dispatcher's schedule path runs twice a second.
         outbox = SchedulePoller(functions[OUTBOX_FUNCTION], stop=self.stop_event, interval=0.5)
         outbox.start()
@@ -385,6 +398,7 @@ class LocalStack:
                 f"  curl -s -X POST {api}/_local/schedules/overdue-sweep",
                 *self._credit_example(api),
                 f'  curl -s -H "Authorization: Bearer $CUSTOMER_TOKEN" {api}/credit-notes',
+                f"  curl -s -X POST {api}/_local/schedules/billing-run   # invoices last month's demo usage",
                 "",
                 "Local only: GET /_local/emails · GET /_local/events · "
                 "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay · GET /_local/razorpay/refunds · "
@@ -426,8 +440,13 @@ def _supplier_gstin(template: Mapping[str, Any]) -> str:
     return str(json.loads(template["Parameters"]["SupplierJson"]["Default"])["gstin"])
 
 
-def _queue_env(queue_id: str) -> str:
-    return {"RenderQueue": "RENDER_QUEUE_URL", "SweepQueue": "SWEEP_QUEUE_URL"}[queue_id]
+def _queue_env(queue_id: str) -> str | None:
+    """The environment variable holding a queue's URL (a dead-letter queue has none: looked up)."""
+    return {
+        "RenderQueue": "RENDER_QUEUE_URL",
+        "SweepQueue": "SWEEP_QUEUE_URL",
+        "BillingQueue": "BILLING_QUEUE_URL",
+    }.get(queue_id)
 
 
 def main(shutdown: Shutdown | None = None) -> int:

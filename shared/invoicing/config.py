@@ -59,6 +59,11 @@ class InvoiceSettings(TableSettings, RazorpaySettings, EInvoiceSettings):
     cursor_secret_name: str = Field(min_length=1)
     pdf_bucket: str = Field(min_length=1)
     render_queue_url: str = Field(min_length=1)
+    # GET /invoices/export.csv answers inline up to this many bytes (as escaped in Lambda's JSON
+    # response, whose limit is 6 MB); a larger export is stored under exports/ and answered 303.
+    csv_inline_limit_bytes: int = Field(default=5 * 1024 * 1024, ge=1, le=5 * 1024 * 1024 + 512 * 1024)
+    # POST /billing-runs queues the run's planning; the template sets it (checked where it is used).
+    billing_queue_url: str | None = None
 
     @field_validator("invoice_number_prefix")
     @classmethod
@@ -81,6 +86,13 @@ class InvoiceSettings(TableSettings, RazorpaySettings, EInvoiceSettings):
         return value
 
 
+class BillingRunSettings(InvoiceSettings):
+    """The billing run: it makes and issues invoices (the invoice model) and fans out on its queue."""
+
+    billing_queue_url: str = Field(min_length=1)
+    billing_max_receive_count: int = Field(default=5, ge=1)  # the queue's maxReceiveCount
+
+
 class WebhookSettings(TableSettings):
     """The webhook: the invoices, Powertools idempotency's table and the webhook secret."""
 
@@ -99,6 +111,17 @@ class PdfSettings(TableSettings):
     """What rendering needs: the invoices table and the PDF bucket."""
 
     pdf_bucket: str = Field(min_length=1)
+
+
+class StatementSettings(PdfSettings):
+    """Statements are printed by the renderer too, with the supplier's name and address."""
+
+    supplier_json: Supplier
+
+    @field_validator("supplier_json", mode="before")
+    @classmethod
+    def _supplier(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class OutboxSettings(TableSettings, RazorpaySettings):

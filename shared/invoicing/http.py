@@ -291,7 +291,24 @@ def _openapi(app_id: int, app: APIGatewayHttpResolver) -> str:
         )
     )
     _precise_query_models(document, app)
+    _our_server_errors(document)
     return json.dumps(document)
+
+
+def _our_server_errors(document: dict[str, Any]) -> None:
+    """A 500 is always the contract's error body. Powertools documents its own model for the
+    responses it fails to validate (``response_validation_error_http_code``); those reach the
+    client through our handler as ``internal_error``, so that is what the document says."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if "500" in operation.get("responses", {}):
+                operation["responses"]["500"] = {
+                    "description": _ERROR_DESCRIPTIONS[500],
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+                    },
+                }
+    document.get("components", {}).get("schemas", {}).pop("ResponseValidationError", None)
 
 
 def _precise_query_models(document: dict[str, Any], app: APIGatewayHttpResolver) -> None:

@@ -44,7 +44,7 @@ class InMemoryStorage:
         for start in range(0, len(body), CHUNK):
             yield body[start : start + CHUNK]
 
-    def upload_stream(self, key: str, *, filename: str) -> IO[bytes]:
+    def upload_stream(self, key: str, *, filename: str, content_type: str = "application/zip") -> IO[bytes]:
         return _Upload(self, key, filename)
 
     def download_link(self, key: str, *, filename: str, content_type: str, now: datetime) -> DownloadLink:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -112,10 +112,21 @@ class InMemoryStore:
         for event in events:
             by_account.setdefault(event.account_id, []).append(event)
         for account_id, account_events in by_account.items():
-            head = self.ledger_heads.get(account_id, LedgerHead())
+            head = self.ledger_heads.get(account_id) or self.new_head(
+                account_id, booking={e.source for e in account_events}
+            )
             entries, after = head.book(account_id, account_events)
             self.ledger_entries.setdefault(account_id, []).extend(entries)
             self.ledger_heads[account_id] = after
+
+    def new_head(self, account_id: str, booking: Collection[str] = ()) -> LedgerHead:
+        """The head of an account without one: complete unless it has issued invoices already (from
+        before the ledger) other than those being booked now (``repository.ledger.read_head``)."""
+        older = any(
+            i.account_id == account_id and i.status is not InvoiceStatus.DRAFT and i.id not in booking
+            for i in self.invoices.values()
+        )
+        return LedgerHead(complete=not older)
 
     def collection(self, name: str) -> dict[Any, Any]:
         """A feature's own documents (credit notes, profiles, ...), by key."""
@@ -445,20 +456,30 @@ class Downloads:
 
 
 class Ledger:
-    """``Ledger`` reads over an :class:`InMemoryStore` (commits book the entries)."""
+    """``Ledger`` reads over an :class:`InMemoryStore` (commits book the entries).
+
+    The fake keeps one list of entries per account: a rebuild (``tests/fakes/statements.py``)
+    replaces it whole, so ``generation`` needs no partition of its own here."""
 
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
 
     def head(self, account_id: str) -> LedgerHead:
-        return self.store.ledger_heads.get(account_id, LedgerHead())
+        return self.store.ledger_heads.get(account_id) or self.store.new_head(account_id)
 
-    def balance_before(self, account_id: str, day: date) -> int:
+    def balance_before(self, account_id: str, day: date, *, generation: str = "") -> int:
         earlier = [e for e in self.store.ledger_entries.get(account_id, []) if e.date < day]
         return earlier[-1].balance if earlier else 0
 
     def entries(
-        self, account_id: str, start: date, end: date, *, cursor: str | None = None, limit: int = 500
+        self,
+        account_id: str,
+        start: date,
+        end: date,
+        *,
+        cursor: str | None = None,
+        limit: int = 500,
+        generation: str = "",
     ) -> Page[LedgerEntry]:
         wanted = [e for e in self.store.ledger_entries.get(account_id, []) if start <= e.date <= end]
         keys = [f"{e.date.isoformat()}#{e.seq:012d}" for e in wanted]

@@ -83,9 +83,9 @@ def irp(resources: dict[str, str], http_mock: responses.RequestsMock, clock: Any
 
 def _rewire() -> None:
     """Every function's wiring forgets its settings, secrets and services (read again on next use)."""
-    from invoicing.wiring import api, einvoice, outbox, pdf, sweep, webhook
+    from invoicing.wiring import api, billing, einvoice, outbox, pdf, sweep, webhook
 
-    for wiring in (api, einvoice, outbox, pdf, sweep, webhook):
+    for wiring in (api, billing, einvoice, outbox, pdf, sweep, webhook):
         wiring.reset()
 
 

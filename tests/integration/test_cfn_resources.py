@@ -22,6 +22,7 @@ from infra.cfn import (
 REGION = "ap-south-1"
 SHARED_ENV_NAMES = {
     "INVOICES_TABLE", "IDEMPOTENCY_TABLE", "PDF_BUCKET", "RENDER_QUEUE_URL", "SWEEP_QUEUE_URL",
+    "BILLING_QUEUE_URL",
     "EVENT_BUS_NAME", "RAZORPAY_SECRET_NAME", "CURSOR_SECRET_NAME", "INVOICE_NUMBER_PREFIX",
     "SUPPLIER_JSON", "ACCOUNT_ID_CLAIM",
     "REMINDER_DAYS_PAST_DUE", "GRACE_PERIOD_DAYS", "PAYMENT_TERMS_DAYS", "SES_SENDER",
@@ -73,10 +74,10 @@ def test_invoices_table_matches_the_template(env: dict[str, str], template: dict
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(declared["AttributeDefinitions"], key=str)
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"ListIndex", "SweepIndex", "OutboxIndex", "EInvoiceIndex"}
+    assert set(indexes) == {"ListIndex", "SweepIndex", "OutboxIndex", "EInvoiceIndex", "UnbilledIndex"}
     for index in declared["GlobalSecondaryIndexes"]:
         assert indexes[index["IndexName"]]["KeySchema"] == index["KeySchema"]
-        assert indexes[index["IndexName"]]["Projection"]["ProjectionType"] == "ALL"
+        assert indexes[index["IndexName"]]["Projection"] == index["Projection"]
 
 
 def test_idempotency_table_has_its_key_and_ttl(env: dict[str, str], template: dict[str, Any]) -> None:
@@ -110,7 +111,8 @@ def test_pdf_bucket_is_private_encrypted_and_expires_exports(env: dict[str, str]
 @pytest.mark.parametrize(
     ("env_name", "queue_id", "dead_letter_id"),
     [("RENDER_QUEUE_URL", "RenderQueue", "RenderDeadLetterQueue"),
-     ("SWEEP_QUEUE_URL", "SweepQueue", "SweepDeadLetterQueue")],
+     ("SWEEP_QUEUE_URL", "SweepQueue", "SweepDeadLetterQueue"),
+     ("BILLING_QUEUE_URL", "BillingQueue", "BillingDeadLetterQueue")],
 )  # fmt: skip
 def test_queues_redrive_to_their_dead_letter_queue(
     env: dict[str, str], template: dict[str, Any], env_name: str, queue_id: str, dead_letter_id: str
@@ -199,6 +201,7 @@ def test_creates_resources_on_a_moto_server_endpoint(aws: None, template: dict[s
             "SweepIndex",
             "OutboxIndex",
             "EInvoiceIndex",
+            "UnbilledIndex",
         }
         sqs = boto3.client("sqs", endpoint_url=endpoint)
         sqs.send_message(QueueUrl=env["RENDER_QUEUE_URL"], MessageBody="{}")

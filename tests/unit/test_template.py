@@ -39,6 +39,17 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/credit-notes/{id}/pdf"): "InvoiceApiFunction",
     ("GET", "/invoices/{id}/disputes"): "InvoiceApiFunction",
     ("POST", "/invoices/{id}/disputes/{dispute_id}/resolve"): "InvoiceApiFunction",
+    ("POST", "/statements"): "InvoiceApiFunction",
+    ("GET", "/statements/{id}"): "InvoiceApiFunction",
+    # billing.md
+    ("GET", "/accounts/{account_id}/billing-profile"): "InvoiceApiFunction",
+    ("PUT", "/accounts/{account_id}/billing-profile"): "InvoiceApiFunction",
+    ("GET", "/prices"): "InvoiceApiFunction",
+    ("PUT", "/prices/{sku}"): "InvoiceApiFunction",
+    ("POST", "/usage"): "InvoiceApiFunction",
+    ("GET", "/usage/summary"): "InvoiceApiFunction",
+    ("POST", "/billing-runs"): "InvoiceApiFunction",
+    ("GET", "/billing-runs/{id}"): "InvoiceApiFunction",
     ("GET", "/openapi.json"): "InvoiceApiFunction",
     ("GET", "/swagger"): "InvoiceApiFunction",
     ("POST", "/webhooks/razorpay"): "RazorpayWebhookFunction",
@@ -54,8 +65,10 @@ FUNCTIONS = {
     "RazorpayWebhookFunction": "razorpay_webhook",
     "OverdueSweepFunction": "overdue_sweep",
     "PdfRendererFunction": "pdf_renderer",
+    "RenderDeadLetterFunction": "render_dead_letters",
     "OutboxDispatcherFunction": "outbox_dispatcher",
     "EInvoiceRegistrarFunction": "einvoice_registrar",
+    "BillingRunFunction": "billing_run",
 }
 
 # The exact grants per function: (function, resource as written in the template) -> actions.
@@ -70,7 +83,9 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject"},
+        str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:PutObject", "s3:AbortMultipartUpload"},
         str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
+        str({"Fn::GetAtt": ["BillingQueue", "Arn"]}): {"sqs:SendMessage"},  # POST /billing-runs plans there
         str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
         str({"Ref": "CursorSigningSecret"}): {"secretsmanager:GetSecretValue"},
         str({"Ref": "GspSecret"}): {"secretsmanager:GetSecretValue"},  # cancel: IRN < 24 h
@@ -95,10 +110,27 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         CUSTOMER_KEY: {"kms:Decrypt", "kms:GenerateDataKey"},
     },
     "PdfRendererFunction": {
-        str(INVOICES): {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        str(INVOICES): {
+            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem", "dynamodb:PutItem",  # a ledger backfill, before a statement
+        },
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject", "s3:PutObject"},
         str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:AbortMultipartUpload"},
         CUSTOMER_KEY: {"kms:Decrypt"},
+    },
+    "RenderDeadLetterFunction": {str(INVOICES): {"dynamodb:UpdateItem"}, CUSTOMER_KEY: {"kms:Decrypt"}},
+    # The billing run makes and issues invoices, plans from its index and fans out on its queue.
+    "BillingRunFunction": {
+        str(INVOICES): {
+            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
+        },
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/UnbilledIndex"}): {"dynamodb:Query"},
+        str({"Fn::GetAtt": ["BillingQueue", "Arn"]}): {"sqs:SendMessage"},
+        str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
+        str({"Fn::GetAtt": ["BillingDeadLetterQueue", "Arn"]}): {"sqs:SendMessage"},
+        CUSTOMER_KEY: {"kms:Decrypt", "kms:GenerateDataKey"},
     },
     # Side effects leave the functions that commit them: only the dispatcher publishes, mails,
     # queues renders for commits and asks Razorpay for refunds.
@@ -336,6 +368,7 @@ def test_shared_environment_names_every_resource(template: dict[str, Any]) -> No
         "PDF_BUCKET": {"Ref": "PdfBucket"},
         "RENDER_QUEUE_URL": {"Ref": "RenderQueue"},
         "SWEEP_QUEUE_URL": {"Ref": "SweepQueue"},
+        "BILLING_QUEUE_URL": {"Ref": "BillingQueue"},
         "EVENT_BUS_NAME": {"Ref": "InvoicingEventBus"},
         "RAZORPAY_SECRET_NAME": {"Ref": "RazorpaySecret"},
         "CURSOR_SECRET_NAME": {"Ref": "CursorSigningSecret"},
@@ -365,7 +398,17 @@ def test_queues_outlast_their_consumers_and_redrive_to_a_dead_letter_queue(templ
         if event["Type"] == "SQS"
     }
 
-    assert set(consumers) == {"RenderQueue", "SweepQueue", "EInvoiceQueue"}
+    assert set(consumers) == {
+        "RenderQueue",
+        "SweepQueue",
+        "EInvoiceQueue",
+        "BillingQueue",
+        "RenderDeadLetterQueue",
+    }
+    dead_letters = consumers.pop("RenderDeadLetterQueue")
+    assert dead_letters[0] == "RenderDeadLetterFunction"
+    assert queues["RenderDeadLetterQueue"]["Properties"]["VisibilityTimeout"] >= 6 * dead_letters[1]
+    assert dead_letters[2]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     for queue_id, (function_id, function_timeout, event) in consumers.items():
         queue = queues[queue_id]["Properties"]
         assert queue["VisibilityTimeout"] >= 6 * function_timeout, queue_id
@@ -395,6 +438,12 @@ def test_tables_have_the_designed_keys_and_indexes(template: dict[str, Any]) -> 
     indexes = {index["IndexName"]: index for index in invoices["GlobalSecondaryIndexes"]}
     assert [key["AttributeName"] for key in indexes["ListIndex"]["KeySchema"]] == ["gsi1pk", "gsi1sk"]
     assert [key["AttributeName"] for key in indexes["SweepIndex"]["KeySchema"]] == ["sweep_pk", "sweep_sk"]
+    assert [key["AttributeName"] for key in indexes["UnbilledIndex"]["KeySchema"]] == [
+        "unbilled_pk",
+        "unbilled_sk",
+    ]
+    # the billing run reads only which accounts' months are unbilled: the keys say it all
+    assert indexes.pop("UnbilledIndex")["Projection"]["ProjectionType"] == "KEYS_ONLY"
     assert {index["Projection"]["ProjectionType"] for index in indexes.values()} == {"ALL"}
     assert idempotency["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
@@ -617,3 +666,45 @@ def test_the_dispatcher_follows_new_outbox_items_on_the_table_s_stream(template:
     assert '"INSERT"' in pattern["Pattern"] and '"outbox"' in pattern["Pattern"]
     (sweep,) = [event["Properties"] for event in events.values() if event["Type"] == "ScheduleV2"]
     assert sweep["ScheduleExpression"].startswith("rate(")
+
+
+def test_every_dead_letter_queue_has_an_alarm_that_tells_the_alarm_topic(template: dict[str, Any]) -> None:
+    queues = resources_of(template, "AWS::SQS::Queue")
+    dead_letter_queues = (
+        {
+            queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            for queue in queues.values()
+            if "RedrivePolicy" in queue["Properties"]
+        }
+        | {
+            function["Properties"]["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][
+                0
+            ]  # asynchronous invocations
+            for function in resources_of(template, "AWS::Serverless::Function").values()
+            if "DeadLetterQueue" in function["Properties"]
+        }
+        | {"OutboxDeadLetterQueue"}
+    )  # the outbox stream's on-failure destination
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    watched = {}
+    for logical_id, alarm in alarms.items():
+        properties = alarm["Properties"]
+        (dimension,) = properties["Dimensions"]
+        assert dimension["Name"] == "QueueName", logical_id
+        watched[dimension["Value"]["Fn::GetAtt"][0]] = properties
+        assert properties["Namespace"] == "AWS/SQS"
+        assert (
+            properties["Threshold"] == 1
+            and properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        )
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        assert properties["TreatMissingData"] == "notBreaching"
+
+    assert set(watched) == dead_letter_queues == {
+        "RenderDeadLetterQueue", "SweepDeadLetterQueue", "SweepRunDeadLetterQueue", "OutboxDeadLetterQueue",
+        "BillingDeadLetterQueue", "EInvoiceDeadLetterQueue",
+    }  # fmt: skip
+    # a consumed queue is watched by what it receives, the others by what waits in them
+    assert watched["RenderDeadLetterQueue"]["MetricName"] == "NumberOfMessagesReceived"
+    assert watched["SweepDeadLetterQueue"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert watched["EInvoiceDeadLetterQueue"]["MetricName"] == "ApproximateNumberOfMessagesVisible"

@@ -3,14 +3,15 @@ its payment page, disputes."""
 
 from __future__ import annotations
 
-import re
+from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
+from invoicing.contracts.documents import ExportLinkResponse
 from invoicing.contracts.invoices import (
     DisputeRequest,
     DisputeResponse,
@@ -20,12 +21,12 @@ from invoicing.contracts.invoices import (
     ListResponse,
     PayResponse,
     SummaryResponse,
-    csv_export,
+    csv_lines,
 )
-from invoicing.domain.numbering import ist_date
-from invoicing.http import CUSTOMER, current_caller, responses
+from invoicing.http import CUSTOMER, current_caller, json_content, responses
 from invoicing.observability import logger, metrics
-from invoicing.wiring.api import invoice_service
+from invoicing.services.exports import StoredCsv
+from invoicing.wiring.api import csv_export_service, invoice_service
 
 router = Router()
 
@@ -63,22 +64,35 @@ def get_invoice_summary(
 @router.get(
     "/invoices/export.csv",
     tags=[CUSTOMER],
-    summary="Every invoice matching the filters, as CSV (money in rupees)",
-    responses=responses(
-        200, "CSV with a header row", 403, content={"text/csv": {"schema": {"type": "string"}}}
-    ),
+    summary="Every invoice matching the filters, as CSV (money in rupees); a large export by link",
+    responses={
+        **responses(200, "CSV with a header row", 403, content={"text/csv": {"schema": {"type": "string"}}}),
+        303: {
+            "description": "See Other: the export is too large to answer inline (over 5 MB); it was "
+            "written to storage and Location is a presigned GET (at most 15 minutes) of the same CSV",
+            "headers": {"Location": {"description": "The CSV's presigned URL", "schema": {"type": "string"}}},
+            "content": json_content(ExportLinkResponse),
+        },
+    },
 )
 def export_invoices_csv(params: Annotated[ListInvoicesQuery, Query()]):
-    caller = current_caller()
-    service = invoice_service()
-    body = csv_export(service.export(caller, params.to_query()))
-    account = params.account_id or caller.account_id or "account"
-    filename = f"invoices-{re.sub(r'[^A-Za-z0-9_-]', '_', account)}-{ist_date(service.clock()):%Y%m%d}.csv"
+    result = csv_export_service().export(current_caller(), params.to_query(), csv_lines)
+    if isinstance(result, StoredCsv):
+        logger.info("Export stored", extra={"rows": result.rows, "bytes": result.size})
+        return Response(
+            status_code=HTTPStatus.SEE_OTHER.value,
+            content_type=content_types.APPLICATION_JSON,
+            body=ExportLinkResponse.from_domain(result.link),
+            headers={"Location": result.link.url, "Cache-Control": "no-store"},
+        )
     return Response(
-        status_code=200,
+        status_code=HTTPStatus.OK.value,
         content_type="text/csv; charset=utf-8",
-        body=body,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+        body=result.body,
+        headers={
+            "Content-Disposition": f'attachment; filename="{result.filename}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from invoicing.contracts.messages import DownloadJob, RenderJob, render_message
+from invoicing.contracts.messages import DownloadJob, RenderJob, StatementJob, render_message
 
 
 class SqsRenderQueue:
-    """``services.ports.RenderJobs`` on SQS."""
+    """``services.ports.RenderJobs`` and ``StatementJobs`` on SQS."""
 
     def __init__(self, queue_url: str, client: Any) -> None:
         self._url = queue_url
@@ -21,4 +21,9 @@ class SqsRenderQueue:
     def enqueue_download(self, download_id: str) -> None:
         self._client.send_message(
             QueueUrl=self._url, MessageBody=render_message(DownloadJob(download_id=download_id))
+        )
+
+    def enqueue_statement(self, statement_id: str) -> None:
+        self._client.send_message(
+            QueueUrl=self._url, MessageBody=render_message(StatementJob(statement_id=statement_id))
         )

@@ -38,6 +38,18 @@ class PdfLinkResponse(Response):
         return cls(url=link.url, expires_at=link.expires_at, filename=link.filename)
 
 
+class ExportLinkResponse(Response):
+    """A large export, stored in the bucket instead of answered inline (with ``303 See Other``)."""
+
+    url: str = Field(description="Presigned S3 GET (at most 15 minutes), also in the Location header.")
+    expires_at: Timestamp
+    filename: str
+
+    @classmethod
+    def from_domain(cls, link: DownloadLink) -> ExportLinkResponse:
+        return cls(url=link.url, expires_at=link.expires_at, filename=link.filename)
+
+
 class RenderingResponse(Response):
     status: Literal["rendering"] = "rendering"
 

@@ -628,14 +628,21 @@ def csv_row(invoice: Invoice) -> list[str]:
 
 
 def csv_lines(invoices: Iterable[Invoice]) -> Iterator[str]:
-    """The export, one CRLF-terminated line at a time (RFC 4180 quoting): a header, then a row each."""
+    """The export, one CRLF-terminated line at a time (RFC 4180 quoting): a header, then a row each,
+    made as the invoices arrive (never all rows at once)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in (CSV_COLUMNS, *(csv_row(invoice) for invoice in invoices)):
+
+    def line(row: Iterable[str]) -> str:
         writer.writerow(row)
-        yield buffer.getvalue()
+        text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+        return text
+
+    yield line(CSV_COLUMNS)
+    for invoice in invoices:
+        yield line(csv_row(invoice))
 
 
 def csv_export(invoices: Iterable[Invoice]) -> str:

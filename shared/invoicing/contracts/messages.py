@@ -1,8 +1,9 @@
 """Queue messages between functions: one model per message, used by the writer and the reader.
 
-The render queue carries ``RenderJob`` (a document's PDF at a version) and ``DownloadJob`` (a bulk
-ZIP). ``adapters.render_queue`` writes them; the renderer's handler parses them with
-:func:`parse_render_message`. Anything else on the queue is refused (it ends in the DLQ).
+The render queue carries ``RenderJob`` (a document's PDF at a version), ``DownloadJob`` (a bulk
+ZIP) and ``StatementJob`` (a statement of account's PDF and CSV). ``adapters.render_queue`` writes
+them; the renderer's handler parses them with :func:`parse_render_message`. Anything else on the
+queue is refused (it ends in the DLQ).
 """
 
 from __future__ import annotations
@@ -32,16 +33,23 @@ class DownloadJob(_Message):
     download_id: str = Field(min_length=1, max_length=64)
 
 
-RenderMessage = Annotated[RenderJob | DownloadJob, Field(discriminator="kind")]
-_MESSAGES: TypeAdapter[RenderJob | DownloadJob] = TypeAdapter(RenderMessage)
+class StatementJob(_Message):
+    """Build the PDF and CSV of a stored statement job."""
+
+    kind: Literal["statement"] = "statement"
+    statement_id: str = Field(min_length=1, max_length=64)
 
 
-def parse_render_message(body: str) -> RenderJob | DownloadJob:
-    """Either kind of render-queue message; anything else raises (``ValueError``)."""
+RenderMessage = Annotated[RenderJob | DownloadJob | StatementJob, Field(discriminator="kind")]
+_MESSAGES: TypeAdapter[RenderJob | DownloadJob | StatementJob] = TypeAdapter(RenderMessage)
+
+
+def parse_render_message(body: str) -> RenderJob | DownloadJob | StatementJob:
+    """Any kind of render-queue message; anything else raises (``ValueError``)."""
     return _MESSAGES.validate_python(json.loads(body))
 
 
-def render_message(job: RenderJob | DownloadJob) -> str:
+def render_message(job: RenderJob | DownloadJob | StatementJob) -> str:
     return job.model_dump_json()
 
 
@@ -59,3 +67,35 @@ class EInvoiceJob(_Message):
 
 def parse_einvoice_job(body: str) -> EInvoiceJob:
     return EInvoiceJob.model_validate_json(body)
+
+
+# ------------------------------------------------------------------------------------------------
+# The billing queue (billing.md): plan a run, bill one account of it.
+# ------------------------------------------------------------------------------------------------
+class PlanRunJob(_Message):
+    """Find a run's accounts and fan out one ``BillAccountJob`` each."""
+
+    kind: Literal["plan"] = "plan"
+    run_id: str = Field(min_length=1, max_length=64)
+
+
+class BillAccountJob(_Message):
+    """Bill one account for a run's month."""
+
+    kind: Literal["bill"] = "bill"
+    run_id: str = Field(min_length=1, max_length=64)
+    period: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+    account_id: str = Field(min_length=1, max_length=64)
+    # earlier months whose invoice a run left to issue (Razorpay failed): finished first
+    finish: list[Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]] = Field(
+        default=[], max_length=120
+    )
+
+
+BillingMessage = Annotated[PlanRunJob | BillAccountJob, Field(discriminator="kind")]
+_BILLING: TypeAdapter[PlanRunJob | BillAccountJob] = TypeAdapter(BillingMessage)
+
+
+def parse_billing_message(body: str) -> PlanRunJob | BillAccountJob:
+    """Either kind of billing-queue message; anything else raises (``ValueError``)."""
+    return _BILLING.validate_python(json.loads(body))

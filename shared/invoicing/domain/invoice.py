@@ -649,6 +649,14 @@ class Invoice(_Frozen):
 
     def ensure_deletable(self) -> None:
         self._require("delete", {InvoiceStatus.DRAFT})
+        if self.origin == "billing_run":
+            # Its usage is billed by it (billing.md: one invoice per account and month, no usage
+            # lost): edit it or issue it. Stripe refuses to delete subscription drafts alike.
+            raise InvalidTransitionError(
+                "delete",
+                self.status,
+                f"Invoice {self.id} was made by a billing run and bills its usage; edit or issue it instead.",
+            )
 
     # ------------------------------------------------------------- corrections
     def apply_credit(self, credit: CreditNoteRef, refunds: Iterable[Refund], now: datetime) -> Invoice:

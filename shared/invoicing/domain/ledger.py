@@ -18,11 +18,16 @@ previous entry's plus its debit minus its credit. Their ``date`` is the event's 
 an entry is never booked before the latest date already in the ledger (a payment made yesterday
 but reported today is booked today): dates never go backwards, so a statement can read any date
 range straight off the ledger and its running balance is always the one printed.
+
+Accounts older than the ledger. Their head says ``complete=False`` (or is missing while the account
+already has invoices): entries before the ledger existed are not booked yet. ``domain.backfill``
+rebuilds such a ledger from the account's invoices into a new *generation* of entries, and the
+head switches to it in one conditional write; statements read only complete ledgers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
@@ -71,11 +76,17 @@ class LedgerEntry:
 
 @dataclass(frozen=True)
 class LedgerHead:
-    """Where an account's ledger stands: the last entry's number, balance and date."""
+    """Where an account's ledger stands: the last entry's number, balance and date.
+
+    ``generation`` names the set of entries that is current ("" for the first one; a backfill
+    writes a new one). ``complete`` is False while entries from before the ledger may be missing.
+    """
 
     seq: int = 0
     balance: int = 0
     last_date: date | None = None
+    generation: str = ""
+    complete: bool = True
 
     def book(self, account_id: str, events: list[LedgerEvent]) -> tuple[list[LedgerEntry], LedgerHead]:
         """``events`` booked after this head, in order; and the head after them."""
@@ -97,7 +108,7 @@ class LedgerHead:
                 source=event.source,
             )
             entries.append(entry)
-            head = LedgerHead(seq=entry.seq, balance=balance, last_date=booked)
+            head = replace(head, seq=entry.seq, balance=balance, last_date=booked)
         return entries, head
 
 

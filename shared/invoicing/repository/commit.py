@@ -48,7 +48,7 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 LEDGER_ATTEMPTS = 5  # another commit of the same account booked first: book after it
 
 # Repository modules that register writers for their changes (imported once, on first commit).
-WRITER_MODULES: tuple[str, ...] = ("invoicing.repository.credit_notes",)
+WRITER_MODULES: tuple[str, ...] = ("invoicing.repository.credit_notes", "invoicing.repository.billing")
 
 
 @dataclass
@@ -149,29 +149,15 @@ class _LedgerMoved(Exception):
 def _book(plan: Plan) -> None:
     """Book the plan's money events after each account's current ledger head (one read each)."""
     for account_id, events in plan.ledger.items():
-        head = ledger.item_to_head(plan.table.get(ledger.head_key(account_id)))
+        head = ledger.read_head(plan.table, account_id)
         entries, after = head.book(account_id, events)
         for entry in entries:
             plan.put(
-                ledger.entry_to_item(entry), _LedgerMoved, ConditionExpression="attribute_not_exists(pk)"
+                ledger.entry_to_item(entry, after.generation),
+                _LedgerMoved,
+                ConditionExpression="attribute_not_exists(pk)",
             )
-        moved = (
-            {"ConditionExpression": "attribute_not_exists(pk)"}
-            if head.seq == 0
-            else {
-                "ConditionExpression": "#seq = :seq",
-                "ExpressionAttributeNames": {"#seq": "seq"},
-                "ExpressionAttributeValues": serialize({":seq": head.seq}),
-            }
-        )
-        item = {
-            **ledger.head_key(account_id),
-            "entity": "ledger_head",
-            "seq": after.seq,
-            "balance": after.balance,
-            "last_date": after.last_date.isoformat() if after.last_date else None,
-        }
-        plan.put(item, _LedgerMoved, **moved)
+        plan.put(ledger.head_item(account_id, after), _LedgerMoved, **ledger.unchanged(head))
 
 
 def _load_writers() -> None:

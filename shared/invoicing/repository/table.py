@@ -84,7 +84,7 @@ class Table:
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """One API call on this table; a failed condition raises ``ClientError`` as is."""
-        if operation not in ("batch_get_item", "transact_write_items"):
+        if operation not in ("batch_get_item", "batch_write_item", "transact_write_items"):
             params.setdefault("TableName", self.name)
         try:
             return getattr(self.client, operation)(**params)

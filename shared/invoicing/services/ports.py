@@ -13,6 +13,18 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Any, Protocol
 
+from invoicing.domain.billing import (
+    AccountOutcome,
+    AccountWork,
+    BillingProfile,
+    BillingRun,
+    LineTotal,
+    PeriodClaim,
+    RateCard,
+    StoredRecord,
+    Unbilled,
+    UsagePeriod,
+)
 from invoicing.domain.changes import Change
 from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument
 from invoicing.domain.documents import Download, DownloadLink, DownloadStatus, InvoiceDocument, InvoiceOwner
@@ -23,6 +35,7 @@ from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.provider import ProviderInvoice, ProviderRefund
 from invoicing.domain.queries import ListQuery, Page, SweepPage
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
+from invoicing.domain.statements import Statement, StatementDocument, StatementFigures, StatementStatus
 from invoicing.domain.summary import AccountSummary
 from invoicing.domain.sweep import Reminder, SweepWork
 
@@ -62,6 +75,53 @@ class InvoiceStore(Protocol):
 
     def delete_draft(self, invoice: Invoice) -> None:
         """Delete a draft if it is still at its version (else ``ConflictError``)."""
+
+
+class BillingStore(Protocol):
+    """Reads of billing profiles, the rate card, usage and billing runs (writes are commits)."""
+
+    def profile(self, account_id: str) -> BillingProfile | None: ...
+
+    def rate_card(self) -> RateCard:
+        """Every price version."""
+
+    def records(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
+        """The accepted records among ``(account_id, record_id)`` keys."""
+
+    def periods(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], UsagePeriod]:
+        """The usage months that exist among ``(account_id, period)`` keys."""
+
+    def line_totals(
+        self, refs: Sequence[tuple[str, str, int, str]]
+    ) -> dict[tuple[str, str, int, str], LineTotal]:
+        """The line totals that exist among ``(account_id, period, generation, line_key)``."""
+
+    def period(self, account_id: str, period: str) -> UsagePeriod | None: ...
+
+    def open_periods(self, account_id: str, through: str) -> list[UsagePeriod]:
+        """The account's months up to ``through`` that have unbilled records."""
+
+    def lines(self, account_id: str, period: str, generation: int | None = None) -> list[LineTotal]:
+        """A month's line totals: one generation, or every one."""
+
+    def claim(self, account_id: str, period: str) -> PeriodClaim | None: ...
+
+    def unbilled_entries(self, shards: int, through: str) -> Iterator[Unbilled]:
+        """Months up to ``through`` with unbilled usage or an invoice to issue, from the index of
+        them (never the table); an account may come more than once."""
+
+    def run(self, run_id: str) -> BillingRun:
+        """The run; ``NotFoundError`` if there is none."""
+
+    def outcome(self, run_id: str, account_id: str) -> AccountOutcome | None: ...
+
+
+class BillingQueue(Protocol):
+    def plan(self, run_id: str) -> None:
+        """Ask the billing function to plan a run (find its accounts, fan out)."""
+
+    def bill(self, run_id: str, period: str, works: Sequence[AccountWork]) -> None:
+        """One message per account, ten to a call; all or raise."""
 
 
 class CreditNoteStore(Protocol):
@@ -106,14 +166,59 @@ class ReviewStore(Protocol):
 class Ledger(Protocol):
     """An account's ledger (``domain.ledger``): booked by commits, read by statements."""
 
-    def head(self, account_id: str) -> LedgerHead: ...
+    def head(self, account_id: str) -> LedgerHead:
+        """Where the ledger stands; ``complete`` is False while a backfill is owed."""
 
-    def balance_before(self, account_id: str, day: date) -> int:
+    def balance_before(self, account_id: str, day: date, *, generation: str = "") -> int:
         """The running balance at the start of ``day`` (0 before the first entry)."""
 
     def entries(
-        self, account_id: str, start: date, end: date, *, cursor: str | None = None, limit: int = 500
-    ) -> Page[LedgerEntry]: ...
+        self,
+        account_id: str,
+        start: date,
+        end: date,
+        *,
+        cursor: str | None = None,
+        limit: int = 500,
+        generation: str = "",
+    ) -> Page[LedgerEntry]:
+        """Entries dated ``start``…``end`` in booking order, one page (``next_cursor``: more)."""
+
+
+class LedgerHistory(Protocol):
+    """What rebuilding an account's ledger reads and writes (``services.ledger_backfill``)."""
+
+    def head(self, account_id: str) -> LedgerHead: ...
+
+    def invoices(self, account_id: str) -> Iterator[Invoice]:
+        """Every issued invoice of the account, from the account's index (never a Scan)."""
+
+    def booked(self, account_id: str, generation: str) -> Iterator[LedgerEntry]:
+        """Every entry of one generation of the account's ledger, in booking order."""
+
+    def replace(
+        self, account_id: str, expected: LedgerHead, entries: Sequence[LedgerEntry], head: LedgerHead
+    ) -> bool:
+        """Make ``entries`` (of ``head.generation``) the account's ledger if its head is still
+        ``expected``; ``False`` (and nothing visible changed) when another commit moved it first."""
+
+
+class StatementStore(Protocol):
+    def create(self, statement: Statement) -> Statement: ...
+
+    def get(self, statement_id: str) -> Statement:
+        """``NotFoundError`` when there is none."""
+
+    def finish(
+        self,
+        statement_id: str,
+        status: StatementStatus,
+        *,
+        figures: StatementFigures | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Move a pending statement to ``ready`` (with its figures) or ``failed``; ``False`` when
+        it was no longer pending (a repeated job)."""
 
 
 class Outbox(Protocol):
@@ -138,8 +243,9 @@ class DocumentStorage(Links, Protocol):
 
     def stream(self, key: str) -> Iterator[bytes]: ...
 
-    def upload_stream(self, key: str, *, filename: str) -> IO[bytes]:
-        """A write-only file object streamed to ``key`` (a context manager: exit completes it)."""
+    def upload_stream(self, key: str, *, filename: str, content_type: str = ...) -> IO[bytes]:
+        """A write-only file object streamed to ``key`` (a context manager: exit completes it,
+        an exception aborts it); ``content_type`` defaults to a ZIP's."""
 
 
 class Renderer(Protocol):
@@ -150,12 +256,27 @@ class CreditNoteRenderer(Protocol):
     def render_credit_note(self, note: CreditNote) -> bytes: ...
 
 
+class StatementRenderer(Protocol):
+    """The statement's two documents: the PDF, and the CSV one line at a time."""
+
+    def render(self, document: StatementDocument) -> bytes: ...
+
+    def csv_header(self) -> str: ...
+
+    def csv_row(self, entry: LedgerEntry) -> str: ...
+
+
 class RenderJobs(Protocol):
     def enqueue(self, document: str, document_id: str, version: int) -> None:
         """Ask for a document's PDF at ``version`` to be rendered."""
 
     def enqueue_download(self, download_id: str) -> None:
         """Ask for a stored bulk-download job's ZIP to be built."""
+
+
+class StatementJobs(Protocol):
+    def enqueue_statement(self, statement_id: str) -> None:
+        """Ask for a stored statement job's PDF and CSV to be built."""
 
 
 # ---------------------------------------------------------------------------- notifications

@@ -9,13 +9,17 @@ from invoicing.config import InvoiceSettings
 from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
 from invoicing.repository.einvoices import DynamoEInvoiceStore
+from invoicing.repository.ledger import DynamoLedger
+from invoicing.repository.statements import DynamoStatementStore
 from invoicing.services.credit_note_documents import CreditNoteDocumentService
 from invoicing.services.credit_notes import CreditNoteService
 from invoicing.services.disputes import DisputeService
 from invoicing.services.documents import DocumentService
 from invoicing.services.einvoicing import EInvoiceService, IrnCancellation
+from invoicing.services.exports import CsvExportService
 from invoicing.services.invoices import InvoiceService
 from invoicing.services.retry import Backoff
+from invoicing.services.statements import StatementService
 from invoicing.wiring import common
 
 
@@ -100,6 +104,32 @@ def credit_note_document_service() -> CreditNoteDocumentService:
     )
 
 
+@cache
+def csv_export_service() -> CsvExportService:
+    """``GET /invoices/export.csv``: inline while small, else streamed to the bucket's exports/."""
+    config = settings()
+    return CsvExportService(
+        invoices=invoice_service(),
+        storage=common.storage(config.pdf_bucket),
+        clock=common.clock(),
+        inline_limit=config.csv_inline_limit_bytes,
+    )
+
+
+@cache
+def statement_service() -> StatementService:
+    config = settings()
+    table = common.table(config.invoices_table)
+    return StatementService(
+        statements=DynamoStatementStore(table),
+        invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
+        ledger=DynamoLedger(table),
+        jobs=common.render_jobs(config.render_queue_url),
+        links=common.storage(config.pdf_bucket),
+        clock=common.clock(),
+    )
+
+
 def reset() -> None:
     """Forget the services and everything they were built from (tests that change the environment)."""
     for factory in (
@@ -109,6 +139,8 @@ def reset() -> None:
         dispute_service,
         credit_note_document_service,
         einvoice_service,
+        csv_export_service,
+        statement_service,
     ):
         factory.cache_clear()
     common.reset()

@@ -6,11 +6,18 @@ from functools import cache
 from pathlib import Path
 
 from invoicing.adapters.pdf import InvoicePdfRenderer
-from invoicing.config import PdfSettings
+from invoicing.adapters.pdf_statement import StatementPdfRenderer
+from invoicing.config import PdfSettings, StatementSettings
 from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
+from invoicing.repository.ledger import DynamoLedger
+from invoicing.repository.ledger_rebuild import DynamoLedgerHistory
+from invoicing.repository.statements import DynamoStatementStore
 from invoicing.services.credit_note_documents import CreditNoteRenderService
+from invoicing.services.ledger_backfill import LedgerBackfill
 from invoicing.services.rendering import ExportService, RenderService
+from invoicing.services.retry import Backoff
+from invoicing.services.statements import StatementRenderService
 from invoicing.wiring import common
 
 
@@ -56,8 +63,27 @@ def export_service(assets: Path) -> ExportService:
     )
 
 
+@cache
+def statement_service(assets: Path) -> StatementRenderService:
+    """Statements of account: the ledger's range, printed with ``templates/statement.html``; an
+    account whose ledger is incomplete is backfilled first."""
+    config = common.settings(StatementSettings)
+    table = common.table(config.invoices_table)
+    return StatementRenderService(
+        statements=DynamoStatementStore(table),
+        ledger=DynamoLedger(table),
+        backfill=LedgerBackfill(
+            history=DynamoLedgerHistory(table), backoff=Backoff(attempts=4, cap_seconds=1.0)
+        ),
+        renderer=StatementPdfRenderer(assets, renderer(assets)),
+        storage=common.storage(config.pdf_bucket),
+        supplier=config.supplier_json,
+        clock=common.clock(),
+    )
+
+
 def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
-    for factory in (renderer, render_service, credit_note_render_service, export_service):
+    for factory in (renderer, render_service, credit_note_render_service, export_service, statement_service):
         factory.cache_clear()
     common.reset()

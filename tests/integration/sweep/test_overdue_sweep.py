@@ -75,10 +75,10 @@ def test_an_invoice_due_yesterday_becomes_overdue_with_one_email_and_one_event(s
     [email] = stack.emails()
     assert email["from"] == stack.env["SES_SENDER"]
     assert email["to"] == [invoice.customer.email]
-    assert email["subject"] == "Invoice INV/2627/000001 is overdue: ₹2,19,143.70 due"
+    assert email["subject"] == "Invoice INV/2627/000001 is overdue: ₹2,18,966.70 due"
     for part in (email["text"], email["html"]):
         assert "INV/2627/000001" in part
-        assert "₹2,19,143.70" in part
+        assert "₹2,18,966.70" in part
         assert "16 Oct 2026" in part
         assert PAYMENT_URL in part
     assert f'href="{PAYMENT_URL}"' in email["html"]
@@ -116,7 +116,7 @@ def test_a_partially_paid_invoice_past_due_becomes_overdue_for_what_is_left(stac
         total_paid=100_000_00, total_overdue=stored.amount_due, count_overdue=1
     )
     [email] = stack.emails()
-    assert "₹1,19,143.70" in email["text"] and "₹1,19,143.70" in email["html"]
+    assert "₹1,18,966.70" in email["text"] and "₹1,18,966.70" in email["html"]
 
 
 # ------------------------------------------------------------------------------ reminders
@@ -136,9 +136,9 @@ def test_reminders_go_out_on_days_3_and_7_once_each_and_suspension_once(stack: S
     assert {n: count for n, count in sent_on.items() if count} == {1: 1, 3: 1, 7: 1}
     subjects = [email["subject"] for email in stack.emails()]
     assert subjects == [
-        "Invoice INV/2627/000001 is overdue: ₹2,19,143.70 due",
-        "Reminder: invoice INV/2627/000001 is 3 days overdue (₹2,19,143.70 due)",
-        "Reminder: invoice INV/2627/000001 is 7 days overdue (₹2,19,143.70 due)",
+        "Invoice INV/2627/000001 is overdue: ₹2,18,966.70 due",
+        "Reminder: invoice INV/2627/000001 is 3 days overdue (₹2,18,966.70 due)",
+        "Reminder: invoice INV/2627/000001 is 7 days overdue (₹2,18,966.70 due)",
     ]
     # And one InvoiceOverdue, then one ServiceSuspensionRequested when the grace period (7 days) ended
     assert sorted(stack.event_types()) == ["InvoiceOverdue", "ServiceSuspensionRequested"]
@@ -180,7 +180,7 @@ def test_after_missed_days_the_sweep_catches_up_with_one_email_not_a_burst(stack
     assert report["reminders_sent"] == 1 and report["reminders_skipped"] == 1
     assert report["suspensions_requested"] == 1
     assert [e["subject"] for e in stack.emails()][1:] == [
-        "Reminder: invoice INV/2627/000001 is 10 days overdue (₹2,19,143.70 due)"
+        "Reminder: invoice INV/2627/000001 is 10 days overdue (₹2,18,966.70 due)"
     ]
     assert sorted(stack.event_types()) == ["InvoiceOverdue", "ServiceSuspensionRequested"]
 

@@ -1,0 +1,31 @@
+"""Jobs whose message ended in the render queue's dead-letter queue: they will never be done.
+
+SQS moves a render-queue message to the dead-letter queue after five failed receives. The job it
+named would stay ``pending`` forever — a customer polling ``GET /invoices/downloads/{id}`` or
+``GET /statements/{id}`` would never hear. The dead-letter consumer turns such a job ``failed``
+(only if it is still pending: a job that did finish stays as it is). Invoice PDF jobs have no job
+to mark: the next ``GET /invoices/{id}/pdf`` queues a new render.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from invoicing.domain.documents import DownloadStatus
+from invoicing.domain.statements import StatementStatus
+from invoicing.services.ports import DownloadStore, StatementStore
+
+REASON = "The job failed repeatedly and was given up; request it again."
+
+
+@dataclass
+class DeadLetters:
+    downloads: DownloadStore
+    statements: StatementStore
+
+    def download_failed(self, download_id: str) -> bool:
+        """``True`` when the download was still pending and is now ``failed``."""
+        return self.downloads.finish(download_id, DownloadStatus.FAILED, reason=REASON)
+
+    def statement_failed(self, statement_id: str) -> bool:
+        return self.statements.finish(statement_id, StatementStatus.FAILED, reason=REASON)
