@@ -232,6 +232,7 @@ class LocalStack:
                 "CursorSigningSecret": secrets.token_urlsafe(36),
                 "GspSecret": json.dumps(DEV_GSP | {"gstin": _supplier_gstin(template)}),
             },
+            checkpoint=self.checkpoint,
         )
         self.checkpoint()
         session.client("ses", endpoint_url=self.aws_url).verify_email_identity(
