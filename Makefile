@@ -61,7 +61,8 @@ $(STAMP): pyproject.toml uv.lock
 venv: $(STAMP)
 
 # The whole service on loopback until Ctrl-C (docs/local.md). Honours PORT, AWS_PORT, DEMO_DATA,
-# RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET.
+# RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET, EINVOICING (sandbox: the local IRP
+# stand-in; off), AATO_ABOVE_10_CRORE (true).
 run: $(STAMP)
 	$(BIN)/python -m infra.local
 

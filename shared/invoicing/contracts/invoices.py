@@ -36,6 +36,7 @@ from invoicing.contracts.common import (
     rupees,
     utc_timestamp,
 )
+from invoicing.contracts.einvoices import EInvoiceOut
 from invoicing.domain.gst import DEFAULT_SAC, SAC_PATTERN
 from invoicing.domain.invoice import (
     EMAIL_PATTERN,
@@ -383,6 +384,9 @@ class InvoiceResponse(Response):
     updated_at: Timestamp
     notes: str | None
     terms: str | None
+    e_invoice: EInvoiceOut | None = Field(
+        description="Registration with the IRP (einvoice.md); null for drafts."
+    )
 
     @classmethod
     def from_domain(cls, invoice: Invoice) -> InvoiceResponse:
@@ -477,6 +481,7 @@ class InvoiceResponse(Response):
             updated_at=invoice.updated_at,
             notes=invoice.notes,
             terms=invoice.terms,
+            e_invoice=EInvoiceOut.from_domain(invoice.e_invoice),
         )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from invoicing.domain import gst
+from invoicing.domain.einvoice import EInvoice
 from invoicing.domain.errors import (
     DomainValidationError,
     DuplicateError,
@@ -325,6 +326,8 @@ class Invoice(_Frozen):
     updated_at: Timestamp
     notes: str | None = None
     terms: str | None = None
+    # Its registration with the IRP (domain.einvoice): None for drafts, set at issue.
+    e_invoice: EInvoice | None = None
 
     # ----------------------------------------------------------------- derived
     @property
@@ -488,6 +491,7 @@ class Invoice(_Frozen):
         grace_period_days: int = 7,
         razorpay_invoice_id: str | None = None,
         payment_url: str | None = None,
+        e_invoice: EInvoice | None = None,
     ) -> Invoice:
         """Draft → issued. Payments held while it was a draft are applied in the same step."""
         self.check_issuable(now)
@@ -503,6 +507,7 @@ class Invoice(_Frozen):
             razorpay_invoice_id=razorpay_invoice_id,
             payment_url=payment_url,
             held_payments=(),
+            e_invoice=e_invoice,
         )
         for held in self.held_payments:
             issued = issued._received(held, now)
@@ -627,6 +632,12 @@ class Invoice(_Frozen):
         return self._evolve(
             now, status=InvoiceStatus.CANCELLED, cancelled_at=now, payment_url=None, credit_notes=credits
         )
+
+    def record_e_invoice(self, e_invoice: EInvoice, now: datetime) -> Invoice:
+        """The registration with the IRP moved on (``domain.einvoice`` decides how it may)."""
+        if self.status is InvoiceStatus.DRAFT:
+            raise InvalidTransitionError("register", self.status, "A draft is not registered with the IRP.")
+        return self._evolve(now, e_invoice=e_invoice)
 
     def expire(self, now: datetime) -> Invoice:
         self._require("expire", PAYABLE_STATUSES)

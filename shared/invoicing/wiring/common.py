@@ -15,12 +15,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.adapters import secrets
 from invoicing.adapters.aws import client
+from invoicing.adapters.einvoice_queue import SqsEInvoiceQueue
 from invoicing.adapters.email import SesReminderMailer
 from invoicing.adapters.events import EventBridgePublisher
+from invoicing.adapters.gsp_irp import GspIrpClient
 from invoicing.adapters.razorpay import RazorpayPaymentProvider
 from invoicing.adapters.render_queue import SqsRenderQueue
 from invoicing.adapters.storage import DocumentStorage
-from invoicing.config import InvoiceSettings, RazorpaySettings, load
+from invoicing.config import ConfigurationError, EInvoiceSettings, InvoiceSettings, RazorpaySettings, load
 from invoicing.observability import metrics
 from invoicing.repository.commit import DynamoTransactions
 from invoicing.repository.credit_notes import DynamoCreditNoteStore
@@ -124,6 +126,25 @@ def _payments(secret_name: str, base_url: str | None, timeout: float) -> Razorpa
     )
 
 
+@cache
+def einvoice_jobs(queue_url: str) -> SqsEInvoiceQueue:
+    return SqsEInvoiceQueue(queue_url, client("sqs"))
+
+
+def irp(config: EInvoiceSettings) -> GspIrpClient:
+    """The IRP through the GSP; its credentials are read (and cached) from Secrets Manager on use."""
+    if config.einvoicing != "off" and not (config.gsp_secret_name and config.gsp_base_url):
+        raise ConfigurationError("EINVOICING is on: GSP_SECRET_NAME and GSP_BASE_URL must be set")
+    return _irp(config.gsp_secret_name or "", config.gsp_base_url, config.gsp_timeout_seconds)
+
+
+@cache
+def _irp(secret_name: str, base_url: str, timeout: float) -> GspIrpClient:
+    return GspIrpClient(
+        lambda: secrets.gsp_credentials(secret_name), base_url=base_url, timeout_seconds=timeout
+    )
+
+
 def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
     config = config or settings(InvoiceSettings)
     return InvoicePolicy(
@@ -132,6 +153,7 @@ def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
         payment_terms_days=config.payment_terms_days,
         reminder_days=config.reminder_days_past_due,
         grace_period_days=config.grace_period_days,
+        einvoicing=config.einvoicing,
     )
 
 
@@ -150,6 +172,8 @@ def reset() -> None:
         storage,
         mailer,
         _payments,
+        einvoice_jobs,
+        _irp,
     ):
         factory.cache_clear()
     secrets.reset()
