@@ -25,7 +25,7 @@ from invoicing.contracts.common import (
     TimestampIn,
     validation_message,
 )
-from invoicing.contracts.invoices import AddressOut, CustomerIn, CustomerOut, to_customer
+from invoicing.contracts.invoices import CustomerIn, CustomerOut, to_customer
 from invoicing.domain.billing import (
     MAX_RECORDS_PER_BATCH,
     PERIOD_PATTERN,
@@ -98,16 +98,9 @@ class BillingProfileResponse(Response):
 
     @classmethod
     def from_domain(cls, profile: BillingProfile) -> BillingProfileResponse:
-        customer = profile.customer
         return cls(
             account_id=profile.account_id,
-            customer=CustomerOut(
-                name=customer.name,
-                email=customer.email,
-                gstin=customer.gstin,
-                state_code=customer.state_code,
-                address=AddressOut.from_domain(customer.address),
-            ),
+            customer=CustomerOut.of(profile.customer),
             billing_model=profile.billing_model.value,
             payment_terms_days=profile.payment_terms_days,
             partial_payment=profile.partial_payment,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -81,7 +81,14 @@ class Request(BaseModel):
 
 
 class Response(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # from_attributes: a response whose fields are a domain object's own, under the same names and
+    # types, is read from it by ``of`` instead of copying field by field (which is how copies drift).
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    @classmethod
+    def of(cls, source: object) -> Self:
+        """This response read from ``source``'s attributes (nested responses from theirs)."""
+        return cls.model_validate(source)
 
 
 class ErrorDetail(Response):

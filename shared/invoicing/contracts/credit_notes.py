@@ -18,7 +18,7 @@ from invoicing.contracts.common import Request, Response, StrictBool, StrictInt,
 from invoicing.contracts.einvoices import EInvoiceOut
 from invoicing.contracts.invoices import TaxOut
 from invoicing.domain.credit_notes import MAX_DESCRIPTION, CreditNoteView, CreditReason, CreditRequest
-from invoicing.domain.invoice import MAX_LINES, Dispute
+from invoicing.domain.invoice import MAX_LINES
 from invoicing.domain.limits import MAX_AMOUNT_PAISE
 from invoicing.domain.queries import IdempotencyClaim
 
@@ -176,21 +176,6 @@ class DisputeOut(Response):
     credit_note_id: str | None
     created_at: Timestamp
     resolved_at: Timestamp | None
-
-    @classmethod
-    def from_domain(cls, dispute: Dispute) -> DisputeOut:
-        return cls(
-            id=dispute.id,
-            invoice_id=dispute.invoice_id,
-            status=dispute.status,
-            reason=dispute.reason,
-            expected_correction=dispute.expected_correction,
-            outcome=dispute.outcome,
-            note=dispute.note,
-            credit_note_id=dispute.credit_note_id,
-            created_at=dispute.created_at,
-            resolved_at=dispute.resolved_at,
-        )
 
 
 class DisputeListResponse(Response):

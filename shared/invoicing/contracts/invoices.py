@@ -42,7 +42,6 @@ from invoicing.domain.invoice import (
     EMAIL_PATTERN,
     MAX_MANUAL_LINES,
     STATUS_FILTERS,
-    Address,
     BillingPeriod,
     Customer,
     Dispute,
@@ -51,7 +50,6 @@ from invoicing.domain.invoice import (
     LineItem,
 )
 from invoicing.domain.queries import ListQuery
-from invoicing.domain.summary import AccountSummary
 
 Status = Literal["draft", "issued", "partially_paid", "overdue", "paid", "expired", "cancelled"]
 ResourceType = Literal["pod", "vm", "storage", "network", "other"]
@@ -263,17 +261,6 @@ class AddressOut(Response):
     postal_code: str
     country: str
 
-    @classmethod
-    def from_domain(cls, address: Address) -> AddressOut:
-        return cls(
-            line1=address.line1,
-            line2=address.line2,
-            city=address.city,
-            state=address.state,
-            postal_code=address.postal_code,
-            country=address.country,
-        )
-
 
 class CustomerOut(Response):
     name: str
@@ -399,23 +386,10 @@ class InvoiceResponse(Response):
             currency=invoice.currency,
             date=invoice.date,
             due_date=invoice.due_date,
-            billing_period=BillingPeriodOut(
-                start=invoice.billing_period.start, end=invoice.billing_period.end
-            ),
+            billing_period=BillingPeriodOut.of(invoice.billing_period),
             description=invoice.description,
-            customer=CustomerOut(
-                name=customer.name,
-                email=customer.email,
-                gstin=customer.gstin,
-                state_code=customer.state_code,
-                address=AddressOut.from_domain(customer.address),
-            ),
-            supplier=SupplierOut(
-                name=supplier.name,
-                gstin=supplier.gstin,
-                state_code=supplier.state_code,
-                address=AddressOut.from_domain(supplier.address),
-            ),
+            customer=CustomerOut.of(customer),
+            supplier=SupplierOut.of(supplier),
             place_of_supply=invoice.place_of_supply,
             line_items=[
                 LineItemOut(
@@ -508,9 +482,7 @@ class InvoiceSummaryRow(Response):
             due_date=invoice.due_date,
             status=invoice.status.value,
             description=invoice.description,
-            billing_period=BillingPeriodOut(
-                start=invoice.billing_period.start, end=invoice.billing_period.end
-            ),
+            billing_period=BillingPeriodOut.of(invoice.billing_period),
             amount=invoice.amount,
             amount_due=invoice.amount_due,
             currency=invoice.currency,
@@ -530,18 +502,6 @@ class SummaryResponse(Response):
     count_paid: int
     count_pending: int
     count_overdue: int
-
-    @classmethod
-    def from_domain(cls, summary: AccountSummary) -> SummaryResponse:
-        return cls(
-            currency=summary.currency,
-            total_paid=summary.total_paid,
-            total_pending=summary.total_pending,
-            total_overdue=summary.total_overdue,
-            count_paid=summary.count_paid,
-            count_pending=summary.count_pending,
-            count_overdue=summary.count_overdue,
-        )
 
 
 class PayResponse(Response):
