@@ -4,10 +4,8 @@ Razorpay is the local stand-in behind ``responses``, driven through the real ada
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,29 +16,13 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from infra.local.events import failed_ids, scheduled_event, sqs_event
 from infra.moto_speed import per_item_rollback
 from tests.events.http import OPERATOR, customer, http_event
+from tests.support.api import Reply
 from tests.support.functions import API, Functions
 from tests.support.razorpay import standin_responses
 
 NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 09:30 IST on 1 December 2026
 METERING = {"sub": "metering-service", "scope": "usage:write"}
-
-
-@dataclass
-class Context:
-    function_name: str = "invoicing-test"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "req"
-    invoked_function_arn: str = "arn:aws:lambda:ap-south-1:123456789012:function:invoicing-test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
+BILLING = "BillingRunFunction"
 
 
 class Stack:
@@ -48,22 +30,24 @@ class Stack:
 
     def __init__(self, env: dict[str, str], functions: Functions) -> None:
         self.env = env
-        self.api = functions.module(API)
-        self.billing = functions.module("BillingRunFunction")
+        self.functions = functions
         self.sqs = boto3.client("sqs")
+
+    def billing(self, event: dict[str, Any]) -> Any:
+        """The billing function invoked with ``event`` (as Lambda would, with its own context)."""
+        return self.functions.invoke(BILLING, event)
 
     def call(self, method: str, path: str, claims: dict[str, str] | None = None, **kwargs: Any) -> Reply:
         event = http_event(method, path, claims=OPERATOR if claims is None else claims, **kwargs)
-        result = self.api.lambda_handler(event, Context())
-        body = json.loads(result["body"]) if result.get("body") else None
-        return Reply(result["statusCode"], body)
+        result = self.functions.invoke(API, event)
+        return Reply.of(result)
 
     def as_customer(self, account: str, method: str, path: str, **kwargs: Any) -> Reply:
         return self.call(method, path, claims=customer(account), **kwargs)
 
     def scheduled(self, time: datetime, event_id: str | None = None) -> dict[str, Any]:
         event = scheduled_event(time, schedule_name="billing-run", event_id=event_id or str(uuid.uuid4()))
-        return self.billing.lambda_handler(event, Context())
+        return self.billing(event)
 
     def drain(self) -> int:
         """Feed the billing queue to the function, ten at a time, until it is empty."""
@@ -77,7 +61,7 @@ class Stack:
                 return handled
             arn = "arn:aws:sqs:ap-south-1:123456789012:billing"
             try:
-                result = self.billing.lambda_handler(sqs_event(messages, queue_arn=arn), Context())
+                result = self.billing(sqs_event(messages, queue_arn=arn))
             except BatchProcessingError:  # every record failed: the batch goes back to the queue
                 return handled
             failed = failed_ids(result)
