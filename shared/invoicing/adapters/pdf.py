@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from invoicing.domain.credit_notes import CreditNote
@@ -48,6 +48,9 @@ from invoicing.domain.gst import state_name
 from invoicing.domain.invoice import Invoice, InvoiceStatus, RefundStatus
 from invoicing.domain.numbering import IST as _IST
 from invoicing.domain.words import amount_in_words, format_inr
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATE = "invoice.html"
 CREDIT_NOTE_TEMPLATE = "credit_note.html"
@@ -98,7 +101,7 @@ class ResourceRefusedError(Exception):
 def group_indian(digits: str) -> str:
     """``"3866501"`` → ``"38,66,501"``: the last three digits, then groups of two."""
     head, tail = digits[:-3], digits[-3:]
-    groups = []
+    groups: list[str] = []
     while head:
         groups.insert(0, head[-2:])
         head = head[:-2]
@@ -383,7 +386,7 @@ class InvoicePdfRenderer:
         if not (self._assets / "templates" / TEMPLATE).is_file():
             raise FileNotFoundError(f"no templates/{TEMPLATE} under {self._assets}")
         self._page_label = page_label or PageLabel()
-        self._env: Any = None
+        self._env: Environment | None = None
         self._policy: Any = None
 
     @property
@@ -446,7 +449,7 @@ class InvoicePdfRenderer:
         return str(path)
 
     # ------------------------------------------------------------------ lazy parts
-    def _environment(self) -> Any:
+    def _environment(self) -> Environment:
         if self._env is None:
             from jinja2 import Environment, FileSystemLoader, StrictUndefined
             from markupsafe import Markup, escape
@@ -497,6 +500,7 @@ def _labelled_pages(label: PageLabel | None) -> Iterator[None]:
 
     base = xhtml2pdf_reportlab.MarkedCanvas
     color = HexColor(label.color)
+    drawn: PageLabel = label  # the class below does not see the narrowing above
 
     class LabelledCanvas(base):  # type: ignore[misc, valid-type]
         def showPage(self) -> None:
@@ -510,9 +514,9 @@ def _labelled_pages(label: PageLabel | None) -> Iterator[None]:
             width = self._pagesize[0]
             for page in range(1, total + 1):
                 self.beginForm(f"page-label-{page}")
-                self.setFont(label.font, label.size)
+                self.setFont(drawn.font, drawn.size)
                 self.setFillColor(color)
-                self.drawRightString(width - label.right, label.baseline, f"Page {page} of {total}")
+                self.drawRightString(width - drawn.right, drawn.baseline, f"Page {page} of {total}")
                 self.endForm()
             super().save()
 

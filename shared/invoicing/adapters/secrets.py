@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities import parameters
 
@@ -35,7 +36,10 @@ def reset() -> None:
 
 
 def razorpay_credentials(secret_name: str) -> RazorpayCredentials:
-    value = _provider().get(secret_name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    # transform="json": the secret's JSON object (Powertools types every transform's result as one union)
+    value = cast(
+        dict[str, Any], _provider().get(secret_name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    )
     return RazorpayCredentials(
         key_id=value.get("key_id", ""),
         key_secret=value.get("key_secret", ""),
@@ -64,7 +68,10 @@ class GspCredentials:
 
 
 def gsp_credentials(secret_name: str) -> GspCredentials:
-    value = _provider().get(secret_name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    # transform="json": the secret's JSON object (Powertools types every transform's result as one union)
+    value = cast(
+        dict[str, Any], _provider().get(secret_name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    )
     return GspCredentials(
         client_id=value.get("client_id", ""),
         client_secret=value.get("client_secret", ""),

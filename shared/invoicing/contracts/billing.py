@@ -179,8 +179,8 @@ class UsageBatchRequest(Request):
                 records.append(UsageRecord.model_validate(parsed.model_dump()))
             except ValidationError as exc:
                 for err in exc.errors(include_url=False):
-                    where = list(err["loc"]) or ["end"]  # a rule across fields: start/end in one month
-                    problems.append({"loc": ["records", index, *where], "msg": validation_message(err)})
+                    at = list(err["loc"]) or ["end"]  # a rule across fields: start/end in one month
+                    problems.append({"loc": ["records", index, *at], "msg": validation_message(err)})
         if problems:
             first = problems[0]
             where = f"records[{first['loc'][1]}]." + ".".join(str(p) for p in first["loc"][2:])

@@ -13,6 +13,7 @@ schedule, the dispute records) never leaves through them.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
@@ -336,7 +337,7 @@ class InvoiceResponse(Response):
     status: Status
     currency: Literal["INR"]
     date: date | None
-    due_date: date | None
+    due_date: dt.date | None  # dt: the field above hides the type
     billing_period: BillingPeriodOut
     description: str | None
     customer: CustomerOut
@@ -465,7 +466,7 @@ class InvoiceSummaryRow(Response):
     id: str
     invoice_number: str | None
     date: date | None
-    due_date: date | None
+    due_date: dt.date | None  # dt: the field above hides the type
     status: Status
     description: str | None
     billing_period: BillingPeriodOut

@@ -34,6 +34,7 @@ numbers by :func:`payload_json` (never through ``float``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
@@ -94,7 +95,7 @@ class Registrable:
     taxable_amount: int
     tax: TaxBreakdown
     amount: int
-    preceding: tuple[str, date] | None = None  # a credit note's invoice (number, date)
+    preceding: tuple[str, dt.date] | None = None  # a credit note's invoice (number, date)
 
 
 def from_invoice(invoice: Invoice) -> Registrable:

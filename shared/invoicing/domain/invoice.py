@@ -8,11 +8,11 @@ transitions are legal. Money is ``int`` paise; ``Decimal`` appears only in quant
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -832,7 +832,11 @@ def _decimal(value: Any, field: str, *, places: int, positive: bool) -> Decimal:
     return _as_value_error(gst.parse_decimal, value, field=field, max_places=places, positive=positive)
 
 
-def _as_value_error(fn: Any, *args: Any, **kwargs: Any) -> Any:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _as_value_error(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
     """Domain validators raise DomainValidationError; pydantic wants ValueError to build its details."""
     try:
         return fn(*args, **kwargs)

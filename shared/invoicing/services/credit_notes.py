@@ -17,6 +17,7 @@ registration as a ``CRN`` is queued instead of its PDF, which waits for the IRN 
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -143,8 +144,8 @@ class CreditNoteService:
         plan: Planner,
         *,
         claim: IdempotencyClaim | None = None,
-        events: list[str | PublishEvent] | None = None,
-        extra_events: Callable[[Credit], list[PublishEvent]] | None = None,
+        events: builtins.list[str | PublishEvent] | None = None,
+        extra_events: Callable[[Credit], builtins.list[PublishEvent]] | None = None,
     ) -> Issued:
         """Plan a credit note on the stored invoice and commit it with its number, its effect and its
         side effects; on a lost race read again and plan again. A replayed ``Idempotency-Key`` answers
@@ -207,7 +208,7 @@ class CreditNoteService:
         except NotFoundError:
             raise NotFoundError(f"No invoice {invoice_id}.") from None
 
-    def _views(self, notes: Sequence[CreditNote]) -> list[CreditNoteView]:
+    def _views(self, notes: Sequence[CreditNote]) -> builtins.list[CreditNoteView]:
         with_refunds = [note for note in notes if note.refund_ids]
         refunds = (
             self.credit_notes.refunds_of([note.invoice_id for note in with_refunds]) if with_refunds else {}
@@ -221,7 +222,9 @@ class CreditNoteService:
         return views
 
     @staticmethod
-    def _effects(before: Invoice, credit: Credit, events: list[str | PublishEvent]) -> list[Effect]:
+    def _effects(
+        before: Invoice, credit: Credit, events: builtins.list[str | PublishEvent]
+    ) -> builtins.list[Effect]:
         after, note = credit.invoice, credit.note
         named: list[str | PublishEvent] = [*events]
         if after.status is InvoiceStatus.PAID and before.status is not InvoiceStatus.PAID:

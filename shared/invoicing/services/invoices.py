@@ -8,6 +8,7 @@ moves are legal, and they never talk to AWS or Razorpay except through the ports
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -218,7 +219,9 @@ class InvoiceService:
         return linked
 
     @staticmethod
-    def _changes_for_issue(draft: Invoice, issued: Invoice, series: str, sequence: int) -> list[Change]:
+    def _changes_for_issue(
+        draft: Invoice, issued: Invoice, series: str, sequence: int
+    ) -> builtins.list[Change]:
         assert issued.invoice_number is not None
         events = ["InvoiceIssued"]
         if issued.status is not InvoiceStatus.ISSUED:  # payments held while it was a draft

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import IO, Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol
 
 from invoicing.domain.billing import (
     AccountOutcome,
@@ -238,12 +239,30 @@ class Links(Protocol):
         """A presigned GET (at most 15 minutes) that saves the object as ``filename``."""
 
 
+class UploadStream(Protocol):
+    """A write-only binary file object (``zipfile.ZipFile`` writes to it) and a context manager."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def tell(self) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> UploadStream: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
 class DocumentStorage(Links, Protocol):
     def put(self, key: str, body: bytes, *, filename: str, content_type: str) -> None: ...
 
     def stream(self, key: str) -> Iterator[bytes]: ...
 
-    def upload_stream(self, key: str, *, filename: str, content_type: str = ...) -> IO[bytes]:
+    def upload_stream(self, key: str, *, filename: str, content_type: str = ...) -> UploadStream:
         """A write-only file object streamed to ``key`` (a context manager: exit completes it,
         an exception aborts it); ``content_type`` defaults to a ZIP's."""
 

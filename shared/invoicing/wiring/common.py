@@ -7,9 +7,10 @@ Nothing runs at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
-from typing import TypeVar
+from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -22,7 +23,7 @@ from invoicing.adapters.gsp_irp import GspIrpClient
 from invoicing.adapters.razorpay import RazorpayPaymentProvider
 from invoicing.adapters.render_queue import SqsRenderQueue
 from invoicing.adapters.storage import DocumentStorage
-from invoicing.config import ConfigurationError, EInvoiceSettings, InvoiceSettings, RazorpaySettings, load
+from invoicing.config import ConfigurationError, EInvoiceSettings, InvoiceSettings, RazorpaySettings, S, load
 from invoicing.observability import metrics
 from invoicing.repository.commit import DynamoTransactions
 from invoicing.repository.credit_notes import DynamoCreditNoteStore
@@ -30,20 +31,18 @@ from invoicing.repository.invoices import DynamoInvoiceStore
 from invoicing.repository.table import Table
 from invoicing.services.invoices import InvoicePolicy
 
-S = TypeVar("S")
-
 
 class SystemClock:
     """``services.ports.Clock``: the wall clock, in UTC. ``set`` replaces it (tests, replays)."""
 
     def __init__(self) -> None:
-        self._now = lambda: datetime.now(UTC)
+        self._now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self._now()
 
-    def set(self, now: object) -> None:
-        self._now = now  # type: ignore[assignment]
+    def set(self, now: Callable[[], datetime]) -> None:
+        self._now = now
 
 
 class PowertoolsCounter:
@@ -53,10 +52,20 @@ class PowertoolsCounter:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-@cache
-def settings(model: type[S]) -> S:
+class _CachedSettings(Protocol):
+    """``settings`` as typed for its callers (``functools.cache`` forgets its type variable)."""
+
+    def __call__(self, model: type[S]) -> S: ...
+
+    def cache_clear(self) -> None: ...
+
+
+def _settings(model: type[S]) -> S:
     """The function's validated settings (``config``), read from the environment once."""
-    return load(model)  # type: ignore[type-var]
+    return load(model)
+
+
+settings: _CachedSettings = cache(_settings)
 
 
 @cache
