@@ -27,7 +27,7 @@ from infra.demo import (
     draft_fields,
 )
 from infra.local.razorpay_standin import RazorpayError, RazorpayStandIn, new_id
-from invoicing.config import InvoiceSettings
+from invoicing.config import InvoiceSettings, RegistrarSettings
 from invoicing.domain.access import Caller
 from invoicing.domain.billing import UsageRecord, previous_period
 from invoicing.domain.changes import SaveInvoice
@@ -36,6 +36,7 @@ from invoicing.domain.invoice import Invoice, InvoiceStatus, Payment
 from invoicing.domain.numbering import ist_date
 from invoicing.services.billing import BillingService
 from invoicing.services.credit_notes import CreditNoteService
+from invoicing.services.einvoicing import EInvoicePolicy, EInvoiceRegistrar, IrnCancellation
 from invoicing.services.invoices import InvoiceService
 from invoicing.services.retry import Backoff
 from invoicing.wiring import billing, common
@@ -64,6 +65,7 @@ class Seeder:
     standin: RazorpayStandIn
     clock: SeedClock
     now: datetime
+    registrar: EInvoiceRegistrar
     checkpoint: Callable[[], None] = _go_on  # called before each step; raises to stop seeding
 
     @classmethod
@@ -84,6 +86,19 @@ class Seeder:
             policy=common.policy(settings),
             clock=clock,
         )
+        registrar_settings = common.settings(RegistrarSettings)
+        registrar = EInvoiceRegistrar(
+            invoices=service.invoices,
+            credit_notes=common.credit_note_store(settings.invoices_table),
+            transactions=service.transactions,
+            irp=common.irp(registrar_settings),
+            jobs=common.einvoice_jobs(registrar_settings.einvoice_queue_url),
+            policy=EInvoicePolicy(
+                mode=registrar_settings.einvoicing, aato_above_10_crore=registrar_settings.aato_above_10_crore
+            ),
+            clock=clock,
+            backoff=Backoff(),
+        )
         credits = CreditNoteService(
             invoices=common.invoice_store(settings.invoices_table),
             credit_notes=common.credit_note_store(settings.invoices_table),
@@ -91,6 +106,8 @@ class Seeder:
             payments=payments,
             clock=clock,
             backoff=Backoff(),
+            e_invoices=IrnCancellation(irp=common.irp(settings), clock=clock),
+            einvoicing=settings.einvoicing,
         )
         return cls(
             service=service,
@@ -98,6 +115,7 @@ class Seeder:
             standin=standin,
             clock=clock,
             now=clock.now,
+            registrar=registrar,
             checkpoint=checkpoint,
         )
 
@@ -116,7 +134,13 @@ class Seeder:
         created = self.ago(days_ago)
         invoice = self.draft(created, intra_state=intra_state, lines=lines, **extra)
         self.clock.now = created + timedelta(minutes=30)
-        return self.service.issue(invoice.id)
+        issued = self.service.issue(invoice.id)
+        if issued.e_invoice is not None and issued.e_invoice.awaiting:
+            # registered as it would have been then (a minute after the issue), not by today's rules
+            self.clock.now += timedelta(minutes=1)
+            self.registrar.register("invoice", issued.id, issued.e_invoice.attempts)
+            issued = self.service.invoices.get(issued.id)
+        return issued
 
     def pay(self, invoice: Invoice, amount: int, at: datetime, method: str) -> Invoice:
         payment_id = new_id("pay")

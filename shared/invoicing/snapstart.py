@@ -77,7 +77,11 @@ def register() -> bool:
         if _registered:
             return True
         try:
-            from snapshot_restore_py import register_after_restore, register_before_snapshot
+            # Lambda's Python runtime's own module: no package, no stubs.
+            from snapshot_restore_py import (  # type: ignore[import-not-found]
+                register_after_restore,
+                register_before_snapshot,
+            )
         except ImportError:  # not Lambda's Python runtime: nothing is ever snapshotted
             return False
         register_before_snapshot(before_snapshot)

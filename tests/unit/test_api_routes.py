@@ -109,4 +109,4 @@ def test_a_cold_start_imports_only_the_router_its_request_needs() -> None:
         check=True,
     )
     before, after, everything = done.stdout.splitlines()
-    assert (before, after, everything) == ("[]", "['routes.invoices']", "10")
+    assert (before, after, everything) == ("[]", "['routes.invoices']", "11")

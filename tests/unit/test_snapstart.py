@@ -61,7 +61,7 @@ def test_every_function_registers_the_hooks_through_its_wiring(tmp_path: Path) -
         "register_after_restore = lambda hook: registered.append(hook.__name__)\n"
     )
     shared = Path(common.__file__).resolve().parents[2]
-    for name in ("api", "webhook", "sweep", "pdf", "outbox", "billing", "dead_letters"):
+    for name in ("api", "webhook", "sweep", "pdf", "outbox", "billing", "dead_letters", "einvoice"):
         probe = f"import invoicing.wiring.{name}, snapshot_restore_py; print(snapshot_restore_py.registered)"
         done = subprocess.run(
             [sys.executable, "-c", probe],
@@ -180,4 +180,4 @@ def test_the_api_s_snapshot_holds_every_router_imported() -> None:
         text=True,
         check=True,
     )
-    assert done.stdout.splitlines() == ["0", "10 True"]
+    assert done.stdout.splitlines() == ["0", "11 True"]

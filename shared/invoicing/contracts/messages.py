@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -44,19 +44,36 @@ class StatementJob(_Message):
 RenderMessage = Annotated[RenderJob | DownloadJob | StatementJob, Field(discriminator="kind")]
 
 
+# The message unions' validators are built on first use (not at import: most importers only write).
 @cache
-def _adapter(name: str) -> TypeAdapter[Any]:
-    """A message union's validator, built on first use (not at import: most importers only write)."""
-    return TypeAdapter({"render": RenderMessage, "billing": BillingMessage}[name])
+def _render_messages() -> TypeAdapter[RenderJob | DownloadJob | StatementJob]:
+    adapter: TypeAdapter[RenderJob | DownloadJob | StatementJob] = TypeAdapter(RenderMessage)
+    return adapter
 
 
 def parse_render_message(body: str) -> RenderJob | DownloadJob | StatementJob:
     """Any kind of render-queue message; anything else raises (``ValueError``)."""
-    return _adapter("render").validate_python(json.loads(body))
+    return _render_messages().validate_python(json.loads(body))
 
 
 def render_message(job: RenderJob | DownloadJob | StatementJob) -> str:
     return job.model_dump_json()
+
+
+class EInvoiceJob(_Message):
+    """Register a document with the IRP (the e-invoice queue; ``functions/einvoice_registrar``).
+
+    ``attempt`` is the e-invoice's attempts count the job is for: a job for another count is a
+    repeat or stale, and is dropped."""
+
+    kind: Literal["einvoice"] = "einvoice"
+    document: Literal["invoice", "credit_note"] = "invoice"
+    document_id: str = Field(min_length=1, max_length=64)
+    attempt: int = Field(default=0, ge=0)
+
+
+def parse_einvoice_job(body: str) -> EInvoiceJob:
+    return EInvoiceJob.model_validate_json(body)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -85,6 +102,12 @@ class BillAccountJob(_Message):
 BillingMessage = Annotated[PlanRunJob | BillAccountJob, Field(discriminator="kind")]
 
 
+@cache
+def _billing_messages() -> TypeAdapter[PlanRunJob | BillAccountJob]:
+    adapter: TypeAdapter[PlanRunJob | BillAccountJob] = TypeAdapter(BillingMessage)
+    return adapter
+
+
 def parse_billing_message(body: str) -> PlanRunJob | BillAccountJob:
     """Either kind of billing-queue message; anything else raises (``ValueError``)."""
-    return _adapter("billing").validate_python(json.loads(body))
+    return _billing_messages().validate_python(json.loads(body))

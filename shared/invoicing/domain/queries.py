@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 from invoicing.domain.invoice import BillingPeriod, Customer, Invoice, InvoiceStatus
@@ -39,8 +40,8 @@ class InvoiceRow:
     account_id: str
     status: InvoiceStatus
     invoice_number: str | None
-    date: date | None
-    due_date: date | None
+    date: dt.date | None
+    due_date: dt.date | None  # dt: the field above hides the type
     description: str | None
     billing_period: BillingPeriod
     customer: Customer
@@ -52,7 +53,7 @@ class InvoiceRow:
     amount_credited: int
     amount_refunded: int
     amount_due: int
-    paid_at: datetime | None
+    paid_at: dt.datetime | None
 
     @classmethod
     def of(cls, invoice: Invoice) -> InvoiceRow:

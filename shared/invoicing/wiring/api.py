@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from invoicing.services.credit_notes import CreditNoteService
     from invoicing.services.disputes import DisputeService
     from invoicing.services.documents import DocumentService
+    from invoicing.services.einvoicing import EInvoiceService
     from invoicing.services.exports import CsvExportService
     from invoicing.services.invoices import InvoiceService
     from invoicing.services.statements import StatementService
@@ -60,8 +61,27 @@ def document_service() -> DocumentService:
 
 
 @cache
+def einvoice_service() -> EInvoiceService:
+    from invoicing.adapters import secrets
+    from invoicing.repository.einvoices import DynamoEInvoiceStore
+    from invoicing.services.einvoicing import EInvoiceService
+
+    config = settings()
+    return EInvoiceService(
+        invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
+        credit_notes=common.credit_note_store(config.invoices_table, config.cursor_secret_name),
+        transactions=common.transactions(config.invoices_table),
+        listing=DynamoEInvoiceStore(
+            common.table(config.invoices_table), secrets.signing_key(config.cursor_secret_name)
+        ),
+        clock=common.clock(),
+    )
+
+
+@cache
 def credit_note_service() -> CreditNoteService:
     from invoicing.services.credit_notes import CreditNoteService
+    from invoicing.services.einvoicing import IrnCancellation
     from invoicing.services.retry import Backoff
 
     config = settings()
@@ -72,6 +92,8 @@ def credit_note_service() -> CreditNoteService:
         payments=common.payments(config),
         clock=common.clock(),
         backoff=Backoff(),
+        e_invoices=IrnCancellation(irp=common.irp(config), clock=common.clock()),
+        einvoicing=config.einvoicing,
     )
 
 
@@ -143,6 +165,7 @@ def reset() -> None:
         credit_note_service,
         dispute_service,
         credit_note_document_service,
+        einvoice_service,
         csv_export_service,
         statement_service,
     ):
