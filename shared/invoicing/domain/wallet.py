@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from invoicing.domain import gst
 from invoicing.domain.changes import Change
 from invoicing.domain.errors import (
+    ConflictError,
     DomainValidationError,
     DuplicateError,
     InvalidTransitionError,
@@ -75,6 +76,10 @@ class TopUpStatus(StrEnum):
 
 class AmountMismatchError(DomainValidationError):
     """A payment that is not exactly what the top-up's link collects (amount or currency)."""
+
+
+class AdvanceMovedError(ConflictError):
+    """An advance, or the wallet's balance, is no longer what the settlement read: read again."""
 
 
 class _Frozen(BaseModel):
