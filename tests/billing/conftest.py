@@ -22,9 +22,11 @@ from invoicing.domain.numbering import IST
 from invoicing.services.billing import BillingRunService, BillingService, IngestResult
 from invoicing.services.invoices import InvoicePolicy, InvoiceService
 from invoicing.services.retry import NO_WAIT
+from invoicing.services.wallet import AdvanceSettlementService
 from tests.fakes.billing import FakeBillingStore, RecordingBillingQueue
 from tests.fakes.messaging import FixedClock, RecordingCounter
 from tests.fakes.store import InMemoryStore
+from tests.fakes.wallet import InMemoryWallets
 from tests.support.razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, standin_responses
 from tests.unit.factories import customer, supplier
 
@@ -64,6 +66,8 @@ class World:
     queue: RecordingBillingQueue
     payments: FlakyPayments
     metrics: RecordingCounter
+    wallets: InMemoryWallets
+    standin: Any  # the Razorpay stand-in behind the real adapter
     delivered: list[Any] = field(default_factory=list)
 
     # ------------------------------------------------------------------ set-up
@@ -144,7 +148,7 @@ def world() -> Iterator[World]:
     clock = FixedClock(RUN_AT.astimezone(UTC), tick=True)
     store = InMemoryStore(clock=clock)
     billing = FakeBillingStore(store)
-    with standin_responses():
+    with standin_responses() as standin:
         provider = RazorpayPaymentProvider(
             lambda: RazorpayCredentials(KEY_ID, KEY_SECRET, WEBHOOK_SECRET), timeout_seconds=2
         )
@@ -159,13 +163,20 @@ def world() -> Iterator[World]:
         queue = RecordingBillingQueue()
         metrics = RecordingCounter()
         service = BillingService(store=billing, transactions=store, clock=clock, backoff=NO_WAIT)
+        wallets = InMemoryWallets(store)
+        advances = AdvanceSettlementService(
+            invoices=store, wallets=wallets, transactions=store, clock=clock, backoff=NO_WAIT
+        )
         runs = BillingRunService(
             store=billing,
             transactions=store,
             invoices=invoices,
+            advances=advances,
             queue=queue,
             metrics=metrics,
             clock=clock,
             backoff=NO_WAIT,
         )
-        yield World(clock, store, billing, service, runs, invoices, queue, payments, metrics)
+        yield World(
+            clock, store, billing, service, runs, invoices, queue, payments, metrics, wallets, standin
+        )

@@ -113,11 +113,12 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         CUSTOMER_KEY: {"kms:Decrypt"},
     },
     "RenderDeadLetterFunction": {str(INVOICES): {"dynamodb:UpdateItem"}, CUSTOMER_KEY: {"kms:Decrypt"}},
-    # The billing run makes and issues invoices, plans from its index and fans out on its queue.
+    # The billing run makes and issues invoices, plans from its index and fans out on its queue;
+    # settling a prepaid invoice deletes the advances it draws to 0 (WALLET# keys only).
     "BillingRunFunction": {
         str(INVOICES): {
             "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
+            "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/UnbilledIndex"}): {"dynamodb:Query"},
         str({"Fn::GetAtt": ["BillingQueue", "Arn"]}): {"sqs:SendMessage"},
