@@ -50,6 +50,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/usage/summary"): "InvoiceApiFunction",
     ("POST", "/billing-runs"): "InvoiceApiFunction",
     ("GET", "/billing-runs/{id}"): "InvoiceApiFunction",
+    # billing.md, "Prepaid"
+    ("POST", "/wallet/top-ups"): "InvoiceApiFunction",
+    ("GET", "/wallet/top-ups"): "InvoiceApiFunction",
+    ("GET", "/wallet/top-ups/{id}"): "InvoiceApiFunction",
+    ("GET", "/wallet/balance"): "InvoiceApiFunction",
+    ("GET", "/receipts/{id}/pdf"): "InvoiceApiFunction",
     ("GET", "/openapi.json"): "InvoiceApiFunction",
     ("GET", "/swagger"): "InvoiceApiFunction",
     ("POST", "/webhooks/razorpay"): "RazorpayWebhookFunction",
