@@ -101,6 +101,7 @@ def test_paying_a_top_up_exactly_makes_it_paid_once():
     paid = created.pay(paid_by, receipt.ref(), LATER)
 
     assert (paid.status, paid.version, paid.receipt, paid.paid_at) == ("paid", 2, receipt.ref(), NOW)
+    assert paid.payment_url is None and paid.razorpay_payment_link_id == created.razorpay_payment_link_id
     with pytest.raises(DuplicateError):
         paid.pay(paid_by, receipt.ref(), LATER)
     with pytest.raises(InvalidTransitionError):  # a second payment is never credited

@@ -10,21 +10,30 @@ import json
 from datetime import date
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from invoicing.contracts.common import AccountId, Request, Response, StrictInt, Timestamp
 from invoicing.contracts.invoices import TaxOut
+from invoicing.domain.errors import DomainValidationError
 from invoicing.domain.queries import IdempotencyClaim
-from invoicing.domain.wallet import MAX_TOP_UP_PAISE, MIN_TOP_UP_PAISE, TopUp
+from invoicing.domain.wallet import MAX_TOP_UP_PAISE, MIN_TOP_UP_PAISE, TopUp, check_amount
 
 
 class CreateTopUpRequest(Request):
     account_id: AccountId
     amount: StrictInt = Field(
-        ge=MIN_TOP_UP_PAISE,
-        le=MAX_TOP_UP_PAISE,
         description="The credit to add, in paise (the advance's taxable value): ₹100 – ₹10,00,000.",
+        json_schema_extra={"minimum": MIN_TOP_UP_PAISE, "maximum": MAX_TOP_UP_PAISE},
     )
+
+    @field_validator("amount")
+    @classmethod
+    def _bounds(cls, value: int) -> int:
+        """The domain's rule, in its words (422 at ``body.amount``)."""
+        try:
+            return check_amount(value)
+        except DomainValidationError as exc:
+            raise ValueError(exc.details[0]["msg"]) from None
 
     def claim(self, key: str | None) -> IdempotencyClaim | None:
         """The key with a hash of the parsed body (the same key with another body is a 409)."""

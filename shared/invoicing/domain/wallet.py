@@ -199,7 +199,8 @@ class TopUp(_Frozen):
             )
 
     def pay(self, payment: Payment, receipt: ReceiptRef, now: datetime) -> TopUp:
-        """created (or expired: the money came all the same) → paid, with its receipt voucher.
+        """created (or expired: the money came all the same) → paid, with its receipt voucher (its
+        link collects nothing more: no ``payment_url``).
 
         The same payment again raises ``DuplicateError``; another payment of a paid top-up
         ``InvalidTransitionError`` (it is never credited twice); a payment that is not exactly
@@ -215,7 +216,9 @@ class TopUp(_Frozen):
                 f"payment {payment.id} cannot be credited again.",
             )
         self.check_payment(payment)
-        return self._evolve(now, status=TopUpStatus.PAID, receipt=receipt, paid_at=payment.paid_at)
+        return self._evolve(
+            now, status=TopUpStatus.PAID, receipt=receipt, paid_at=payment.paid_at, payment_url=None
+        )
 
     def expire(self, now: datetime) -> TopUp:
         """created → expired (its link expired unpaid). Expired again: ``DuplicateError``; a paid
