@@ -814,6 +814,11 @@ class RazorpayStandIn:
             invoice["status"], invoice["expired_at"] = "expired", now
             return [self._event("invoice.expired", {"invoice": self._webhook_invoice(invoice)}, now)]
 
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """What "now" is for the stand-in (epoch seconds): demo data is made back-dated."""
+        with self._lock:
+            self._clock = clock
+
     def hosted_url(self, invoice_id: str) -> str:
         return f"{self.hosted_base_url}/i/{invoice_id}"
 
