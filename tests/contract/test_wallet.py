@@ -14,10 +14,13 @@ from invoicing.domain.wallet import (
     AdvanceMovedError,
     Draw,
     DrawAdvances,
+    DrawnReceipt,
     IssueReceipt,
     KeepUnapplied,
     ReceiptVoucher,
+    RecordSettlement,
     SaveTopUp,
+    SettlementRecord,
     TopUp,
     issue_receipt,
     number,
@@ -211,6 +214,58 @@ def test_a_draw_commits_with_its_invoice_or_not_at_all(stores, wallets):
     assert wallets.balance("acc_1") == 100_000
 
 
+def settlement_of(invoice_id: str, *draws: Draw, amount: int) -> SettlementRecord:
+    return SettlementRecord(
+        account_id="acc_1",
+        invoice_id=invoice_id,
+        invoice_number="INV/2627/000001",
+        payment_id=f"adv_{invoice_id}",
+        amount=amount,
+        draws=tuple(DrawnReceipt(d.advance.receipt_id, d.advance.receipt_number, d.taken) for d in draws),
+        settled_at=LATER,
+    )
+
+
+def test_a_settlement_is_recorded_once_per_invoice_with_what_it_took_from_each_receipt(stores, wallets):
+    first, second = paid(stores, created(stores, 1), 1), paid(stores, created(stores, 2), 2)
+    older, newer = wallets.open_advances("acc_1", covering=10**9, limit=10)
+    draws = (Draw(older, 100_000), Draw(newer, 30_000))
+    record = settlement_of("inv_1", *draws, amount=153_400)
+    assert wallets.settlement("acc_1", "inv_1") is None
+
+    stores.transactions.commit([DrawAdvances("acc_1", draws), RecordSettlement(record)])
+
+    kept = wallets.settlement("acc_1", "inv_1")
+    assert kept == record and (kept.drawn, kept.amount) == (130_000, 153_400)
+    assert [(d.receipt_id, d.receipt_number, d.taken) for d in kept.draws] == [
+        (first.id, first.receipt_number, 100_000),
+        (second.id, second.receipt_number, 30_000),
+    ]
+    (left,) = wallets.open_advances("acc_1", covering=10**9, limit=10)
+    again = (Draw(left, 10_000),)
+    with pytest.raises(ConflictError):  # the same invoice again: nothing is drawn
+        stores.transactions.commit(
+            [DrawAdvances("acc_1", again), RecordSettlement(settlement_of("inv_1", *again, amount=11_800))]
+        )
+    assert wallets.balance("acc_1") == 70_000 and wallets.settlement("acc_1", "inv_1") == record
+    assert wallets.settlement("acc_2", "inv_1") is None
+
+
+def test_a_settlement_record_commits_with_its_draws_or_not_at_all(stores, wallets):
+    paid(stores, created(stores, 1), 1)
+    (advance,) = wallets.open_advances("acc_1", covering=1, limit=10)
+    stores.transactions.commit([DrawAdvances("acc_1", (Draw(advance, 40_000),))])
+
+    with pytest.raises(AdvanceMovedError):  # drawn from what was read before: no record either
+        stores.transactions.commit(
+            [
+                DrawAdvances("acc_1", (Draw(advance, 40_000),)),
+                RecordSettlement(settlement_of("inv_2", Draw(advance, 40_000), amount=47_200)),
+            ]
+        )
+    assert wallets.settlement("acc_1", "inv_2") is None and wallets.balance("acc_1") == 60_000
+
+
 def test_an_unapplied_payment_is_kept_once(stores):
     stores.transactions.commit([KeepUnapplied("pay_1", "acc_1", "top_1", "amount_mismatch")])
     with pytest.raises(DuplicateError):
@@ -232,5 +287,13 @@ def test_wallet_reads_grow_with_the_work_never_with_the_table(stores, wallets):
         wallets.open_advances("acc_1", covering=150_000, limit=90)
     with counted(stores) as page:
         wallets.list_top_ups("acc_1", limit=5, cursor=None)
+    with counted(stores) as settlement:
+        wallets.settlement("acc_1", "inv_1")
 
-    assert (balance, by_link, advances, page) == (["GetItem"], ["GetItem", "GetItem"], ["Query"], ["Query"])
+    assert (balance, by_link, advances, page, settlement) == (
+        ["GetItem"],
+        ["GetItem", "GetItem"],
+        ["Query"],
+        ["Query"],
+        ["GetItem"],
+    )

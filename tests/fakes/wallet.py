@@ -4,7 +4,8 @@ Importing this module registers the handlers with ``tests.fakes.store`` (as impo
 ``repository.wallet`` registers the DynamoDB writers): the same conditions, and the same errors, as
 the DynamoDB writers. Collections: ``top_ups``, ``receipts``, ``receipt_pdfs``, ``advances`` (by
 ``(account, order)``; an advance drawn to 0 is removed), ``wallets`` (``balance``, ``received``,
-``drawn`` per account) and ``unapplied`` (payment ids refunded instead of credited).
+``drawn`` per account), ``settlements`` (by ``(account, invoice)``) and ``unapplied`` (payment ids
+refunded instead of credited).
 """
 
 from __future__ import annotations
@@ -23,18 +24,21 @@ from invoicing.domain.wallet import (
     IssueReceipt,
     KeepUnapplied,
     ReceiptDocument,
+    RecordSettlement,
     SaveTopUp,
+    SettlementRecord,
     TopUp,
 )
 from tests.fakes.store import InMemoryStore, _ts, handles
 
-TOP_UPS, RECEIPTS, PDFS, ADVANCES, WALLETS, UNAPPLIED = (
+TOP_UPS, RECEIPTS, PDFS, ADVANCES, WALLETS, UNAPPLIED, SETTLEMENTS = (
     "top_ups",
     "receipts",
     "receipt_pdfs",
     "advances",
     "wallets",
     "unapplied",
+    "settlements",
 )
 
 
@@ -109,6 +113,18 @@ def _draw(store: InMemoryStore, change: DrawAdvances) -> None:
     wallet = _wallet(store, change.account_id)
     wallet["balance"] -= change.total
     wallet["drawn"] += change.total
+
+
+def _check_settlement(store: InMemoryStore, change: RecordSettlement) -> None:
+    record = change.record
+    if (record.account_id, record.invoice_id) in store.collection(SETTLEMENTS):
+        raise ConflictError(f"Invoice {record.invoice_id} was already settled from advances.")
+
+
+@handles(RecordSettlement, _check_settlement)
+def _record_settlement(store: InMemoryStore, change: RecordSettlement) -> None:
+    record = change.record
+    store.collection(SETTLEMENTS)[(record.account_id, record.invoice_id)] = record
 
 
 def _check_unapplied(store: InMemoryStore, change: KeepUnapplied) -> None:
@@ -191,6 +207,10 @@ class InMemoryWallets:
                 break
         return found
 
+    def settlement(self, account_id: str, invoice_id: str) -> SettlementRecord | None:
+        self.reads.append("settlement")
+        return self.store.collection(SETTLEMENTS).get((account_id, invoice_id))
+
     def receipt(self, receipt_id: str) -> ReceiptDocument:
         receipt = self.store.collection(RECEIPTS).get(receipt_id)
         if receipt is None:
@@ -214,6 +234,9 @@ class InMemoryWallets:
             (a for (account, _), a in self.store.collection(ADVANCES).items() if account == account_id),
             key=lambda a: a.order,
         )
+
+    def settlements(self, account_id: str) -> list[SettlementRecord]:
+        return [r for (account, _), r in self.store.collection(SETTLEMENTS).items() if account == account_id]
 
     def totals(self, account_id: str) -> dict[str, int]:
         return dict(self.store.collection(WALLETS).get(account_id, {"balance": 0, "received": 0, "drawn": 0}))

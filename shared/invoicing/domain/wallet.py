@@ -20,9 +20,10 @@ Money, in integer paise:
   is drawn to 0 and the payment is that taxable value plus its tax, half-up per component, and
   the rest stays due. The advances are drawn oldest receipt first.
 
-A settlement is a payment with ``method: "advance"`` naming the receipt numbers it drew on. It
-moves no money (the ledger books nothing for it: the top-up was the payment) and is recorded once
-per invoice (its payment id is derived from the invoice's).
+A settlement is a payment with ``method: "advance"`` naming the receipt numbers it drew on, and a
+record of what it took from each receipt's advance (``SettlementRecord``). It moves no money (the
+ledger books nothing for it: the top-up was the payment) and is recorded once per invoice (its
+payment id is derived from the invoice's, and its record is kept once per invoice).
 """
 
 from __future__ import annotations
@@ -411,6 +412,40 @@ def taxable_covering(invoice: Invoice, due: int) -> int:
 
 
 @dataclass(frozen=True)
+class DrawnReceipt:
+    """What one settlement took (taxable value) from one receipt voucher's advance."""
+
+    receipt_id: str
+    receipt_number: str
+    taken: int
+
+
+@dataclass(frozen=True)
+class SettlementRecord:
+    """The settlement as kept beside the wallet, once per invoice: which receipt vouchers' advances
+    were adjusted against which invoice, by how much taxable value each, and what that paid on the
+    invoice (``amount`` = ``drawn`` + its tax). What finance reconciles advances and invoices by."""
+
+    account_id: str
+    invoice_id: str
+    invoice_number: str | None
+    payment_id: str
+    amount: int
+    draws: tuple[DrawnReceipt, ...]
+    settled_at: datetime
+
+    def __post_init__(self) -> None:
+        if not self.draws or any(d.taken <= 0 for d in self.draws):
+            raise ValueError("a settlement draws more than 0 from at least one receipt")
+        if self.amount < self.drawn:
+            raise ValueError("a settlement pays at least the taxable value it draws")
+
+    @property
+    def drawn(self) -> int:
+        return sum(d.taken for d in self.draws)
+
+
+@dataclass(frozen=True)
 class Settlement:
     """An invoice settled (in full or in part) from advances: the payment and the draws."""
 
@@ -426,6 +461,19 @@ class Settlement:
     @property
     def paid_in_full(self) -> bool:
         return self.after.amount_due == 0
+
+    def record(self) -> SettlementRecord:
+        return SettlementRecord(
+            account_id=self.after.account_id,
+            invoice_id=self.after.id,
+            invoice_number=self.after.invoice_number,
+            payment_id=self.payment.id,
+            amount=self.payment.amount,
+            draws=tuple(
+                DrawnReceipt(d.advance.receipt_id, d.advance.receipt_number, d.taken) for d in self.draws
+            ),
+            settled_at=self.payment.paid_at,
+        )
 
 
 def plan_settlement(invoice: Invoice, advances: Sequence[Advance], now: datetime) -> Settlement | None:
@@ -511,6 +559,14 @@ class DrawAdvances(Change):
     @property
     def total(self) -> int:
         return sum(d.taken for d in self.draws)
+
+
+@dataclass(frozen=True)
+class RecordSettlement(Change):
+    """The settlement's record, kept once per invoice (a second one is a ``ConflictError``), in the
+    transaction that records the invoice's payment and draws the advances."""
+
+    record: SettlementRecord
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ Items:
   adjusted), ``received`` and ``drawn``, moved with ``ADD`` in the transactions that issue a receipt
   (``+amount``) or draw advances (``-drawn``, conditional on ``balance >= drawn``). Reading the
   balance is one ``GetItem``; it is never summed from the receipts.
+- settlement: ``WALLET#{account}`` / ``SETTLEMENT#{invoice_id}``: what one settlement took from each
+  receipt's advance and paid on its invoice, written once (conditional on absence) by the
+  transaction that draws the advances.
 - unapplied payment: ``UNAPPLIED#{payment_id}`` / ``UNAPPLIED``: a payment on one of our links that
   is refunded instead of credited, kept once (the refund and its event follow that commit only).
 
@@ -37,22 +40,26 @@ from invoicing.domain.wallet import (
     Advance,
     AdvanceMovedError,
     DrawAdvances,
+    DrawnReceipt,
     IssueReceipt,
     KeepUnapplied,
     ReceiptDocument,
     ReceiptVoucher,
+    RecordSettlement,
     SaveTopUp,
+    SettlementRecord,
     TopUp,
 )
 from invoicing.repository import records
 from invoicing.repository.commit import Plan, guarded_by_version, stale, writes
 from invoicing.repository.cursor import CursorCodec, fingerprint
-from invoicing.repository.table import Table, deserialize, serialize, ts
+from invoicing.repository.table import Table, deserialize, parse_ts, serialize, ts
 
 TOP_UP_SK = "TOPUP"
 RECEIPT_SK = "RECEIPT"
 BALANCE_SK = "BALANCE"
 ADVANCE_PREFIX = "ADVANCE#"
+SETTLEMENT_PREFIX = "SETTLEMENT#"
 PDF_VERSION = "pdf_version"
 ADVANCE_PAGE = 100
 _STORAGE_ONLY = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION})
@@ -81,6 +88,10 @@ def balance_key(account_id: str) -> dict[str, Any]:
 
 def advance_key(advance: Advance) -> dict[str, Any]:
     return {"pk": wallet_partition(advance.account_id), "sk": ADVANCE_PREFIX + advance.order}
+
+
+def settlement_key(account_id: str, invoice_id: str) -> dict[str, Any]:
+    return {"pk": wallet_partition(account_id), "sk": SETTLEMENT_PREFIX + invoice_id}
 
 
 def unapplied_key(payment_id: str) -> dict[str, Any]:
@@ -131,6 +142,38 @@ def item_to_advance(item: dict[str, Any]) -> Advance:
         received_on=date.fromisoformat(item["received_on"]),
         amount=int(item["amount"]),
         remaining=int(item["remaining"]),
+    )
+
+
+def settlement_to_item(record: SettlementRecord) -> dict[str, Any]:
+    return {
+        **settlement_key(record.account_id, record.invoice_id),
+        "entity": "settlement",
+        "account_id": record.account_id,
+        "invoice_id": record.invoice_id,
+        "invoice_number": record.invoice_number,
+        "payment_id": record.payment_id,
+        "amount": record.amount,
+        "drawn": record.drawn,
+        "draws": [
+            {"receipt_id": d.receipt_id, "receipt_number": d.receipt_number, "taken": d.taken}
+            for d in record.draws
+        ],
+        "settled_at": ts(record.settled_at),
+    }
+
+
+def item_to_settlement(item: dict[str, Any]) -> SettlementRecord:
+    return SettlementRecord(
+        account_id=item["account_id"],
+        invoice_id=item["invoice_id"],
+        invoice_number=item.get("invoice_number"),
+        payment_id=item["payment_id"],
+        amount=int(item["amount"]),
+        draws=tuple(
+            DrawnReceipt(d["receipt_id"], d["receipt_number"], int(d["taken"])) for d in item["draws"]
+        ),
+        settled_at=parse_ts(item["settled_at"]),
     )
 
 
@@ -223,6 +266,16 @@ def _draw_advances(plan: Plan, change: DrawAdvances) -> None:
     )
 
 
+@writes(RecordSettlement)
+def _record_settlement(plan: Plan, change: RecordSettlement) -> None:
+    record = change.record
+    plan.put(
+        settlement_to_item(record),
+        lambda: ConflictError(f"Invoice {record.invoice_id} was already settled from advances."),
+        ConditionExpression="attribute_not_exists(pk)",
+    )
+
+
 @writes(KeepUnapplied)
 def _keep_unapplied(plan: Plan, change: KeepUnapplied) -> None:
     payment_id = change.payment_id
@@ -255,8 +308,8 @@ def _covering(advances: list[Advance], covering: int) -> list[Advance]:
 class DynamoWalletStore:
     """``services.ports.WalletStore`` on the invoices table.
 
-    Guarantees (checked by call-count tests): ``top_up``, ``balance``, ``receipt`` and
-    ``next_sequence`` are one ``GetItem``; ``top_up_by_link`` two; a list page one ``Query``;
+    Guarantees (checked by call-count tests): ``top_up``, ``balance``, ``receipt``, ``settlement``
+    and ``next_sequence`` are one ``GetItem``; ``top_up_by_link`` two; a list page one ``Query``;
     ``open_advances`` one ``Query`` per 100 advances it needs.
     """
 
@@ -324,6 +377,10 @@ class DynamoWalletStore:
             if not start or sum(a.remaining for a in found) >= covering:
                 break
         return _covering(found[:limit], covering)
+
+    def settlement(self, account_id: str, invoice_id: str) -> SettlementRecord | None:
+        item = self._table.get(settlement_key(account_id, invoice_id))
+        return item_to_settlement(item) if item is not None else None
 
     def receipt(self, receipt_id: str) -> ReceiptDocument:
         item = self._table.get(receipt_key(receipt_id))

@@ -37,7 +37,7 @@ from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.domain.statements import Statement, StatementDocument, StatementFigures, StatementStatus
 from invoicing.domain.summary import AccountSummary
 from invoicing.domain.sweep import Reminder, SweepWork
-from invoicing.domain.wallet import Advance, ReceiptDocument, ReceiptVoucher, TopUp
+from invoicing.domain.wallet import Advance, ReceiptDocument, ReceiptVoucher, SettlementRecord, TopUp
 
 
 class Clock(Protocol):
@@ -159,6 +159,9 @@ class WalletStore(Protocol):
     def open_advances(self, account_id: str, *, covering: int, limit: int) -> list[Advance]:
         """The account's advances with something left, oldest first, read consistently until they
         cover ``covering`` paise of taxable value (or all of them, at most ``limit``)."""
+
+    def settlement(self, account_id: str, invoice_id: str) -> SettlementRecord | None:
+        """What the invoice's settlement from advances drew on (one read); ``None``: not settled."""
 
     def receipt(self, receipt_id: str) -> ReceiptDocument:
         """The receipt voucher with the version of it whose PDF is stored; ``NotFoundError``."""

@@ -25,7 +25,8 @@ account's invoice)
     The account's open advances are read oldest first (as many as cover what is owed) and the
     domain plans the payment (``domain.wallet.plan_settlement``); one commit records it on the
     invoice, draws each advance conditionally on what remained of it, lowers the wallet's balance
-    conditionally on it covering the draw, and queues the events, the invoice's PDF and ``Relink``
+    conditionally on it covering the draw, keeps the settlement's record (what it took from each
+    receipt, once per invoice), and queues the events, the invoice's PDF and ``Relink``
     (the payment link then collects exactly what is still due, or is cancelled). A commit that lost
     a race — another settlement, a concurrent run, a payment — reads everything again.
 """
@@ -68,6 +69,7 @@ from invoicing.domain.wallet import (
     DrawAdvances,
     IssueReceipt,
     KeepUnapplied,
+    RecordSettlement,
     SaveTopUp,
     TopUp,
     TopUpStatus,
@@ -481,6 +483,7 @@ class AdvanceSettlementService:
             changes: list[Change] = [
                 SaveInvoice(invoice, after),
                 DrawAdvances(invoice.account_id, plan.draws),
+                RecordSettlement(plan.record()),
                 *emit(invoice.account_id, effects, after.updated_at),
             ]
             try:
