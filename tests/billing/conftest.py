@@ -5,6 +5,7 @@ deliver the queue's messages the way the billing function would."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -145,6 +146,13 @@ def hourly(
 
 @pytest.fixture
 def world() -> Iterator[World]:
+    with make_world() as made:
+        yield made
+
+
+@contextmanager
+def make_world() -> Iterator[World]:
+    """One of everything, fresh (a hypothesis example makes its own)."""
     clock = FixedClock(RUN_AT.astimezone(UTC), tick=True)
     store = InMemoryStore(clock=clock)
     billing = FakeBillingStore(store)

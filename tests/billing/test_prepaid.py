@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from infra.local.razorpay_standin import WebhookDelivery
 from invoicing.adapters.razorpay_webhooks import parse_notice
@@ -27,7 +29,14 @@ from invoicing.domain.invoice import InvoiceStatus
 from invoicing.domain.ledger import EntryType
 from invoicing.domain.outbox import PublishEvent, Relink, RenderDocument, RequestRefund
 from invoicing.domain.queries import IdempotencyClaim
-from invoicing.domain.wallet import DrawAdvances, IssueReceipt, TopUp, TopUpStatus, tax_on
+from invoicing.domain.wallet import (
+    MIN_TOP_UP_PAISE,
+    DrawAdvances,
+    IssueReceipt,
+    TopUp,
+    TopUpStatus,
+    tax_on,
+)
 from invoicing.services.payments import Outcome, PaymentService
 from invoicing.services.retry import NO_WAIT
 from invoicing.services.wallet import (
@@ -36,7 +45,7 @@ from invoicing.services.wallet import (
     TopUpPaymentService,
     WalletService,
 )
-from tests.billing.conftest import NOVEMBER, OPERATOR, World, hourly, record
+from tests.billing.conftest import NOVEMBER, OPERATOR, World, hourly, make_world, record
 from tests.fakes.store import Ledger
 from tests.unit.factories import customer, supplier
 
@@ -90,6 +99,10 @@ class Prepaid:
 
 @pytest.fixture
 def prepaid(world: World) -> Prepaid:
+    return make_prepaid(world)
+
+
+def make_prepaid(world: World) -> Prepaid:
     store, clock = world.store, world.clock
     wallet = WalletService(
         wallets=world.wallets,
@@ -408,6 +421,16 @@ def test_a_month_covered_by_the_advances_is_issued_and_paid_from_them_oldest_fir
         (first.receipt.receipt_number, second.receipt.receipt_number),
     )
     assert world.wallets.balance("acc_1") == 350_000 - 245_500 == 104_500
+    record = world.wallets.settlement("acc_1", invoice.id)
+    assert (record.payment_id, record.amount, record.invoice_number) == (
+        settled.id,
+        289_690,
+        invoice.invoice_number,
+    )
+    assert [(d.receipt_number, d.taken) for d in record.draws] == [
+        (first.receipt.receipt_number, 150_000),
+        (second.receipt.receipt_number, 95_500),
+    ]
     (left,) = world.wallets.advances("acc_1")
     assert (left.receipt_number, left.remaining) == (second.receipt.receipt_number, 104_500)
     entries = Ledger(world.store).entries("acc_1", invoice.date - timedelta(days=60), invoice.date).items
@@ -443,6 +466,8 @@ def test_a_short_balance_is_drawn_to_zero_and_the_rest_stays_due_with_the_profil
     )
     assert settled.amount == 100_000 + tax_on(invoice, 100_000)
     assert world.wallets.balance("acc_1") == 0 and world.wallets.advances("acc_1") == []
+    record = world.wallets.settlement("acc_1", invoice.id)
+    assert (record.drawn, record.amount, len(record.draws)) == (100_000, 118_000, 1)
     assert invoice.due_date == invoice.date + timedelta(days=30) and invoice.razorpay_invoice_id
     effects = [e for m in world.store.outbox.values() for e in m.message.effects]
     assert Relink(invoice_id=invoice.id) in effects  # the link is replaced by one for the rest
@@ -489,6 +514,7 @@ def test_two_runs_settling_the_same_invoice_at_once_draw_once(prepaid, monkeypat
     assert len(injected) == 1 and [p.method for p in invoice.payments] == ["advance"]
     assert world.wallets.balance("acc_1") == 500_000 - invoice.taxable_amount
     assert world.wallets.totals("acc_1")["drawn"] == invoice.taxable_amount
+    assert world.wallets.settlement("acc_1", invoice.id).drawn == invoice.taxable_amount
 
 
 def test_the_next_month_finds_only_what_the_last_one_left(prepaid):
@@ -594,3 +620,105 @@ def _line(paise: int):
         unit="hour",
         unit_rate=f"{paise // 100}.{paise % 100:02d}",
     )
+
+
+# ------------------------------------------------------------------ the wallet's money invariant
+_STEP = st.one_of(
+    st.tuples(st.just("top_up"), st.integers(MIN_TOP_UP_PAISE, 4_000_00), st.booleans()),
+    st.tuples(st.just("redeliver"), st.integers(0, 63), st.booleans()),
+    st.tuples(st.just("invoice"), st.integers(1_00, 6_000_00), st.booleans()),
+    st.tuples(st.just("settle_again"), st.integers(0, 63), st.booleans()),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(steps=st.lists(_STEP, min_size=1, max_size=10))
+def test_the_balance_is_what_receipts_brought_less_what_settlements_drew_and_never_negative(steps):
+    """Whatever mix of top-ups paid (their two events in either order), redelivered webhooks,
+    invoices settled (some racing another settlement that commits first) and settlements retried:
+    balance == Σ receipts − Σ settlements ≥ 0, each receipt's advance is what its draws left, and
+    each settlement's record agrees with its invoice's advance payment."""
+    with make_world() as world:
+        prepaid = make_prepaid(world)
+        prepaid.profile()
+        settle = world.runs.advances.settle
+        deliveries: list[WebhookDelivery] = []
+        invoices: list[str] = []
+        for kind, value, flag in steps:
+            if kind == "top_up":
+                made = prepaid.top_up(value)
+                paid = world.standin.pay_link(made.razorpay_payment_link_id)
+                for delivery in reversed(paid) if flag else paid:
+                    prepaid.deliver(delivery)
+                deliveries += paid
+            elif kind == "redeliver" and deliveries:
+                prepaid.deliver(deliveries[value % len(deliveries)])
+            elif kind == "invoice":
+                invoice = _issued(world, value)
+                invoices.append(invoice.id)
+                if flag:  # another invoice's settlement commits just before this one's
+                    other = _issued(world, max(value // 2, 1_00)).id
+                    _settle_racing(world, settle, invoice.id, other, invoices)
+                else:
+                    settle(invoice.id)
+            elif kind == "settle_again" and invoices:
+                settle(invoices[value % len(invoices)])
+            _assert_the_wallet_adds_up(world, invoices)
+
+
+def _issued(world: World, paise: int):
+    created = world.invoices.create(
+        account_id="acc_1",
+        fields={"customer": customer(), "billing_period": _period(), "line_items": [_line(paise)]},
+    )
+    return world.invoices.issue(created.id)
+
+
+def _settle_racing(world: World, settle, invoice_id: str, other_id: str, invoices: list[str]) -> None:
+    commit = world.store.commit
+    raced: list[str] = []
+
+    def racing(changes):
+        if not raced and any(isinstance(c, DrawAdvances) for c in changes):
+            world.store.commit = commit  # type: ignore[method-assign]
+            raced.append(other_id)
+            settle(other_id)
+        return commit(changes)
+
+    world.store.commit = racing  # type: ignore[method-assign]
+    try:
+        settle(invoice_id)
+    finally:
+        world.store.commit = commit  # type: ignore[method-assign]
+    invoices.append(other_id)
+
+
+def _assert_the_wallet_adds_up(world: World, invoice_ids: list[str]) -> None:
+    receipts = [r for r in world.store.collection("receipts").values() if r.account_id == "acc_1"]
+    records = {i: world.wallets.settlement("acc_1", i) for i in invoice_ids}
+    settled = [r for r in records.values() if r is not None]
+    balance = world.wallets.balance("acc_1")
+
+    assert balance == sum(r.amount for r in receipts) - sum(s.drawn for s in settled) >= 0
+    assert balance == sum(a.remaining for a in world.wallets.advances("acc_1"))
+    assert len({r.receipt_number for r in receipts}) == len(receipts)  # one voucher per payment
+    remaining = {a.receipt_id: a.remaining for a in world.wallets.advances("acc_1")}
+    for receipt in receipts:  # each advance: what its draws left of it
+        taken = sum(d.taken for s in settled for d in s.draws if d.receipt_id == receipt.id)
+        assert taken + remaining.get(receipt.id, 0) == receipt.amount
+    for invoice_id, kept in records.items():
+        invoice = world.store.get(invoice_id)
+        advance = [p for p in invoice.payments if p.method == "advance"]
+        assert invoice.amount_paid + invoice.amount_due == invoice.amount and invoice.amount_due >= 0
+        if kept is None:
+            assert advance == []
+            continue
+        (payment,) = advance
+        assert (payment.id, payment.amount) == (kept.payment_id, kept.amount)
+        assert payment.receipts == tuple(d.receipt_number for d in kept.draws)
+        assert kept.amount == min(invoice.amount, kept.drawn + tax_on(invoice, kept.drawn))
