@@ -62,9 +62,10 @@ def payment_service() -> PaymentService:
     )
 
 
-@cache
 def notices() -> NoticeRouter:
-    """Every notice: a top-up's payment link to the wallet, the rest to the invoices."""
+    """Every notice: a top-up's payment link to the wallet, the rest to the invoices (built with the
+    receiver, once; not cached of its own, so forgetting ``payment_service`` and the receiver is
+    enough for a new one)."""
     return NoticeRouter(invoices=payment_service(), top_ups=wallet.top_up_payments())
 
 
@@ -116,7 +117,7 @@ def receiver(lambda_context: Any | None = None) -> RazorpayWebhookReceiver[Outco
 
 def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
-    for factory in (payment_service, notices, idempotency_config, _receiver):
+    for factory in (payment_service, idempotency_config, _receiver):
         factory.cache_clear()
     wallet.forget()
     common.reset()

@@ -6,6 +6,7 @@ the real adapter (``razorpay``); the functions' clock is the test clock (``clock
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -165,8 +166,18 @@ def wallets(
     effects: MotoStack,
     clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
-) -> Wallets:
+) -> Iterator[Wallets]:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    _forget_wallet_services()  # another test may have made them on tables since forgotten
     # payments are made when the functions think it is (the ledger books them on that day)
     monkeypatch.setattr(razorpay, "_clock", lambda: clock.current.timestamp())
-    return Wallets(functions, razorpay, effects, clock)
+    yield Wallets(functions, razorpay, effects, clock)
+    _forget_wallet_services()
+
+
+def _forget_wallet_services() -> None:
+    from invoicing.wiring import wallet, webhook
+
+    wallet.forget()
+    webhook.payment_service.cache_clear()
+    webhook._receiver.cache_clear()

@@ -313,3 +313,124 @@ def test_a_throttled_webhook_answers_503_keeps_nothing_and_razorpay_s_retry_cred
     ]
     assert wallets.balance() == 100_000
     assert [k for k, _ in wallets.effects.events()].count("WalletTopUpPaid") == 1
+
+
+# ------------------------------------------------------------------- webhooks: order and expiry
+def test_payment_link_paid_before_payment_captured_credits_once(wallets: Wallets):
+    wallets.profile()
+    made = wallets.top_up(amount=250_000)
+    captured, paid = wallets.standin.pay_link(made["razorpay_payment_link_id"])
+
+    answers = [wallets.webhook(d).json()["status"] for d in (paid, captured, paid, captured)]
+
+    assert answers == ["processed", "duplicate", "duplicate", "duplicate"]
+    top_up = wallets.top_up_of(made["id"])
+    assert (top_up["status"], top_up["receipt"]["receipt_number"]) == ("paid", "RV/2627/000001")
+    assert wallets.balance() == 250_000
+    assert [k for k, _ in wallets.effects.events()].count("WalletTopUpPaid") == 1
+
+
+def test_payment_captured_alone_names_the_link_and_credits_the_top_up(wallets: Wallets):
+    # Given Razorpay's payment_link.paid never arrives: the payment's own event is enough
+    wallets.profile()
+    made = wallets.top_up(amount=100_000)
+    captured, _ = wallets.standin.pay_link(made["razorpay_payment_link_id"], "card")
+
+    assert wallets.webhook(captured).json()["status"] == "processed"
+
+    top_up = wallets.top_up_of(made["id"])
+    assert (top_up["status"], top_up["receipt"]["method"]) == ("paid", "card")
+    assert wallets.balance() == 100_000
+
+
+def test_an_expired_link_expires_its_top_up_once_and_a_paid_one_never_expires(wallets: Wallets):
+    wallets.profile()
+    unpaid = wallets.top_up(amount=100_000)
+    paid = wallets.paid(amount=200_000)
+    (expired,) = wallets.standin.expire_link(unpaid["razorpay_payment_link_id"])
+
+    assert [wallets.webhook(expired).json()["status"] for _ in range(2)] == ["processed", "duplicate"]
+    top_up = wallets.top_up_of(unpaid["id"])
+    assert (top_up["status"], top_up["payment_url"], top_up["receipt"]) == ("expired", None, None)
+
+    # a late expiry of the paid top-up's link (another event, signed) changes nothing
+    document = expired.payload
+    document["payload"]["payment_link"]["entity"].update(
+        id=paid["razorpay_payment_link_id"], reference_id=paid["id"], notes={"top_up_id": paid["id"]}
+    )
+    body = json.dumps(document).encode()
+    late = WebhookDelivery(
+        expired.event,
+        expired.event_id + "late",
+        body,
+        {
+            **expired.headers,
+            "X-Razorpay-Event-Id": expired.event_id + "late",
+            "X-Razorpay-Signature": wallets.standin.sign(body),
+        },
+    )
+    assert wallets.webhook(late).json()["status"] == "ignored"
+    assert wallets.top_up_of(paid["id"])["status"] == "paid" and wallets.balance() == 200_000
+    listed = wallets.customer("acc_1", "GET", "/wallet/top-ups").json()["items"]
+    assert sorted(t["status"] for t in listed) == ["expired", "paid"]
+
+
+def test_top_ups_are_listed_a_page_at_a_time_newest_first(wallets: Wallets):
+    wallets.profile()
+    made = []
+    for n in range(3):
+        made.append(wallets.top_up(amount=100_000 + n)["id"])  # the clock ticks between them
+
+    first = wallets.customer("acc_1", "GET", "/wallet/top-ups", query={"limit": "2"}).json()
+    rest = wallets.customer(
+        "acc_1", "GET", "/wallet/top-ups", query={"limit": "2", "cursor": first["next_cursor"]}
+    ).json()
+
+    assert [t["id"] for t in first["items"] + rest["items"]] == made[::-1]
+    assert rest["next_cursor"] is None
+
+
+# ---------------------------------------------------------------- settlement races on DynamoDB
+def test_a_settlement_racing_a_redelivered_one_draws_once(wallets: Wallets, monkeypatch):
+    # Given the month's settlement, and a redelivered billing message settling the same invoice
+    # that commits just before it (injected at the commit)
+    from invoicing.config import BillingRunSettings
+    from invoicing.domain.changes import SaveInvoice
+    from invoicing.domain.wallet import DrawAdvances
+    from invoicing.repository.commit import DynamoTransactions
+    from invoicing.wiring import common, wallet
+
+    wallets.profile()
+    wallets.paid(amount=150_000)
+    wallets.paid(amount=200_000)
+    wallets.usage(hours=10)  # ₹2,455.00 taxable
+    real = DynamoTransactions.commit
+    raced: list[str] = []
+
+    def racing(self, changes):
+        if not raced and any(isinstance(c, DrawAdvances) for c in changes):
+            invoice_id = next(c.after.id for c in changes if isinstance(c, SaveInvoice))
+            raced.append(invoice_id)
+            wallet.advance_settlement(common.settings(BillingRunSettings)).settle(invoice_id)
+        return real(self, changes)
+
+    monkeypatch.setattr(DynamoTransactions, "commit", racing)
+    # When
+    run = wallets.run_month()
+    monkeypatch.setattr(DynamoTransactions, "commit", real)
+
+    # Then one settlement: one advance payment, the balance lowered once, one record
+    (invoice_id,) = raced
+    invoice = wallets.operator("GET", f"/invoices/{invoice_id}").json()
+    assert (run["invoices_created"], invoice["status"]) == (1, "paid")
+    assert [p["method"] for p in invoice["payments"]] == ["advance"]
+    assert wallets.balance() == 350_000 - 245_500
+    store = wallet.store(wallets.effects.env["INVOICES_TABLE"])
+    record = store.settlement("acc_1", invoice_id)
+    assert (record.drawn, record.amount, [d.taken for d in record.draws]) == (
+        245_500,
+        289_690,
+        [150_000, 95_500],
+    )
+    (left,) = store.open_advances("acc_1", covering=10**9, limit=90)
+    assert left.remaining == 104_500
