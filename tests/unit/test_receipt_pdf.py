@@ -70,9 +70,12 @@ def test_an_intra_state_receipt_voucher_prints_every_rule_50_field(renderer):
         "Authorised signatory",
         "Net banking",
         "Page 1 of 1",
+        # the tax on the advance is charged here, and set off when the advance is adjusted
+        "The GST of ₹2,222.22 on this advance is charged on this voucher",
+        "computer-generated receipt voucher",
     ):
         assert field in printed, field
-    assert "IGST" not in printed
+    assert "IGST" not in printed and "paid with this voucher" not in printed
 
 
 def test_an_unregistered_recipient_is_said_so_and_an_inter_state_advance_carries_igst(renderer):
