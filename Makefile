@@ -38,7 +38,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 
-.PHONY: venv run test unit lint format lock build validate deploy bench docs token clean
+.PHONY: venv run test unit lint typecheck format lock build validate deploy bench docs token clean
 
 # .venv holds exactly uv.lock's packages (runtime + dev) and this project, editable. uv itself comes
 # from the lock too (pip, hash-checked) before it installs everything else.
@@ -61,7 +61,8 @@ $(STAMP): pyproject.toml uv.lock
 venv: $(STAMP)
 
 # The whole service on loopback until Ctrl-C (docs/local.md). Honours PORT, AWS_PORT, DEMO_DATA,
-# RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET.
+# RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET, EINVOICING (sandbox: the local IRP
+# stand-in; off), AATO_ABOVE_10_CRORE (true).
 run: $(STAMP)
 	$(BIN)/python -m infra.local
 
@@ -70,12 +71,17 @@ ACCOUNT ?= acc_demo
 token: $(STAMP)
 	@$(BIN)/python -m infra.local.tokens --account "$(ACCOUNT)" $(if $(filter 1 true yes,$(ADMIN)),--admin)
 
-# ruff, then Checkov on template.yaml (0 failed checks; every skip in the template carries a reason).
+# mypy (typecheck), ruff, then Checkov on template.yaml (0 failed checks; every skip in the template
+# carries a reason).
 CHECKOV_FLAGS := --file template.yaml --framework cloudformation --compact --quiet --skip-download
-lint: $(STAMP) $(CHECKOV)
+lint: typecheck $(STAMP) $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(CHECKOV) $(CHECKOV_FLAGS)
+
+# mypy, strict on shared/invoicing; its settings are pyproject.toml's [tool.mypy].
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -161,4 +167,4 @@ deploy: build
 	fi
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache

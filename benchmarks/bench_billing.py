@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +41,7 @@ from benchmarks import support
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "acc_bench"
+BILLING = "BillingRunFunction"
 RESOURCES = 20
 HOURS = 720  # November 2026 has 30 days
 NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
@@ -74,30 +74,6 @@ def _time_calls() -> None:
             _in_razorpay[0] += time.perf_counter() - started
 
     requests.Session.send = timed_send  # type: ignore[method-assign]
-
-
-class _Context:
-    function_name = "invoicing-bench"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:ap-south-1:123456789012:function:invoicing-bench"
-    aws_request_id = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 900_000
-
-
-def _load(function: str) -> Any:
-    import importlib.util
-
-    folder = ROOT / "functions" / function
-    sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location(f"bench_{function}", folder / "handler.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _records() -> list[dict[str, str]]:
@@ -153,16 +129,15 @@ def run() -> dict[str, float]:
         api.reset()
         billing.reset()
         common.clock().set(lambda: NOW)
-        invoice_api, billing_run = _load("invoice_api"), _load("billing_run")
-        for module in (invoice_api, billing_run):
-            logging.getLogger(module.logger.service).setLevel(logging.WARNING)
-        context = _Context()
+        from tests.support.functions import API, functions
+
+        lambdas = functions()  # the template's functions, loaded and invoked as the local stack does
+        for function_id in (API, BILLING):
+            logging.getLogger(lambdas.module(function_id).logger.service).setLevel(logging.WARNING)
 
         def call(method: str, path: str, body: Any, claims: dict[str, str]) -> dict[str, Any]:
             with contextlib.redirect_stdout(io.StringIO()):
-                result = invoice_api.lambda_handler(
-                    http_event(method, path, claims=claims, body=body), context
-                )
+                result = lambdas.invoke(API, http_event(method, path, claims=claims, body=body))
             assert result["statusCode"] in (200, 202), result["body"]
             return json.loads(result["body"])
 
@@ -218,7 +193,7 @@ def run() -> dict[str, float]:
             calls_before, aws_before, rzp_before = support.dynamodb_calls(), _in_aws[0], _in_razorpay[0]
             started = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()):
-                result = billing_run.lambda_handler(event, context)
+                result = lambdas.invoke(BILLING, event)
             elapsed = time.perf_counter() - started
             assert result == {"batchItemFailures": []}, result
             figures["billing_run.dynamodb_calls_per_account"] = support.dynamodb_calls() - calls_before

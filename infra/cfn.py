@@ -490,6 +490,7 @@ def create_resources(
     stack: str = DEFAULT_STACK,
     parameters: Mapping[str, Any] | None = None,
     secret_values: Mapping[str, str] | None = None,
+    checkpoint: Callable[[], None] = lambda: None,
 ) -> dict[str, str]:
     """Create every table, bucket, queue, event bus and secret of ``template``; return the function env.
 
@@ -504,6 +505,8 @@ def create_resources(
         parameters: overrides of the template parameters' ``Default`` values.
         secret_values: ``SecretString`` per secret logical id; otherwise the template's JSON shape
             with empty strings.
+        checkpoint: called before each resource (``make run`` raises there when Ctrl-C was pressed,
+            so a stop never waits for the rest of the template).
 
     Returns:
         ``Globals.Function.Environment.Variables`` resolved to local names, URLs and parameter values.
@@ -525,6 +528,7 @@ def create_resources(
 
     graph = {lid: _dependencies(res.get("Properties", {})) & managed.keys() for lid, res in managed.items()}
     for logical_id in graphlib.TopologicalSorter(graph).static_order():
+        checkpoint()
         resource = managed[logical_id]
         target = _Target(
             session=session,

@@ -5,10 +5,10 @@ transaction — to roll back when a condition fails. Usage ingestion commits 100
 into a table of thousands of usage items, so each would take minutes. Here moto's own transaction
 code runs unchanged (conditions, cancellation reasons, writes); only the backup is replaced: the
 items the transaction names are snapshotted before it runs and put back on any failure, and the
-table-wide copy is skipped (moto's rollback re-assigns the same, already restored, table). The same
-technique as ``tests/contract/moto_speed.py``, here for the local stack (``install``, for good) and
-the billing tests and benchmarks (``per_item_rollback``). Emulator speed only: DynamoDB has no such
-cost, and the semantics are moto's.
+table-wide copy is skipped (moto's rollback re-assigns the same, already restored, table). For the
+local stack (``install``, for good), and for the contract tests, the integration tests and the
+benchmarks (``per_item_rollback``, for a block). Emulator speed only: DynamoDB has no such cost,
+and the semantics are moto's.
 """
 
 from __future__ import annotations

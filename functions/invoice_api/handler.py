@@ -13,6 +13,7 @@ from routes import (
     credit_notes,
     disputes,
     documents,
+    einvoices,
     invoices,
     operations,
     prices,
@@ -32,6 +33,7 @@ app.include_router(invoices.router)
 app.include_router(operations.router)
 app.include_router(credit_notes.router)
 app.include_router(disputes.router)
+app.include_router(einvoices.router)
 app.include_router(statements.router)
 for billing_router in (accounts.router, prices.router, usage.router, billing_runs.router, wallet.router):
     app.include_router(billing_router)

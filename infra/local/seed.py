@@ -32,7 +32,7 @@ from infra.demo import (
 )
 from infra.local.razorpay_standin import RazorpayError, RazorpayStandIn, new_id
 from invoicing.adapters.razorpay_webhooks import parse_notice
-from invoicing.config import InvoiceSettings
+from invoicing.config import InvoiceSettings, RegistrarSettings
 from invoicing.domain.access import Caller
 from invoicing.domain.billing import AccountWork, UsageRecord, previous_period
 from invoicing.domain.changes import SaveInvoice
@@ -42,6 +42,7 @@ from invoicing.domain.numbering import ist_date
 from invoicing.repository.reviews import DynamoReviewStore
 from invoicing.services.billing import BillingRunService, BillingService
 from invoicing.services.credit_notes import CreditNoteService
+from invoicing.services.einvoicing import EInvoicePolicy, EInvoiceRegistrar, IrnCancellation
 from invoicing.services.invoices import InvoiceService
 from invoicing.services.retry import Backoff
 from invoicing.services.wallet import AdvanceSettlementService, TopUpPaymentService, WalletService
@@ -71,6 +72,7 @@ class Seeder:
     standin: RazorpayStandIn
     clock: SeedClock
     now: datetime
+    registrar: EInvoiceRegistrar
     checkpoint: Callable[[], None] = _go_on  # called before each step; raises to stop seeding
 
     @classmethod
@@ -91,6 +93,7 @@ class Seeder:
             policy=common.policy(settings),
             clock=clock,
         )
+        registrar = einvoice_registrar(clock)
         credits = CreditNoteService(
             invoices=common.invoice_store(settings.invoices_table),
             credit_notes=common.credit_note_store(settings.invoices_table),
@@ -98,6 +101,8 @@ class Seeder:
             payments=payments,
             clock=clock,
             backoff=Backoff(),
+            e_invoices=IrnCancellation(irp=common.irp(settings), clock=clock),
+            einvoicing=settings.einvoicing,
         )
         return cls(
             service=service,
@@ -105,6 +110,7 @@ class Seeder:
             standin=standin,
             clock=clock,
             now=clock.now,
+            registrar=registrar,
             checkpoint=checkpoint,
         )
 
@@ -123,7 +129,13 @@ class Seeder:
         created = self.ago(days_ago)
         invoice = self.draft(created, intra_state=intra_state, lines=lines, **extra)
         self.clock.now = created + timedelta(minutes=30)
-        return self.service.issue(invoice.id)
+        issued = self.service.issue(invoice.id)
+        if issued.e_invoice is not None and issued.e_invoice.awaiting:
+            # registered as it would have been then (a minute after the issue), not by today's rules
+            self.clock.now += timedelta(minutes=1)
+            self.registrar.register("invoice", issued.id, issued.e_invoice.attempts)
+            issued = self.service.invoices.get(issued.id)
+        return issued
 
     def pay(self, invoice: Invoice, amount: int, at: datetime, method: str) -> Invoice:
         payment_id = new_id("pay")
@@ -236,6 +248,21 @@ class _NoMetrics:
         pass
 
 
+def einvoice_registrar(clock: SeedClock) -> EInvoiceRegistrar:
+    """The registrar, on the seed's clock: back-dated documents are registered as of their issue."""
+    settings = common.settings(RegistrarSettings)
+    return EInvoiceRegistrar(
+        invoices=common.invoice_store(settings.invoices_table),
+        credit_notes=common.credit_note_store(settings.invoices_table),
+        transactions=common.transactions(settings.invoices_table),
+        irp=common.irp(settings),
+        jobs=common.einvoice_jobs(settings.einvoice_queue_url),
+        policy=EInvoicePolicy(mode=settings.einvoicing, aato_above_10_crore=settings.aato_above_10_crore),
+        clock=clock,
+        backoff=Backoff(),
+    )
+
+
 def seed_prepaid(standin: RazorpayStandIn, razorpay_base_url: str, now: datetime | None = None) -> str:
     """The prepaid demo account: a prepaid billing profile, two top-ups paid through their payment
     links (signed webhooks, through the webhook's own use case), the month before last billed and
@@ -307,9 +334,15 @@ def seed_prepaid(standin: RazorpayStandIn, razorpay_base_url: str, now: datetime
         )
         run = runs.request(settled, [DEMO_PREPAID_ACCOUNT])
         runs.plan(run.id)
+        registrar = einvoice_registrar(clock)
         for work in queue.works:
             outcome = runs.bill(run.id, settled, work.account_id, finish=work.finish)
             log.info("demo prepaid month %s for %s: %s", settled, work.account_id, outcome.kind)
+            issued = invoices.invoices.get(outcome.invoice_id) if outcome.invoice_id else None
+            if issued is not None and issued.e_invoice is not None and issued.e_invoice.awaiting:
+                # a B2B invoice is registered as it would have been then (a minute after the run)
+                clock.now += timedelta(minutes=1)
+                registrar.register("invoice", issued.id, issued.e_invoice.attempts)
     finally:
         standin.set_clock(time.time)
     log.info(

@@ -9,6 +9,8 @@
                                               ``http://127.0.0.1:<PORT>/_razorpay``)
 ``/_razorpay/i/{id}``                         the hosted payment page (an invoice's ``short_url``)
 ``/_razorpay/l/{id}``                         a payment link's hosted page (a top-up's ``short_url``)
+``/_irp/...``                                 the IRP stand-in behind its GSP's REST API (the
+                                              e-invoice adapter's ``GSP_BASE_URL``)
 anything else                                 the template's ``HttpApi`` routes → the functions
 ============================================  =====================================================
 
@@ -50,6 +52,7 @@ log = logging.getLogger("infra.local")
 access_log = logging.getLogger("infra.local.http")
 
 RAZORPAY_PREFIX = "/_razorpay"
+IRP_PREFIX = "/_irp"
 SWEEP_FUNCTION = "OverdueSweepFunction"
 BILLING_FUNCTION = "BillingRunFunction"
 BILLING_RUN_TIMEOUT_SECONDS = 300
@@ -73,6 +76,7 @@ class Dispatcher:
         webhook_url: str = "",
         schedule_name: str = "overdue-sweep",
         jwt: JwtConfiguration | None = None,
+        irp: Any = None,  # infra.local.irp_standin.IrpStandIn (einvoice.md), None when EINVOICING=off
     ) -> None:
         self.routes = routes
         self.jwt = jwt or JwtConfiguration()
@@ -82,6 +86,7 @@ class Dispatcher:
         self.events = events
         self.webhook_url = webhook_url
         self.schedule_name = schedule_name
+        self.irp = irp
         self._paid: dict[str, dict[str, Any]] = {}  # payment id → what paying on the hosted page did
         self.ready = threading.Event()
         # Feeds one batch of the billing queue to its function (the stack sets it): how the
@@ -107,6 +112,10 @@ class Dispatcher:
             return self._local(method, path, body)
         if path == RAZORPAY_PREFIX or path.startswith(RAZORPAY_PREFIX + "/"):
             return self._razorpay(method, path, query, headers, body)
+        if self.irp is not None and path.startswith(IRP_PREFIX + "/"):
+            relative = path[len(IRP_PREFIX) :] + (f"?{query}" if query else "")
+            status, answer_headers, answer = self.irp.handle(method, relative, dict(headers), body)
+            return HttpResponse(status, list(answer_headers.items()), answer)
         return self._api(method, path, query, headers, body, client_ip)
 
     # ------------------------------------------------------------------------------------- API
@@ -162,6 +171,8 @@ class Dispatcher:
             return HttpResponse.json(200, self.events())
         if path == "/_local/schedules/overdue-sweep" and method == "POST":
             return self._sweep(body)
+        if path.startswith("/_local/irp/") and self.irp is not None:
+            return self._irp_local(method, path, body)
         if path == "/_local/schedules/billing-run" and method == "POST":
             return self._billing_run(body)
         pay = _PAY_ROUTE.match(path)
@@ -205,6 +216,24 @@ class Dispatcher:
                 500, {"message": f"{SWEEP_FUNCTION} failed: {type(exc).__name__}: {exc}"}
             )
         return HttpResponse.json(200, result, headers=[("X-Local-Schedule-Time", event["time"])])
+
+    def _irp_local(self, method: str, path: str, body: bytes) -> HttpResponse:
+        """``GET /_local/irp/certificate``, ``GET /_local/irp/documents``, ``POST /_local/irp/fail-next``."""
+        if path == "/_local/irp/certificate" and method == "GET":
+            pem = self.irp.certificate_pem().encode()
+            return HttpResponse(200, [("Content-Type", "application/x-pem-file")], pem)
+        if path == "/_local/irp/documents" and method == "GET":
+            return HttpResponse.json(200, {"items": self.irp.documents()})
+        if path == "/_local/irp/fail-next" and method == "POST":
+            try:
+                data = json.loads(body) if body.strip() else {}
+                if not isinstance(data, dict) or set(data) - {"kind", "count"}:
+                    raise ValueError('expected {"kind", "count"}')
+                self.irp.fail_next(data.get("kind"), data.get("count", 1))
+            except ValueError as exc:
+                return HttpResponse.json(400, {"message": str(exc)})
+            return HttpResponse.json(200, {"kind": data["kind"], "count": data.get("count", 1)})
+        return HttpResponse.json(*gateway.NOT_FOUND)
 
     def _billing_run(self, body: bytes) -> HttpResponse:
         """The monthly schedule at ``time``; answers the run once its queue is drained and it finished."""

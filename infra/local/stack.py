@@ -40,6 +40,7 @@ from infra.local.aws import (
 from infra.local.events import SchedulePoller, SqsPoller
 from infra.local.functions import LocalFunction, functions_from_template
 from infra.local.gateway import JwtConfiguration, RouteTable
+from infra.local.irp_standin import IrpStandIn
 from infra.local.razorpay_standin import RazorpayStandIn
 from infra.local.seed import seed
 from infra.local.server import Dispatcher, LocalServer
@@ -59,6 +60,16 @@ QUEUE_CONSUMERS = {
     "BillingQueue": "BillingRunFunction",
 }
 OUTBOX_FUNCTION = "OutboxDispatcherFunction"
+# E-invoicing (einvoice.md): the IRP stand-in's GSP and IRP API user, documented development values.
+EINVOICE_FUNCTION = "EInvoiceRegistrarFunction"
+DEV_GSP = {
+    "client_id": "gsp_client_local",
+    "client_secret": "gsp_secret_local",
+    "gstin": "",  # the supplier's, from the template's SupplierJson
+    "user_name": "irp_user_local",
+    "password": "irp_password_local",
+}
+EINVOICE_RETRY = {"EINVOICE_RETRY_BASE_SECONDS": "2", "EINVOICE_RETRY_CAP_SECONDS": "10"}  # watchable
 
 log = logging.getLogger("infra.local")
 
@@ -106,6 +117,7 @@ class LocalSettings:
     key_secret: str = DEV_KEY_SECRET
     webhook_secret: str = DEV_WEBHOOK_SECRET
     demo_data: bool = True
+    einvoicing: str = "sandbox"
     jwt: JwtConfiguration = field(default_factory=JwtConfiguration)  # JWT_ISSUER / JWT_AUDIENCE
 
     @classmethod
@@ -128,6 +140,7 @@ class LocalSettings:
             key_secret=env.get("RAZORPAY_KEY_SECRET") or DEV_KEY_SECRET,
             webhook_secret=env.get("RAZORPAY_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET,
             demo_data=demo == "1",
+            einvoicing=_einvoicing(env),
             jwt=JwtConfiguration.from_env(env),
         )
 
@@ -217,7 +230,9 @@ class LocalStack:
                     }
                 ),
                 "CursorSigningSecret": secrets.token_urlsafe(36),
+                "GspSecret": json.dumps(DEV_GSP | {"gstin": _supplier_gstin(template)}),
             },
+            checkpoint=self.checkpoint,
         )
         self.checkpoint()
         session.client("ses", endpoint_url=self.aws_url).verify_email_identity(
@@ -233,6 +248,15 @@ class LocalStack:
             key_secret=self.settings.key_secret,
             webhook_secret=self.settings.webhook_secret,
         )
+        irp = None
+        if self.settings.einvoicing != "off":
+            gsp = DEV_GSP
+            irp = IrpStandIn(
+                client_id=gsp["client_id"],
+                client_secret=gsp["client_secret"],
+                user_name=gsp["user_name"],
+                password=gsp["password"],
+            )
         dispatcher = Dispatcher(
             routes=RouteTable.from_template(template),
             functions=functions,
@@ -240,6 +264,7 @@ class LocalStack:
             emails=sent_emails,
             events=tap.events,
             schedule_name=specs["OverdueSweepFunction"].function_name,
+            irp=irp,
             jwt=self.settings.jwt,
         )
         try:
@@ -254,6 +279,12 @@ class LocalStack:
 
         env = merged_function_environment(template, base)
         env["RAZORPAY_BASE_URL"] = standin.hosted_base_url  # the SDK's base_url (it appends /v1/...)
+        env |= {
+            "EINVOICING": self.settings.einvoicing,
+            "GSP_BASE_URL": f"{self.api_url}/_irp",
+            **EINVOICE_RETRY,
+        }
+        env["AATO_ABOVE_10_CRORE"] = os.environ.get("AATO_ABOVE_10_CRORE", "true")
         os.environ.update(env)
         env["OUTBOX_SWEEP_MIN_AGE_SECONDS"] = "0"  # no stream locally: the poller takes everything due
         os.environ.update(env)
@@ -298,6 +329,13 @@ class LocalStack:
         if self.settings.demo_data:
             log.info("seeding demo data")
             self.seeded = seed(standin, standin.hosted_base_url, checkpoint=self.checkpoint)
+        # The e-invoice queue's consumer starts after the seed, which registers its back-dated
+        # invoices itself (on its own clock), so the queued jobs find them registered.
+        einvoices = SqsPoller(
+            functions[EINVOICE_FUNCTION], sqs=sqs, queue_url=base["EINVOICE_QUEUE_URL"], stop=self.stop_event
+        )
+        einvoices.start()
+        self.pollers.append(einvoices)
         self.checkpoint()
         dispatcher.ready.set()
 
@@ -341,6 +379,12 @@ class LocalStack:
                 f"  Razorpay       {api}/_razorpay   (stand-in, key {self.settings.key_id}; "
                 f"webhooks go to {api}/webhooks/razorpay)",
                 f"  Demo data      {demo}",
+                f"  E-invoicing    {self.settings.einvoicing}"
+                + (
+                    f"   (IRP stand-in at {api}/_irp; GET /_local/irp/documents)"
+                    if self.settings.einvoicing != "off"
+                    else ""
+                ),
                 "",
                 f"Tokens for {DEMO_ACCOUNT}, valid 12 h. Locally their signature is NOT verified: any",
                 "well-formed header.payload.signature JWT works if its claims pass what API Gateway checks",
@@ -364,7 +408,8 @@ class LocalStack:
                 "Local only: GET /_local/emails · GET /_local/events · "
                 "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay · "
                 "POST /_local/razorpay/payment-links/{plink_id}/pay · GET /_local/razorpay/refunds · "
-                "POST /_local/razorpay/refunds/{id}/fail (refunds are processed after a second)",
+                "POST /_local/razorpay/refunds/{id}/fail (refunds are processed after a second) · "
+                "GET /_local/irp/certificate · GET /_local/irp/documents · POST /_local/irp/fail-next",
                 "Ctrl-C stops everything (pressed again, it quits within a second).",
                 "",
             ]
@@ -398,6 +443,17 @@ class LocalStack:
             f"       {api}/invoices/{invoice.id}/credit-notes \\",
             f"       -d '{body}'",
         ]
+
+
+def _einvoicing(env: Mapping[str, str]) -> str:
+    mode = env.get("EINVOICING", "").strip() or "sandbox"
+    if mode not in ("off", "sandbox"):
+        raise ConfigError(f"EINVOICING must be off or sandbox locally, got {mode!r}")
+    return mode
+
+
+def _supplier_gstin(template: Mapping[str, Any]) -> str:
+    return str(json.loads(template["Parameters"]["SupplierJson"]["Default"])["gstin"])
 
 
 def _queue_env(queue_id: str) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from invoicing.domain.einvoice import Mode
 from invoicing.domain.errors import DomainValidationError
 from invoicing.domain.invoice import Supplier
 from invoicing.domain.numbering import validate_prefix
@@ -36,7 +37,17 @@ class RazorpaySettings(_Settings):
     razorpay_timeout_seconds: float = Field(default=8.0, gt=0, le=25)
 
 
-class InvoiceSettings(TableSettings, RazorpaySettings):
+class EInvoiceSettings(_Settings):
+    """E-invoicing (einvoice.md): the mode, the 30-day rule, the GSP (its secret and base URL)."""
+
+    einvoicing: Mode = "off"
+    aato_above_10_crore: bool = True
+    gsp_secret_name: str | None = None
+    gsp_base_url: str = ""
+    gsp_timeout_seconds: float = Field(default=10.0, gt=0, le=25)
+
+
+class InvoiceSettings(TableSettings, RazorpaySettings, EInvoiceSettings):
     """The invoice API: the invoice model, its documents, list cursors."""
 
     invoice_number_prefix: str = "INV"
@@ -118,9 +129,19 @@ class OutboxSettings(TableSettings, RazorpaySettings):
 
     event_bus_name: str = Field(min_length=1)
     render_queue_url: str = Field(min_length=1)
+    einvoice_queue_url: str = Field(min_length=1)
     ses_sender: str = Field(min_length=3)
     # The scheduled sweep leaves younger messages to the stream (0: take everything due, locally).
     outbox_sweep_min_age_seconds: int = Field(default=120, ge=0)
+
+
+class RegistrarSettings(TableSettings, EInvoiceSettings):
+    """The e-invoice registrar: the table, the GSP, its queue and the retry backoff."""
+
+    einvoice_queue_url: str = Field(min_length=1)
+    einvoice_retry_base_seconds: int = Field(default=60, ge=1)
+    einvoice_retry_cap_seconds: int = Field(default=3600, ge=1)
+    einvoice_max_attempts: int = Field(default=8, ge=1, le=50)
 
 
 S = TypeVar("S", bound=_Settings)

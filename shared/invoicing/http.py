@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from functools import cache
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoSuchRouteError
@@ -44,6 +44,9 @@ from invoicing.domain.errors import (
     UnauthorizedError,
 )
 from invoicing.observability import logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 OPERATOR_SCOPE = "invoices:admin"
 USAGE_SCOPE = "usage:write"
@@ -126,7 +129,9 @@ def current_caller() -> Caller:
 # ------------------------------------------------------------------------------------------------
 # OpenAPI: every route's answers, errors in the contract's body
 # ------------------------------------------------------------------------------------------------
-def responses(success: int, description: str, *errors: int, content: dict | None = None) -> dict:
+def responses(
+    success: int, description: str, *errors: int, content: dict[str, Any] | None = None
+) -> dict[int, Any]:
     """A route's documented answers: its success, the errors it names, and 400/401/422/500/503 always."""
     answers: dict[int, Any] = {success: {"description": description}}
     if content is not None:
@@ -137,7 +142,7 @@ def responses(success: int, description: str, *errors: int, content: dict | None
     return answers
 
 
-def json_content(model: Any) -> dict:
+def json_content(model: Any) -> dict[str, Any]:
     return {content_types.APPLICATION_JSON: {"model": model}}
 
 
@@ -156,7 +161,7 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
             _refuse_unknown_query(route, app.current_event.query_string_parameters or {})
         return caller
 
-    def middleware(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
+    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         token = _CALLER.set(authorized(app.context.get("_route")))
         try:
             return next_middleware(app)
@@ -185,8 +190,8 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
         )
         return Response(status_code=200, content_type="text/html", body=html)
 
-    @app.exception_handler(InvoicingError)
-    def invoicing_error(exc: InvoicingError) -> Response:
+    @_exception_handler(app, InvoicingError)
+    def invoicing_error(exc: InvoicingError) -> Response[str]:
         status, code = next(
             (_ERRORS[kind] for kind in type(exc).__mro__ if kind in _ERRORS),
             (HTTPStatus.CONFLICT, "conflict"),
@@ -197,8 +202,8 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
             logger.info("Request refused", extra={"error_code": code, "status": status.value})
         return error(status, code, exc.message, exc.details)
 
-    @app.exception_handler(RequestValidationError)
-    def request_invalid(exc: RequestValidationError) -> Response:
+    @_exception_handler(app, RequestValidationError)
+    def request_invalid(exc: RequestValidationError) -> Response[str]:
         try:  # who is calling is settled before what they sent
             authorized(app.context.get("_route"))
         except InvoicingError as refused:
@@ -214,16 +219,16 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
         message = f"{where}: {str(first['msg']).rstrip('.')}."
         return error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", message, details)
 
-    @app.exception_handler(RequestUnsupportedContentType)
-    def unsupported_body(exc: RequestUnsupportedContentType) -> Response:
+    @_exception_handler(app, RequestUnsupportedContentType)
+    def unsupported_body(exc: RequestUnsupportedContentType) -> Response[str]:
         return error(HTTPStatus.BAD_REQUEST, "bad_request", "Send the request body as application/json.")
 
-    @app.exception_handler(NoSuchRouteError)
-    def no_such_route(exc: NoSuchRouteError) -> Response:
+    @_exception_handler(app, NoSuchRouteError)
+    def no_such_route(exc: NoSuchRouteError) -> Response[str]:
         return error(HTTPStatus.NOT_FOUND, "not_found", "No such route.")
 
-    @app.exception_handler(Exception)
-    def unexpected(exc: Exception) -> Response:
+    @_exception_handler(app, Exception)
+    def unexpected(exc: Exception) -> Response[str]:
         if isinstance(exc, UnicodeDecodeError | RecursionError):  # a body we cannot read is the caller's
             try:
                 authorized(app.context.get("_route"))
@@ -339,13 +344,26 @@ def _precise_query_models(document: dict[str, Any], app: APIGatewayHttpResolver)
                     parameter["required"] = parameter["name"] in required
 
 
+_Handler = TypeVar("_Handler", bound=Callable[..., Any])
+
+
+def _exception_handler(
+    app: APIGatewayHttpResolver, exc_class: type[Exception]
+) -> Callable[[_Handler], _Handler]:
+    """``app.exception_handler``, typed: Powertools leaves its return unannotated."""
+    register: Callable[[_Handler], _Handler] = app.exception_handler(exc_class)
+    return register
+
+
 def openapi_json(app: APIGatewayHttpResolver) -> str:
     """The OpenAPI document generated from the routes and their models, built on first request
     (Powertools' OpenAPI models cost a third of a second to import, which no cold start should pay)."""
     return _openapi(id(app), app)
 
 
-def error(status: HTTPStatus, code: str, message: str, details: list | None = None) -> Response:
+def error(
+    status: HTTPStatus, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> Response[str]:
     return Response(
         status_code=status.value,
         content_type=content_types.APPLICATION_JSON,

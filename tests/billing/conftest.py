@@ -16,6 +16,7 @@ from invoicing.adapters.razorpay import RazorpayPaymentProvider
 from invoicing.adapters.secrets import RazorpayCredentials
 from invoicing.domain.access import Caller
 from invoicing.domain.billing import BillingRun, UsageRecord
+from invoicing.domain.einvoice import Mode
 from invoicing.domain.errors import PaymentProviderError
 from invoicing.domain.ids import new_id
 from invoicing.domain.invoice import Invoice
@@ -151,8 +152,9 @@ def world() -> Iterator[World]:
 
 
 @contextmanager
-def make_world() -> Iterator[World]:
-    """One of everything, fresh (a hypothesis example makes its own)."""
+def make_world(*, einvoicing: Mode = "off") -> Iterator[World]:
+    """One of everything, fresh (a hypothesis example makes its own); ``einvoicing`` is the invoice
+    policy's e-invoicing mode (einvoice.md)."""
     clock = FixedClock(RUN_AT.astimezone(UTC), tick=True)
     store = InMemoryStore(clock=clock)
     billing = FakeBillingStore(store)
@@ -165,7 +167,7 @@ def make_world() -> Iterator[World]:
             invoices=store,
             transactions=store,
             payments=payments,  # type: ignore[arg-type]
-            policy=InvoicePolicy(prefix="INV", supplier=supplier()),
+            policy=InvoicePolicy(prefix="INV", supplier=supplier(), einvoicing=einvoicing),
             clock=clock,
         )
         queue = RecordingBillingQueue()

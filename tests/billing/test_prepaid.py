@@ -27,7 +27,13 @@ from invoicing.domain.errors import (
 )
 from invoicing.domain.invoice import InvoiceStatus
 from invoicing.domain.ledger import EntryType
-from invoicing.domain.outbox import PublishEvent, Relink, RenderDocument, RequestRefund
+from invoicing.domain.outbox import (
+    PublishEvent,
+    RegisterEInvoice,
+    Relink,
+    RenderDocument,
+    RequestRefund,
+)
 from invoicing.domain.queries import IdempotencyClaim
 from invoicing.domain.wallet import (
     MIN_TOP_UP_PAISE,
@@ -620,6 +626,32 @@ def _line(paise: int):
         unit="hour",
         unit_rate=f"{paise // 100}.{paise % 100:02d}",
     )
+
+
+def test_a_prepaid_b2b_invoice_is_queued_for_e_invoicing_once_and_settled_from_the_advances():
+    # Given e-invoicing on, a prepaid B2B account (GSTIN) with advances and a B2C one (none)
+    with make_world(einvoicing="sandbox") as world:
+        prepaid = make_prepaid(world)
+        prepaid.profile("acc_1", intra_state=False)
+        world.profile("acc_2", billing_model="prepaid", customer=customer(gstin=None))
+        prepaid.paid(500_000, "acc_1")
+        prepaid.paid(500_000, "acc_2")
+        _usage(world, "acc_1")
+        world.post(*hourly("acc_2", "pod-9", 3))
+
+        # When the month is run
+        world.run()
+
+        # Then the B2B invoice is pending registration, queued once (its issue's commit), and paid
+        # from the advances; the B2C one is not e-invoiced
+        (b2b,) = world.invoices_of("acc_1")
+        (b2c,) = world.invoices_of("acc_2")
+        assert (b2b.status, b2b.e_invoice.status.value) == (InvoiceStatus.PAID, "pending")
+        assert [p.method for p in b2b.payments] == ["advance"]
+        assert b2c.e_invoice.status.value == "not_applicable" and b2c.status is InvoiceStatus.PAID
+        queued = [e for e in prepaid.outbox() if isinstance(e, RegisterEInvoice)]
+        assert [(e.document, e.document_id) for e in queued] == [("invoice", b2b.id)]
+        assert world.wallets.settlement("acc_1", b2b.id).drawn == b2b.taxable_amount
 
 
 # ------------------------------------------------------------------ the wallet's money invariant

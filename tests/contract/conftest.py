@@ -22,6 +22,7 @@ import pytest
 from moto import mock_aws
 
 from infra.cfn import load_template
+from infra.moto_speed import per_item_rollback
 from invoicing.repository.commit import DynamoTransactions
 from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
@@ -30,7 +31,6 @@ from invoicing.repository.outbox import DynamoOutbox
 from invoicing.repository.reviews import DynamoReviewStore
 from invoicing.repository.table import Table
 from invoicing.services import ports
-from tests.contract.moto_speed import per_item_rollback
 from tests.fakes.messaging import FixedClock
 from tests.fakes.store import Documents, Downloads, InMemoryStore, OutboxView
 from tests.unit.factories import NOW

@@ -42,6 +42,9 @@ def test_the_demo_prepaid_account_has_two_paid_top_ups_and_a_month_settled_from_
     settled = [_get(stack, f"/invoices/{i['id']}") for i in invoices]
     advance = [p for i in settled for p in i["payments"] if p["method"] == "advance"]
     assert advance and set(advance[0]["receipts"]) <= {t["receipt"]["receipt_number"] for t in seeded}
+    # a B2B invoice: registered with the (stand-in) IRP as of its issue, like the other demo invoices
+    (month,) = [i for i in settled if any(p["method"] == "advance" for p in i["payments"])]
+    assert month["e_invoice"]["status"] == "generated" and month["e_invoice"]["irn"]
     assert _get(stack, "/wallet/balance")["advance_balance"] >= 0
 
 

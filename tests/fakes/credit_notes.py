@@ -1,6 +1,7 @@
 """Credit notes in the in-memory store: the ``SaveCreditNote`` handler and a ``CreditNoteStore``.
 
-Importing this module registers the handler with ``tests.fakes.store`` (as importing
+Importing this module registers the handlers (``SaveCreditNote``, ``ReviseCreditNote``) with
+``tests.fakes.store`` (as importing
 ``repository.credit_notes`` registers the DynamoDB writer). The notes live in the store's
 ``credit_notes`` collection, their PDF versions in ``credit_note_pdfs``.
 """
@@ -11,7 +12,7 @@ import base64
 import json
 from collections.abc import Sequence
 
-from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument, SaveCreditNote
+from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument, ReviseCreditNote, SaveCreditNote
 from invoicing.domain.errors import BadRequestError, ConflictError, NotFoundError
 from invoicing.domain.invoice import Refund
 from invoicing.domain.queries import Page
@@ -29,6 +30,20 @@ def _check_new(store: InMemoryStore, change: SaveCreditNote) -> None:
 @handles(SaveCreditNote, _check_new)
 def _save(store: InMemoryStore, change: SaveCreditNote) -> None:
     store.collection(NOTES)[change.note.id] = change.note
+
+
+def _check_revision(store: InMemoryStore, change: ReviseCreditNote) -> None:
+    current = store.collection(NOTES).get(change.before.id)
+    if current is None or current.version != change.before.version:
+        raise ConflictError(
+            f"Credit note {change.before.id} was changed by someone else "
+            f"(expected version {change.before.version}); read it again and retry."
+        )
+
+
+@handles(ReviseCreditNote, _check_revision)
+def _revise(store: InMemoryStore, change: ReviseCreditNote) -> None:
+    store.collection(NOTES)[change.after.id] = change.after
 
 
 def _sort_key(note: CreditNote) -> str:

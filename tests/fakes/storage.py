@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO
 
+from invoicing.domain.credit_notes import CreditNote
 from invoicing.domain.documents import DownloadLink
 from invoicing.domain.invoice import Invoice
 
@@ -56,7 +57,12 @@ class InMemoryStorage:
 @dataclass
 class RecordingRenderer:
     rendered: list[tuple[str, int]] = field(default_factory=list)
+    credit_notes: list[CreditNote] = field(default_factory=list)
 
     def render(self, invoice: Invoice) -> bytes:
         self.rendered.append((invoice.id, invoice.version))
         return f"%PDF {invoice.id} v{invoice.version}".encode()
+
+    def render_credit_note(self, note: CreditNote) -> bytes:
+        self.credit_notes.append(note)
+        return f"%PDF {note.id} v{note.version}".encode()

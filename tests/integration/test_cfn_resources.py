@@ -27,6 +27,7 @@ SHARED_ENV_NAMES = {
     "SUPPLIER_JSON", "ACCOUNT_ID_CLAIM",
     "REMINDER_DAYS_PAST_DUE", "GRACE_PERIOD_DAYS", "PAYMENT_TERMS_DAYS", "SES_SENDER",
     "POWERTOOLS_METRICS_NAMESPACE",
+    "EINVOICING", "AATO_ABOVE_10_CRORE", "EINVOICE_QUEUE_URL", "GSP_SECRET_NAME", "GSP_BASE_URL",
 }  # fmt: skip
 
 
@@ -73,7 +74,7 @@ def test_invoices_table_matches_the_template(env: dict[str, str], template: dict
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(declared["AttributeDefinitions"], key=str)
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"ListIndex", "SweepIndex", "OutboxIndex", "UnbilledIndex"}
+    assert set(indexes) == {"ListIndex", "SweepIndex", "OutboxIndex", "EInvoiceIndex", "UnbilledIndex"}
     for index in declared["GlobalSecondaryIndexes"]:
         assert indexes[index["IndexName"]]["KeySchema"] == index["KeySchema"]
         assert indexes[index["IndexName"]]["Projection"] == index["Projection"]
@@ -199,6 +200,7 @@ def test_creates_resources_on_a_moto_server_endpoint(aws: None, template: dict[s
             "ListIndex",
             "SweepIndex",
             "OutboxIndex",
+            "EInvoiceIndex",
             "UnbilledIndex",
         }
         sqs = boto3.client("sqs", endpoint_url=endpoint)

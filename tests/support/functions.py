@@ -29,6 +29,7 @@ WEBHOOK = "RazorpayWebhookFunction"
 SWEEP = "OverdueSweepFunction"
 RENDERER = "PdfRendererFunction"
 OUTBOX = "OutboxDispatcherFunction"
+EINVOICE = "EInvoiceRegistrarFunction"
 
 
 class Functions:

@@ -11,7 +11,8 @@ everything (``aws``: a test that wants moto empty, without the template's resour
 
 What the functions did after their commit is read through the same object: :meth:`drain_outbox`
 runs the outbox dispatcher (its scheduled path, as the local stack does) until nothing is due, and
-:meth:`events`, :meth:`emails` and :meth:`render_jobs` drain it first.
+:meth:`events`, :meth:`emails` and :meth:`render_jobs` drain it first; :meth:`register_e_invoices`
+feeds the e-invoice registrar what the outbox queued for it.
 """
 
 from __future__ import annotations
@@ -193,6 +194,15 @@ class MotoStack:
         """The PDF renderer fed from the render queue until it is empty; the jobs it did."""
         self.drain_outbox()
         bodies = lambdas.functions().feed(lambdas.RENDERER, self.env["RENDER_QUEUE_URL"])
+        return [json.loads(body) for body in bodies]
+
+    def register_e_invoices(self) -> list[dict[str, Any]]:
+        """The e-invoice registrar fed from its queue (after the outbox queued the jobs) until the
+        queue is empty, then the outbox again (the registrations' own effects); the jobs it did. A
+        retry's job, queued with its delay, waits for a later call."""
+        self.drain_outbox()
+        bodies = lambdas.functions().feed(lambdas.EINVOICE, self.env["EINVOICE_QUEUE_URL"])
+        self.drain_outbox()
         return [json.loads(body) for body in bodies]
 
     @staticmethod

@@ -60,8 +60,10 @@ def test_the_dispatcher_needs_every_side_effect_s_resource():
         "RAZORPAY_SECRET_NAME": "s",
         "EVENT_BUS_NAME": "b",
         "RENDER_QUEUE_URL": "q",
+        "EINVOICE_QUEUE_URL": "e",
         "SES_SENDER": "billing@example.com",
     }
     assert load(OutboxSettings, env).outbox_sweep_min_age_seconds == 120
-    with pytest.raises(ConfigurationError, match="EVENT_BUS_NAME"):
-        load(OutboxSettings, {k: v for k, v in env.items() if k != "EVENT_BUS_NAME"})
+    for name in ("EVENT_BUS_NAME", "EINVOICE_QUEUE_URL"):
+        with pytest.raises(ConfigurationError, match=name):
+            load(OutboxSettings, {k: v for k, v in env.items() if k != name})

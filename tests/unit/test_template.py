@@ -59,6 +59,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/openapi.json"): "InvoiceApiFunction",
     ("GET", "/swagger"): "InvoiceApiFunction",
     ("POST", "/webhooks/razorpay"): "RazorpayWebhookFunction",
+    # einvoice.md
+    ("GET", "/e-invoices"): "InvoiceApiFunction",
+    ("POST", "/invoices/{id}/e-invoice/retry"): "InvoiceApiFunction",
+    ("POST", "/credit-notes/{id}/e-invoice/retry"): "InvoiceApiFunction",  # failed CRNs (beyond einvoice.md)
 }
 PUBLIC_ROUTES = {("POST", "/webhooks/razorpay"), ("GET", "/openapi.json"), ("GET", "/swagger")}
 
@@ -69,6 +73,7 @@ FUNCTIONS = {
     "PdfRendererFunction": "pdf_renderer",
     "RenderDeadLetterFunction": "render_dead_letters",
     "OutboxDispatcherFunction": "outbox_dispatcher",
+    "EInvoiceRegistrarFunction": "einvoice_registrar",
     "BillingRunFunction": "billing_run",
 }
 
@@ -89,6 +94,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         str({"Fn::GetAtt": ["BillingQueue", "Arn"]}): {"sqs:SendMessage"},  # POST /billing-runs plans there
         str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
         str({"Ref": "CursorSigningSecret"}): {"secretsmanager:GetSecretValue"},
+        str({"Ref": "GspSecret"}): {"secretsmanager:GetSecretValue"},  # cancel: IRN < 24 h
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/EInvoiceIndex"}): {"dynamodb:Query"},
         CUSTOMER_KEY: {"kms:Decrypt", "kms:GenerateDataKey"},
     },
     "RazorpayWebhookFunction": {
@@ -140,11 +147,20 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/OutboxIndex"}): {"dynamodb:Query"},
         str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
         str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
+        str({"Fn::GetAtt": ["EInvoiceQueue", "Arn"]}): {"sqs:SendMessage"},
         str({"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}): {
             "ses:SendEmail", "ses:SendRawEmail",
         },
         str({"Ref": "RazorpaySecret"}): {"secretsmanager:GetSecretValue"},
         str({"Fn::GetAtt": ["OutboxDeadLetterQueue", "Arn"]}): {"sqs:SendMessage"},
+        CUSTOMER_KEY: {"kms:Decrypt", "kms:GenerateDataKey"},
+    },
+    "EInvoiceRegistrarFunction": {
+        str(INVOICES): {
+            "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem",
+        },
+        str({"Ref": "GspSecret"}): {"secretsmanager:GetSecretValue"},
+        str({"Fn::GetAtt": ["EInvoiceQueue", "Arn"]}): {"sqs:SendMessage"},
         CUSTOMER_KEY: {"kms:Decrypt", "kms:GenerateDataKey"},
     },
 }  # fmt: skip
@@ -370,6 +386,11 @@ def test_shared_environment_names_every_resource(template: dict[str, Any]) -> No
         "GRACE_PERIOD_DAYS": {"Ref": "GracePeriodDays"},
         "PAYMENT_TERMS_DAYS": {"Ref": "PaymentTermsDays"},
         "SES_SENDER": {"Ref": "SesSender"},
+        "EINVOICING": {"Ref": "EInvoicing"},
+        "AATO_ABOVE_10_CRORE": {"Ref": "AatoAbove10Crore"},
+        "EINVOICE_QUEUE_URL": {"Ref": "EInvoiceQueue"},
+        "GSP_SECRET_NAME": {"Ref": "GspSecret"},
+        "GSP_BASE_URL": {"Ref": "GspBaseUrl"},
     }
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Invoicing"
 
@@ -384,7 +405,13 @@ def test_queues_outlast_their_consumers_and_redrive_to_a_dead_letter_queue(templ
         if event["Type"] == "SQS"
     }
 
-    assert set(consumers) == {"RenderQueue", "SweepQueue", "BillingQueue", "RenderDeadLetterQueue"}
+    assert set(consumers) == {
+        "RenderQueue",
+        "SweepQueue",
+        "EInvoiceQueue",
+        "BillingQueue",
+        "RenderDeadLetterQueue",
+    }
     dead_letters = consumers.pop("RenderDeadLetterQueue")
     assert dead_letters[0] == "RenderDeadLetterFunction"
     assert queues["RenderDeadLetterQueue"]["Properties"]["VisibilityTimeout"] >= 6 * dead_letters[1]
@@ -512,6 +539,17 @@ def test_webhook_and_renderer_concurrency_is_capped_by_parameters(template: dict
     assert render_jobs["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "RendererReservedConcurrency"}}
     assert template["Parameters"]["RendererReservedConcurrency"]["MinValue"] == 2  # SQS's floor
     assert template["Parameters"]["WebhookReservedConcurrency"]["MinValue"] == 1
+
+
+def test_registrar_concurrency_is_capped_so_a_burst_reaches_the_gsp_at_most_that_wide(
+    template: dict[str, Any],
+) -> None:
+    registrar = functions(template)["EInvoiceRegistrarFunction"]
+    (jobs,) = [event["Properties"] for event in registrar["Events"].values() if event["Type"] == "SQS"]
+
+    assert registrar["ReservedConcurrentExecutions"] == {"Ref": "RegistrarReservedConcurrency"}
+    assert jobs["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "RegistrarReservedConcurrency"}}
+    assert template["Parameters"]["RegistrarReservedConcurrency"]["MinValue"] == 2  # SQS's floor
 
 
 def test_scheduled_sweep_runs_that_keep_failing_go_to_a_dead_letter_queue(template: dict[str, Any]) -> None:
@@ -671,8 +709,9 @@ def test_every_dead_letter_queue_has_an_alarm_that_tells_the_alarm_topic(templat
 
     assert set(watched) == dead_letter_queues == {
         "RenderDeadLetterQueue", "SweepDeadLetterQueue", "SweepRunDeadLetterQueue", "OutboxDeadLetterQueue",
-        "BillingDeadLetterQueue",
+        "BillingDeadLetterQueue", "EInvoiceDeadLetterQueue",
     }  # fmt: skip
     # a consumed queue is watched by what it receives, the others by what waits in them
     assert watched["RenderDeadLetterQueue"]["MetricName"] == "NumberOfMessagesReceived"
     assert watched["SweepDeadLetterQueue"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert watched["EInvoiceDeadLetterQueue"]["MetricName"] == "ApproximateNumberOfMessagesVisible"

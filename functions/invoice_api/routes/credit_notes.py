@@ -88,11 +88,13 @@ def get_credit_note(credit_note_id: str) -> CreditNoteResponse:
 @router.get(
     "/credit-notes/<credit_note_id>/pdf",
     tags=[CUSTOMER],
-    summary="A short-lived download link for the credit note's PDF (202 while it is rendered)",
+    summary="A short-lived download link for the credit note's PDF (202 while rendered or awaiting its IRN)",
     responses={
-        **responses(200, "A presigned link (at most 15 minutes)", 404, content=json_content(PdfLinkResponse)),
+        **responses(
+            200, "A presigned link (at most 15 minutes)", 404, 409, content=json_content(PdfLinkResponse)
+        ),
         202: {
-            "description": "Being rendered: ask again after Retry-After seconds",
+            "description": "Being rendered, or waiting for its IRN: ask again after Retry-After seconds",
             "content": json_content(RenderingResponse),
         },
     },

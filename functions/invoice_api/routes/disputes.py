@@ -25,7 +25,7 @@ router = Router()
 def list_disputes(invoice_id: str) -> DisputeListResponse:
     logger.append_keys(invoice_id=invoice_id)
     disputes = dispute_service().list(current_caller(), invoice_id)
-    return DisputeListResponse(items=[DisputeOut.from_domain(dispute) for dispute in disputes])
+    return DisputeListResponse(items=[DisputeOut.of(dispute) for dispute in disputes])
 
 
 @router.post(
@@ -48,4 +48,4 @@ def resolve_dispute(
     metrics.add_metric(name="DisputeResolved", unit=MetricUnit.Count, value=1)
     if resolution.credit is not None:
         metrics.add_metric(name="CreditNoteIssued", unit=MetricUnit.Count, value=1)
-    return DisputeOut.from_domain(resolution.dispute)
+    return DisputeOut.of(resolution.dispute)

@@ -58,7 +58,7 @@ def list_invoices(
 def get_invoice_summary(
     account_id: Annotated[str | None, Query(max_length=64, description="Required for operators.")] = None,
 ) -> SummaryResponse:
-    return SummaryResponse.from_domain(invoice_service().summary(current_caller(), account_id))
+    return SummaryResponse.of(invoice_service().summary(current_caller(), account_id))
 
 
 @router.get(

@@ -27,7 +27,8 @@ def _session() -> boto3.session.Session:
 
 @cache
 def client(service_name: str) -> Any:
-    return _session().client(service_name, config=_CONFIG)
+    # boto3-stubs types client() one literal service name at a time; this cache takes any name.
+    return _session().client(service_name, config=_CONFIG)  # type: ignore[call-overload]
 
 
 def reset() -> None:

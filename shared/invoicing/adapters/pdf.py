@@ -20,6 +20,11 @@ The output is a function of the invoice alone: ReportLab takes the document's cr
 its ``/ID`` from ``SOURCE_DATE_EPOCH``, which is set to the invoice's ``updated_at`` for the
 duration of the render, so rendering one version twice gives the same bytes.
 
+An e-invoiced document prints its IRN, Ack No and Ack Date and the IRP's signed QR JWT as a QR
+code 6 cm wide (over 5 cm without its quiet zone), drawn by ReportLab's own QR widget through
+xhtml2pdf's ``<pdf:barcode type="qr">``: ReportLab comes with xhtml2pdf already, draws vector
+modules (sharp at any print size) and needs no image library, so no dependency is added for it.
+
 xhtml2pdf, ReportLab and Jinja2 are imported on first use, not when this module is imported.
 """
 
@@ -34,14 +39,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from invoicing.domain.credit_notes import CreditNote
+from invoicing.domain.einvoice import EInvoice
 from invoicing.domain.gst import state_name
 from invoicing.domain.invoice import Invoice, InvoiceStatus, RefundStatus
 from invoicing.domain.numbering import IST as _IST
 from invoicing.domain.words import amount_in_words, format_inr
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATE = "invoice.html"
 CREDIT_NOTE_TEMPLATE = "credit_note.html"
@@ -93,7 +102,7 @@ class ResourceRefusedError(Exception):
 def group_indian(digits: str) -> str:
     """``"3866501"`` → ``"38,66,501"``: the last three digits, then groups of two."""
     head, tail = digits[:-3], digits[-3:]
-    groups = []
+    groups: list[str] = []
     while head:
         groups.insert(0, head[-2:])
         head = head[:-2]
@@ -287,6 +296,7 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         "expired_on": format_date(invoice.expired_at.astimezone(_IST).date()) if invoice.expired_at else "",
         "notes": invoice.notes or "",
         "terms": invoice.terms or "",
+        "e_invoice": e_invoice_view(invoice.e_invoice),
         **_corrections_view(invoice),
     }
 
@@ -328,6 +338,24 @@ def credit_note_view(note: CreditNote) -> dict[str, Any]:
         "refund_amount": format_inr(note.refund_amount),
         "has_refund": note.refund_amount > 0,
         "cancellation": note.reason.value == "cancellation",
+        "e_invoice": e_invoice_view(note.e_invoice),
+    }
+
+
+QR_SIZE = "6cm"  # with its 4-module quiet zone: the symbol itself stays over 5 cm wide (einvoice.md)
+
+
+def e_invoice_view(state: EInvoice | None) -> dict[str, Any] | None:
+    """IRN, Ack No, Ack Date and the signed QR JWT, once the IRP registered the document."""
+    if state is None or state.irn is None or state.signed_qr is None:
+        return None
+    return {
+        "irn": state.irn,
+        "ack_no": state.ack_no or "",
+        "ack_date": f"{format_ist(state.ack_date)} IST" if state.ack_date else "",
+        "qr": state.signed_qr,
+        "qr_size": QR_SIZE,
+        "cancelled_on": f"{format_ist(state.cancelled_at)} IST" if state.cancelled_at else "",
     }
 
 
@@ -359,7 +387,7 @@ class InvoicePdfRenderer:
         if not (self._assets / "templates" / TEMPLATE).is_file():
             raise FileNotFoundError(f"no templates/{TEMPLATE} under {self._assets}")
         self._page_label = page_label or PageLabel()
-        self._env: Any = None
+        self._env: Environment | None = None
         self._policy: Any = None
 
     @property
@@ -379,7 +407,7 @@ class InvoicePdfRenderer:
     def render_credit_note(self, note: CreditNote) -> bytes:
         """The credit note's PDF (its own template); deterministic, like an invoice's."""
         return self.render_view(
-            credit_note_view(note), timestamp=note.created_at, template=CREDIT_NOTE_TEMPLATE
+            credit_note_view(note), timestamp=note.changed_at, template=CREDIT_NOTE_TEMPLATE
         )
 
     def render(self, invoice: Invoice) -> bytes:
@@ -422,7 +450,7 @@ class InvoicePdfRenderer:
         return str(path)
 
     # ------------------------------------------------------------------ lazy parts
-    def _environment(self) -> Any:
+    def _environment(self) -> Environment:
         if self._env is None:
             from jinja2 import Environment, FileSystemLoader, StrictUndefined
             from markupsafe import Markup, escape
@@ -473,6 +501,7 @@ def _labelled_pages(label: PageLabel | None) -> Iterator[None]:
 
     base = xhtml2pdf_reportlab.MarkedCanvas
     color = HexColor(label.color)
+    drawn: PageLabel = label  # the class below does not see the narrowing above
 
     class LabelledCanvas(base):  # type: ignore[misc, valid-type]
         def showPage(self) -> None:
@@ -486,9 +515,9 @@ def _labelled_pages(label: PageLabel | None) -> Iterator[None]:
             width = self._pagesize[0]
             for page in range(1, total + 1):
                 self.beginForm(f"page-label-{page}")
-                self.setFont(label.font, label.size)
+                self.setFont(drawn.font, drawn.size)
                 self.setFillColor(color)
-                self.drawRightString(width - label.right, label.baseline, f"Page {page} of {total}")
+                self.drawRightString(width - drawn.right, drawn.baseline, f"Page {page} of {total}")
                 self.endForm()
             super().save()
 

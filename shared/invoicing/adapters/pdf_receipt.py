@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoicing.adapters.pdf import InvoicePdfRenderer, PageLabel, format_date, format_decimal, format_ist
 from invoicing.adapters.pdf import payment_method as method_label
 from invoicing.domain.gst import state_name
 from invoicing.domain.wallet import ReceiptVoucher
 from invoicing.domain.words import amount_in_words, format_inr
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATE = "receipt.html"
 
@@ -81,7 +84,7 @@ class ReceiptPdfRenderer:
         self._assets = self._pdf.assets
         if not (self._assets / "templates" / TEMPLATE).is_file():
             raise FileNotFoundError(f"no templates/{TEMPLATE} under {self._assets}")
-        self._env: Any = None
+        self._env: Environment | None = None
 
     def html(self, receipt: ReceiptVoucher) -> str:
         return self._environment().get_template(TEMPLATE).render(receipt=receipt_view(receipt))
@@ -90,7 +93,7 @@ class ReceiptPdfRenderer:
         """The voucher's PDF; the same voucher always gives the same bytes."""
         return self._pdf.to_pdf(self.html(receipt), timestamp=receipt.created_at, page_label=PageLabel())
 
-    def _environment(self) -> Any:
+    def _environment(self) -> Environment:
         if self._env is None:
             from jinja2 import Environment, FileSystemLoader, StrictUndefined
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoicing.adapters.pdf import InvoicePdfRenderer, format_date
 from invoicing.contracts.common import csv_cell, rupees
@@ -25,6 +25,9 @@ from invoicing.domain.ledger import EntryType, LedgerEntry
 from invoicing.domain.numbering import IST
 from invoicing.domain.statements import StatementDocument
 from invoicing.domain.words import format_inr
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATE = "statement.html"
 CSV_COLUMNS = ("date", "type", "reference", "description", "debit", "credit", "balance")
@@ -121,7 +124,7 @@ class StatementPdfRenderer:
         self._assets = self._pdf.assets
         if not (self._assets / "templates" / TEMPLATE).is_file():
             raise FileNotFoundError(f"no templates/{TEMPLATE} under {self._assets}")
-        self._env: Any = None
+        self._env: Environment | None = None
 
     def html(self, document: StatementDocument) -> str:
         return self._environment().get_template(TEMPLATE).render(statement=statement_view(document))
@@ -147,7 +150,7 @@ class StatementPdfRenderer:
             )
         )
 
-    def _environment(self) -> Any:
+    def _environment(self) -> Environment:
         if self._env is None:
             from jinja2 import Environment, FileSystemLoader, StrictUndefined
 

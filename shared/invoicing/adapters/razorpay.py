@@ -348,7 +348,7 @@ def invoice_body(invoice: Invoice, *, draft: bool) -> dict[str, Any]:
 
 def line_items(invoice: Invoice) -> list[dict[str, Any]]:
     """One Razorpay line per line of ours, then the GST components: their sum is ``invoice.amount``."""
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "name": line.resource_name[:_MAX_NAME],
             "description": _line_description(line)[:_MAX_DESCRIPTION],
@@ -528,7 +528,8 @@ def _apply_issued_changes(client: Any, current: dict[str, Any], invoice: Invoice
             str(status),
             f"Razorpay allows no change to {', '.join(sorted(changes))} of an invoice {status} there.",
         )
-    return client.invoice.edit(current["id"], changes)
+    edited: dict[str, Any] = client.invoice.edit(current["id"], changes)  # razorpay is untyped
+    return edited
 
 
 def _issued_changes(current: dict[str, Any], invoice: Invoice) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities import parameters
 
@@ -35,7 +36,10 @@ def reset() -> None:
 
 
 def razorpay_credentials(secret_name: str) -> RazorpayCredentials:
-    value = _provider().get(secret_name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    # transform="json": the secret's JSON object (Powertools types every transform's result as one union)
+    value = cast(
+        dict[str, Any], _provider().get(secret_name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    )
     return RazorpayCredentials(
         key_id=value.get("key_id", ""),
         key_secret=value.get("key_secret", ""),
@@ -47,3 +51,31 @@ def razorpay_credentials(secret_name: str) -> RazorpayCredentials:
 def signing_key(secret_name: str) -> bytes:
     value = _provider().get(secret_name, max_age=SECRET_MAX_AGE_SECONDS)
     return str(value).encode()
+
+
+@dataclass(frozen=True)
+class GspCredentials:
+    """The GSP's API credentials and the supplier's IRP API user (einvoice.md: in Secrets Manager)."""
+
+    client_id: str
+    client_secret: str
+    gstin: str
+    user_name: str
+    password: str
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"GspCredentials(client_id={self.client_id!r}, gstin={self.gstin!r}, ...)"
+
+
+def gsp_credentials(secret_name: str) -> GspCredentials:
+    # transform="json": the secret's JSON object (Powertools types every transform's result as one union)
+    value = cast(
+        dict[str, Any], _provider().get(secret_name, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    )
+    return GspCredentials(
+        client_id=value.get("client_id", ""),
+        client_secret=value.get("client_secret", ""),
+        gstin=value.get("gstin", ""),
+        user_name=value.get("user_name", ""),
+        password=value.get("password", ""),
+    )

@@ -25,7 +25,7 @@ from invoicing.contracts.common import (
     TimestampIn,
     validation_message,
 )
-from invoicing.contracts.invoices import AddressOut, CustomerIn, CustomerOut, to_customer
+from invoicing.contracts.invoices import CustomerIn, CustomerOut, to_customer
 from invoicing.domain.billing import (
     MAX_RECORDS_PER_BATCH,
     PERIOD_PATTERN,
@@ -98,16 +98,9 @@ class BillingProfileResponse(Response):
 
     @classmethod
     def from_domain(cls, profile: BillingProfile) -> BillingProfileResponse:
-        customer = profile.customer
         return cls(
             account_id=profile.account_id,
-            customer=CustomerOut(
-                name=customer.name,
-                email=customer.email,
-                gstin=customer.gstin,
-                state_code=customer.state_code,
-                address=AddressOut.from_domain(customer.address),
-            ),
+            customer=CustomerOut.of(profile.customer),
             billing_model=profile.billing_model.value,
             payment_terms_days=profile.payment_terms_days,
             partial_payment=profile.partial_payment,
@@ -186,8 +179,8 @@ class UsageBatchRequest(Request):
                 records.append(UsageRecord.model_validate(parsed.model_dump()))
             except ValidationError as exc:
                 for err in exc.errors(include_url=False):
-                    where = list(err["loc"]) or ["end"]  # a rule across fields: start/end in one month
-                    problems.append({"loc": ["records", index, *where], "msg": validation_message(err)})
+                    at = list(err["loc"]) or ["end"]  # a rule across fields: start/end in one month
+                    problems.append({"loc": ["records", index, *at], "msg": validation_message(err)})
         if problems:
             first = problems[0]
             where = f"records[{first['loc'][1]}]." + ".".join(str(p) for p in first["loc"][2:])

@@ -7,9 +7,9 @@ number of days, and a query's ``to=0`` is not a date.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -81,7 +81,14 @@ class Request(BaseModel):
 
 
 class Response(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # from_attributes: a response whose fields are a domain object's own, under the same names and
+    # types, is read from it by ``of`` instead of copying field by field (which is how copies drift).
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    @classmethod
+    def of(cls, source: object) -> Self:
+        """This response read from ``source``'s attributes (nested responses from theirs)."""
+        return cls.model_validate(source)
 
 
 class ErrorDetail(Response):
@@ -110,7 +117,7 @@ def domain_value(build: Callable[[], T], loc: tuple[str | int, ...]) -> T:
     try:
         return build()
     except ValidationError as exc:
-        details = [
+        details: list[dict[str, Any]] = [
             {"loc": [*loc, *err["loc"]], "msg": validation_message(err)}
             for err in exc.errors(include_url=False)
         ]
@@ -121,7 +128,7 @@ def domain_value(build: Callable[[], T], loc: tuple[str | int, ...]) -> T:
         raise DomainValidationError(exc.message, details) from None
 
 
-def validation_message(error: dict[str, Any]) -> str:
+def validation_message(error: Mapping[str, object]) -> str:
     """pydantic's message without its "Value error, " prefix (the domain's own words follow it)."""
     message = str(error.get("msg", "invalid"))
     for prefix in ("Value error, ", "Assertion failed, "):

@@ -15,9 +15,10 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from invoicing.contracts.common import Request, Response, StrictBool, StrictInt, Timestamp
+from invoicing.contracts.einvoices import EInvoiceOut
 from invoicing.contracts.invoices import TaxOut
 from invoicing.domain.credit_notes import MAX_DESCRIPTION, CreditNoteView, CreditReason, CreditRequest
-from invoicing.domain.invoice import MAX_LINES, Dispute
+from invoicing.domain.invoice import MAX_LINES
 from invoicing.domain.limits import MAX_AMOUNT_PAISE
 from invoicing.domain.queries import IdempotencyClaim
 
@@ -113,6 +114,9 @@ class CreditNoteResponse(Response):
     refund_amount: int = Field(description="The part returned to the customer: amount - applied_to_due.")
     refund: CreditNoteRefundOut | None
     created_at: Timestamp
+    e_invoice: EInvoiceOut | None = Field(
+        description="Its registration with the IRP as a CRN (einvoice.md); null before e-invoicing."
+    )
 
     @classmethod
     def from_domain(cls, view: CreditNoteView) -> CreditNoteResponse:
@@ -150,6 +154,7 @@ class CreditNoteResponse(Response):
                 razorpay_refund_ids=[r.razorpay_refund_id for r in view.refunds if r.razorpay_refund_id],
             ),
             created_at=note.created_at,
+            e_invoice=EInvoiceOut.from_domain(note.e_invoice),
         )
 
 
@@ -171,21 +176,6 @@ class DisputeOut(Response):
     credit_note_id: str | None
     created_at: Timestamp
     resolved_at: Timestamp | None
-
-    @classmethod
-    def from_domain(cls, dispute: Dispute) -> DisputeOut:
-        return cls(
-            id=dispute.id,
-            invoice_id=dispute.invoice_id,
-            status=dispute.status,
-            reason=dispute.reason,
-            expected_correction=dispute.expected_correction,
-            outcome=dispute.outcome,
-            note=dispute.note,
-            credit_note_id=dispute.credit_note_id,
-            created_at=dispute.created_at,
-            resolved_at=dispute.resolved_at,
-        )
 
 
 class DisputeListResponse(Response):

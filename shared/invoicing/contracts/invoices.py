@@ -13,6 +13,7 @@ schedule, the dispute records) never leaves through them.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
@@ -36,12 +37,12 @@ from invoicing.contracts.common import (
     rupees,
     utc_timestamp,
 )
+from invoicing.contracts.einvoices import EInvoiceOut
 from invoicing.domain.gst import DEFAULT_SAC, SAC_PATTERN
 from invoicing.domain.invoice import (
     EMAIL_PATTERN,
     MAX_MANUAL_LINES,
     STATUS_FILTERS,
-    Address,
     BillingPeriod,
     Customer,
     Dispute,
@@ -50,7 +51,6 @@ from invoicing.domain.invoice import (
     LineItem,
 )
 from invoicing.domain.queries import ListQuery
-from invoicing.domain.summary import AccountSummary
 
 Status = Literal["draft", "issued", "partially_paid", "overdue", "paid", "expired", "cancelled"]
 ResourceType = Literal["pod", "vm", "storage", "network", "other"]
@@ -262,17 +262,6 @@ class AddressOut(Response):
     postal_code: str
     country: str
 
-    @classmethod
-    def from_domain(cls, address: Address) -> AddressOut:
-        return cls(
-            line1=address.line1,
-            line2=address.line2,
-            city=address.city,
-            state=address.state,
-            postal_code=address.postal_code,
-            country=address.country,
-        )
-
 
 class CustomerOut(Response):
     name: str
@@ -348,7 +337,7 @@ class InvoiceResponse(Response):
     status: Status
     currency: Literal["INR"]
     date: date | None
-    due_date: date | None
+    due_date: dt.date | None  # dt: the field above hides the type
     billing_period: BillingPeriodOut
     description: str | None
     customer: CustomerOut
@@ -383,6 +372,9 @@ class InvoiceResponse(Response):
     updated_at: Timestamp
     notes: str | None
     terms: str | None
+    e_invoice: EInvoiceOut | None = Field(
+        description="Registration with the IRP (einvoice.md); null for drafts."
+    )
 
     @classmethod
     def from_domain(cls, invoice: Invoice) -> InvoiceResponse:
@@ -395,23 +387,10 @@ class InvoiceResponse(Response):
             currency=invoice.currency,
             date=invoice.date,
             due_date=invoice.due_date,
-            billing_period=BillingPeriodOut(
-                start=invoice.billing_period.start, end=invoice.billing_period.end
-            ),
+            billing_period=BillingPeriodOut.of(invoice.billing_period),
             description=invoice.description,
-            customer=CustomerOut(
-                name=customer.name,
-                email=customer.email,
-                gstin=customer.gstin,
-                state_code=customer.state_code,
-                address=AddressOut.from_domain(customer.address),
-            ),
-            supplier=SupplierOut(
-                name=supplier.name,
-                gstin=supplier.gstin,
-                state_code=supplier.state_code,
-                address=AddressOut.from_domain(supplier.address),
-            ),
+            customer=CustomerOut.of(customer),
+            supplier=SupplierOut.of(supplier),
             place_of_supply=invoice.place_of_supply,
             line_items=[
                 LineItemOut(
@@ -477,6 +456,7 @@ class InvoiceResponse(Response):
             updated_at=invoice.updated_at,
             notes=invoice.notes,
             terms=invoice.terms,
+            e_invoice=EInvoiceOut.from_domain(invoice.e_invoice),
         )
 
 
@@ -486,7 +466,7 @@ class InvoiceSummaryRow(Response):
     id: str
     invoice_number: str | None
     date: date | None
-    due_date: date | None
+    due_date: dt.date | None  # dt: the field above hides the type
     status: Status
     description: str | None
     billing_period: BillingPeriodOut
@@ -503,9 +483,7 @@ class InvoiceSummaryRow(Response):
             due_date=invoice.due_date,
             status=invoice.status.value,
             description=invoice.description,
-            billing_period=BillingPeriodOut(
-                start=invoice.billing_period.start, end=invoice.billing_period.end
-            ),
+            billing_period=BillingPeriodOut.of(invoice.billing_period),
             amount=invoice.amount,
             amount_due=invoice.amount_due,
             currency=invoice.currency,
@@ -525,18 +503,6 @@ class SummaryResponse(Response):
     count_paid: int
     count_pending: int
     count_overdue: int
-
-    @classmethod
-    def from_domain(cls, summary: AccountSummary) -> SummaryResponse:
-        return cls(
-            currency=summary.currency,
-            total_paid=summary.total_paid,
-            total_pending=summary.total_pending,
-            total_overdue=summary.total_overdue,
-            count_paid=summary.count_paid,
-            count_pending=summary.count_pending,
-            count_overdue=summary.count_overdue,
-        )
 
 
 class PayResponse(Response):

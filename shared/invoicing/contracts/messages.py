@@ -53,6 +53,22 @@ def render_message(job: RenderJob | DownloadJob | StatementJob) -> str:
     return job.model_dump_json()
 
 
+class EInvoiceJob(_Message):
+    """Register a document with the IRP (the e-invoice queue; ``functions/einvoice_registrar``).
+
+    ``attempt`` is the e-invoice's attempts count the job is for: a job for another count is a
+    repeat or stale, and is dropped."""
+
+    kind: Literal["einvoice"] = "einvoice"
+    document: Literal["invoice", "credit_note"] = "invoice"
+    document_id: str = Field(min_length=1, max_length=64)
+    attempt: int = Field(default=0, ge=0)
+
+
+def parse_einvoice_job(body: str) -> EInvoiceJob:
+    return EInvoiceJob.model_validate_json(body)
+
+
 # ------------------------------------------------------------------------------------------------
 # The billing queue (billing.md): plan a run, bill one account of it.
 # ------------------------------------------------------------------------------------------------

@@ -384,7 +384,7 @@ class UsageLine(_Frozen):
     amount: int
 
     def to_line_item(self) -> LineItem:
-        return LineItem(
+        return LineItem(  # type: ignore[call-arg]  # amount: derived by LineItem's before-validator
             resource_type=self.resource_type,
             resource_name=self.resource_name,
             description=self.description,

@@ -17,6 +17,13 @@ purely, everything a credit note is and does:
   credit note's id (so a repeat at the provider is recognised).
 
 A cancellation is a full credit note with reason ``cancellation`` (``plan_cancellation``).
+
+**E-invoicing** (einvoice.md). A credit note to a B2B buyer is registered with the IRP as a ``CRN``
+naming its invoice, like an invoice (``registering``: ``pending`` at issue, ``not_applicable`` for
+B2C, the supplier's own GSTIN, e-invoicing ``off``, or when the invoice's own IRN was just cancelled
+at the IRP, which leaves nothing there to reverse). Its registration is the only thing about a
+note that changes after issue: each step is a new version (``record_e_invoice``, written by
+``ReviseCreditNote`` conditional on the version read), so the PDF that prints the IRN is a new one.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invoicing.domain import gst
 from invoicing.domain.changes import Change
+from invoicing.domain.einvoice import EInvoice, EInvoiceStatus, Mode, at_issue
 from invoicing.domain.errors import DomainValidationError, InvalidTransitionError
 from invoicing.domain.invoice import (
     CREDITABLE_STATUSES,
@@ -98,6 +106,10 @@ class CreditNote(_Frozen):
     applied_to_due: int = Field(ge=0)
     refund_ids: tuple[str, ...] = ()
     created_at: Timestamp
+    # Its registration with the IRP (domain.einvoice; None: issued before e-invoicing existed), and
+    # when that last moved it to a new version (None: it is still as issued).
+    e_invoice: EInvoice | None = None
+    updated_at: Timestamp | None = None
 
     @property
     def tax_amount(self) -> int:
@@ -111,6 +123,17 @@ class CreditNote(_Frozen):
     @property
     def intra_state(self) -> bool:
         return self.supplier.state_code == self.place_of_supply
+
+    @property
+    def changed_at(self) -> datetime:
+        return self.updated_at or self.created_at
+
+    def record_e_invoice(self, e_invoice: EInvoice, now: datetime) -> CreditNote:
+        """The registration with the IRP moved on (``domain.einvoice`` decides how it may): the
+        note's next version."""
+        return self.model_copy(
+            update={"e_invoice": e_invoice, "version": self.version + 1, "updated_at": now}
+        )
 
     def ref(self) -> CreditNoteRef:
         """The note as its invoice lists it (with the taxable value taken from each line)."""
@@ -172,6 +195,14 @@ class SaveCreditNote(Change):
     """Store a newly issued credit note (a new item: never overwrites one)."""
 
     note: CreditNote
+
+
+@dataclass(frozen=True)
+class ReviseCreditNote(Change):
+    """Store a credit note's next version (its e-invoice moved), conditional on ``before.version``."""
+
+    before: CreditNote
+    after: CreditNote
 
 
 # -------------------------------------------------------------------------------------- rules
@@ -442,6 +473,17 @@ def resolving(credit: Credit, dispute_id: str, note: str, now: datetime) -> Cred
         dispute_id, outcome="credited", note=note, now=now, credit_note_id=credit.note.id
     )
     return Credit(note=credit.note, invoice=resolved.model_copy(update={"version": credit.invoice.version}))
+
+
+def registering(credit: Credit, mode: Mode) -> Credit:
+    """``credit`` with its note's e-invoice as it starts (einvoice.md): ``pending`` for a B2B buyer
+    with e-invoicing on, else ``not_applicable`` -- also when the invoice's IRN was cancelled at the
+    IRP by this very cancellation (nothing registered is left for the note to reverse)."""
+    note, invoice = credit.note, credit.invoice
+    state = at_issue(mode, note.supplier.gstin, note.customer.gstin)
+    if invoice.e_invoice is not None and invoice.e_invoice.status is EInvoiceStatus.CANCELLED:
+        state = EInvoice(status=EInvoiceStatus.NOT_APPLICABLE)
+    return Credit(note=note.model_copy(update={"e_invoice": state}), invoice=invoice)
 
 
 def refund_status(refunds: Sequence[Refund]) -> RefundStatus | None:

@@ -2,7 +2,8 @@
 
 - the domain events the use case names (``InvoiceIssued``, ``InvoicePaid``, ...);
 - a render of the PDF when something printed on it changed (``Invoice.needs_new_pdf``);
-- a refund request for every refund the change decided (an overpayment, a credit note's excess).
+- a refund request for every refund the change decided (an overpayment, a credit note's excess);
+- a registration with the IRP when its e-invoice became ``pending`` (at issue, or re-queued).
 """
 
 from __future__ import annotations
@@ -11,9 +12,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from invoicing.domain.changes import Emit
+from invoicing.domain.einvoice import EInvoiceStatus
 from invoicing.domain.events import invoice_event
 from invoicing.domain.invoice import Invoice, RefundStatus
-from invoicing.domain.outbox import Effect, OutboxMessage, PublishEvent, RenderDocument, RequestRefund
+from invoicing.domain.outbox import (
+    Effect,
+    OutboxMessage,
+    PublishEvent,
+    RegisterEInvoice,
+    RenderDocument,
+    RequestRefund,
+)
 
 
 def invoice_effects(
@@ -32,6 +41,11 @@ def invoice_effects(
         for refund in after.refunds
         if refund.id not in known and refund.status is RefundStatus.PENDING
     ]
+    pending = after.e_invoice is not None and after.e_invoice.status is EInvoiceStatus.PENDING
+    was_pending = before is not None and before.e_invoice == after.e_invoice
+    if pending and not was_pending:
+        assert after.e_invoice is not None
+        effects.append(RegisterEInvoice(document_id=after.id, attempt=after.e_invoice.attempts))
     return effects
 
 

@@ -8,15 +8,16 @@ transitions are legal. Money is ``int`` paise; ``Decimal`` appears only in quant
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from invoicing.domain import gst
+from invoicing.domain.einvoice import EInvoice
 from invoicing.domain.errors import (
     DomainValidationError,
     DuplicateError,
@@ -325,6 +326,8 @@ class Invoice(_Frozen):
     updated_at: Timestamp
     notes: str | None = None
     terms: str | None = None
+    # Its registration with the IRP (domain.einvoice): None for drafts, set at issue.
+    e_invoice: EInvoice | None = None
 
     # ----------------------------------------------------------------- derived
     @property
@@ -488,6 +491,7 @@ class Invoice(_Frozen):
         grace_period_days: int = 7,
         razorpay_invoice_id: str | None = None,
         payment_url: str | None = None,
+        e_invoice: EInvoice | None = None,
     ) -> Invoice:
         """Draft → issued. Payments held while it was a draft are applied in the same step."""
         self.check_issuable(now)
@@ -503,6 +507,7 @@ class Invoice(_Frozen):
             razorpay_invoice_id=razorpay_invoice_id,
             payment_url=payment_url,
             held_payments=(),
+            e_invoice=e_invoice,
         )
         for held in self.held_payments:
             issued = issued._received(held, now)
@@ -627,6 +632,12 @@ class Invoice(_Frozen):
         return self._evolve(
             now, status=InvoiceStatus.CANCELLED, cancelled_at=now, payment_url=None, credit_notes=credits
         )
+
+    def record_e_invoice(self, e_invoice: EInvoice, now: datetime) -> Invoice:
+        """The registration with the IRP moved on (``domain.einvoice`` decides how it may)."""
+        if self.status is InvoiceStatus.DRAFT:
+            raise InvalidTransitionError("register", self.status, "A draft is not registered with the IRP.")
+        return self._evolve(now, e_invoice=e_invoice)
 
     def expire(self, now: datetime) -> Invoice:
         self._require("expire", PAYABLE_STATUSES)
@@ -821,7 +832,11 @@ def _decimal(value: Any, field: str, *, places: int, positive: bool) -> Decimal:
     return _as_value_error(gst.parse_decimal, value, field=field, max_places=places, positive=positive)
 
 
-def _as_value_error(fn: Any, *args: Any, **kwargs: Any) -> Any:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _as_value_error(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
     """Domain validators raise DomainValidationError; pydantic wants ValueError to build its details."""
     try:
         return fn(*args, **kwargs)

@@ -69,8 +69,19 @@ class Relink(_Effect):
     invoice_id: str
 
 
+class RegisterEInvoice(_Effect):
+    """Queue a document's registration with the IRP (``attempt``: the e-invoice's attempts count it
+    is for; a job for another count is stale). ``delay_seconds``: the retry backoff."""
+
+    kind: Literal["einvoice"] = "einvoice"
+    document: Literal["invoice", "credit_note"] = "invoice"
+    document_id: str
+    attempt: int = Field(default=0, ge=0)
+    delay_seconds: int = Field(default=0, ge=0)
+
+
 Effect = Annotated[
-    PublishEvent | RenderDocument | SendReminder | RequestRefund | Relink,
+    PublishEvent | RenderDocument | SendReminder | RequestRefund | Relink | RegisterEInvoice,
     Field(discriminator="kind"),
 ]
 

@@ -443,7 +443,7 @@ class DynamoBillingStore:
         entries = []
         for raw in response.get("Items", []):
             period, account, kind = deserialize(raw)["unbilled_sk"].rsplit("#", 2)
-            entries.append(Unbilled(account_id=account, period=period, kind=kind.lower()))  # type: ignore[arg-type]
+            entries.append(Unbilled(account_id=account, period=period, kind=kind.lower()))
         last = response.get("LastEvaluatedKey")
         return UnbilledPage(entries=entries, last_key=deserialize(last) if last else None)
 

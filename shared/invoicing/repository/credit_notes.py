@@ -1,13 +1,17 @@
-"""Credit notes in the invoices table: the item, its writer (``SaveCreditNote``) and the reads.
+"""Credit notes in the invoices table: the item, its writers (``SaveCreditNote``,
+``ReviseCreditNote``) and the reads.
 
 Item: ``CREDITNOTE#{id}`` / ``CREDITNOTE`` with the note as the domain has it, and on ``ListIndex``
 ``gsi1pk=CREDITNOTES#{account}`` (a partition of its own beside the account's invoices) and
 ``gsi1sk={date}#{created_at}#{id}``, so an account's credit notes read newest first, one ``Query``
 per page. ``pdf_version`` (storage only) says which version's PDF is in S3, as on an invoice.
 
-A note is written once, in the transaction that changes its invoice and takes its number
-(``repository.commit``); it is never rewritten. Its refunds' status is read from its invoice:
-``refunds_of`` asks for the ``refunds`` of a page's invoices in one ``BatchGetItem``.
+A note is written in the transaction that changes its invoice and takes its number
+(``repository.commit``); afterwards only its e-invoice moves (``ReviseCreditNote``: the whole item
+put again, conditional on the version read). While that registration needs watching the item also
+carries ``EInvoiceIndex``'s keys (``records.einvoice_index_keys``), beside the invoices'. Its
+refunds' status is read from its invoice: ``refunds_of`` asks for the ``refunds`` of a page's
+invoices in one ``BatchGetItem``.
 
 Guarantees (checked by call-count tests): ``get`` and ``document`` are one ``GetItem``; a list page
 is one ``Query``; ``refunds_of`` one ``BatchGetItem`` per 100 invoices.
@@ -18,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument, SaveCreditNote
+from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument, ReviseCreditNote, SaveCreditNote
 from invoicing.domain.errors import ConflictError, NotFoundError, RetryableError
 from invoicing.domain.invoice import Refund
 from invoicing.domain.queries import Page
@@ -31,7 +35,7 @@ CREDIT_NOTE_SK = "CREDITNOTE"
 PDF_VERSION = "pdf_version"
 BATCH_GET_KEYS = 100
 BATCH_GET_ATTEMPTS = 5
-_STORAGE_ONLY = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION})
+_STORAGE_ONLY = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION, "einv_pk", "einv_sk"})
 
 
 def credit_note_key(credit_note_id: str) -> dict[str, Any]:
@@ -49,6 +53,7 @@ def credit_note_to_item(note: CreditNote) -> dict[str, Any]:
         **note.model_dump(mode="json"),
         "gsi1pk": account_partition(note.account_id),
         "gsi1sk": f"{note.date.isoformat()}#{ts(note.created_at)}#{note.id}",
+        **records.einvoice_index_keys(note.e_invoice, note.changed_at, note.id),
     }
 
 
@@ -63,6 +68,21 @@ def _save_credit_note(plan: Plan, change: SaveCreditNote) -> None:
         credit_note_to_item(change.note),
         lambda: ConflictError(f"Credit note {note_id} already exists."),
         ConditionExpression="attribute_not_exists(pk)",
+    )
+
+
+@writes(ReviseCreditNote)
+def _revise_credit_note(plan: Plan, change: ReviseCreditNote) -> None:
+    before = change.before
+    plan.put(
+        credit_note_to_item(change.after),
+        lambda: ConflictError(
+            f"Credit note {before.id} was changed by someone else (expected version {before.version}); "
+            "read it again and retry."
+        ),
+        ConditionExpression="attribute_exists(pk) AND #version = :version",
+        ExpressionAttributeNames={"#version": "version"},
+        ExpressionAttributeValues=serialize({":version": before.version}),
     )
 
 

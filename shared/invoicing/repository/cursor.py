@@ -58,6 +58,7 @@ class CursorCodec:
         if not hmac.compare_digest(signature, self._sign(payload)):
             raise invalid
         data = json.loads(payload)
-        if data.get("q") != query_fingerprint or not isinstance(data.get("k"), dict):
+        key = data.get("k")
+        if data.get("q") != query_fingerprint or not isinstance(key, dict):
             raise invalid
-        return data["k"]
+        return key

@@ -9,7 +9,6 @@ a time. No code path scans.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -18,7 +17,7 @@ from botocore.exceptions import ClientError
 from invoicing.domain.documents import InvoiceOwner
 from invoicing.domain.errors import ConflictError, NotFoundError, RetryableError
 from invoicing.domain.invoice import Invoice, InvoiceStatus
-from invoicing.domain.queries import ListQuery, Page
+from invoicing.domain.queries import ListQuery, Page, SweepPage
 from invoicing.domain.summary import AccountSummary
 from invoicing.repository import records
 from invoicing.repository.commit import stale
@@ -29,12 +28,6 @@ from invoicing.repository.table import Table, deserialize, serialize
 _HIGH = "\uffff"
 BATCH_GET_KEYS = 100  # DynamoDB's BatchGetItem limit
 BATCH_GET_ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class SweepPage:
-    items: list[Invoice]
-    last_key: dict[str, Any] | None = None
 
 
 class DynamoInvoiceStore:

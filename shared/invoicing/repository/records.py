@@ -19,6 +19,11 @@ One table (``InvoicesTable``), keys ``pk``/``sk``:
 ``DRAFT#{created_at}#{id}`` for drafts (which sort above every date, and which a customer's query
 never reads: its key condition stops below ``DRAFT#``).
 
+``EInvoiceIndex`` (sparse) holds only documents (invoices and credit notes) whose e-invoice needs
+watching: ``einv_pk=EINVOICE#{status}`` (pending, retrying, failed) and
+``einv_sk={updated_at}#{id}`` (read newest first); generated,
+cancelled and not-applicable ones have neither attribute.
+
 ``SweepIndex`` holds only invoices the daily sweep may still act on: ``sweep_pk=SWEEP#{shard}``
 (a stable hash of the id over ``SWEEP_SHARDS`` shards, so one day's invoices spread out) and
 ``sweep_sk={next_sweep_on}#{id}``. A final invoice has neither attribute and drops out.
@@ -27,8 +32,10 @@ never reads: its key condition stops below ``DRAFT#``).
 from __future__ import annotations
 
 import zlib
+from datetime import datetime
 from typing import Any
 
+from invoicing.domain.einvoice import LISTED, EInvoice
 from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.summary import SUMMARY_FIELDS, AccountSummary
@@ -134,6 +141,7 @@ def invoice_to_item(invoice: Invoice) -> dict[str, Any]:
         "gsi1sk": list_sort_key(invoice),
         "search_text": search_text(invoice),
     }
+    item |= einvoice_index_keys(invoice.e_invoice, invoice.updated_at, invoice.id)
     sweep_on = invoice.next_sweep_on
     if sweep_on is not None:
         item["sweep_pk"] = sweep_partition(sweep_shard(invoice.id))
@@ -143,7 +151,20 @@ def invoice_to_item(invoice: Invoice) -> dict[str, Any]:
 
 _STORAGE_ONLY = frozenset(
     {"pk", "sk", "entity", "gsi1pk", "gsi1sk", "search_text", "sweep_pk", "sweep_sk", "pdf_version"}
+    | {"einv_pk", "einv_sk"}
 )
+
+
+def einvoice_partition(status: str) -> str:
+    return f"EINVOICE#{status}"
+
+
+def einvoice_index_keys(state: EInvoice | None, changed_at: datetime, document_id: str) -> dict[str, str]:
+    """``EInvoiceIndex``'s keys for a document (invoice or credit note) whose e-invoice needs
+    watching; none for the others, which drop out of the sparse index."""
+    if state is None or state.status not in LISTED:
+        return {}
+    return {"einv_pk": einvoice_partition(state.status.value), "einv_sk": f"{ts(changed_at)}#{document_id}"}
 
 
 def item_to_invoice(item: dict[str, Any]) -> Invoice:

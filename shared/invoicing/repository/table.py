@@ -87,7 +87,8 @@ class Table:
         if operation not in ("batch_get_item", "batch_write_item", "transact_write_items"):
             params.setdefault("TableName", self.name)
         try:
-            return getattr(self.client, operation)(**params)
+            response: dict[str, Any] = getattr(self.client, operation)(**params)
+            return response
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise

@@ -1,9 +1,12 @@
 """Credit-note PDFs: the API's link to one (``GET /credit-notes/{id}/pdf``, with the invoice PDF's
 ``200``/``202`` rules) and the renderer's job (``RenderDocument(document="credit_note")``).
 
-A credit note never changes once issued, so its PDF is rendered once (version 1) at issue, from the
-outbox, and again only if that job was lost: the link request finds no ``pdf_version`` and queues
-it. Rendering is deterministic and keyed by version, so a repeated job writes the same object.
+A credit note's PDF is rendered at issue (version 1), from the outbox, and again only if that job
+was lost: the link request finds no ``pdf_version`` and queues it. With e-invoicing, a note to a B2B
+buyer is printed only once the IRP registered it: until then the link answers ``202`` (``409`` when
+the registration failed) and nothing is rendered; the registrar queues the render of the version
+that carries the IRN. Rendering is deterministic and keyed by version, so a repeated job writes the
+same object.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from enum import StrEnum
 from invoicing.domain.access import Caller
 from invoicing.domain.credit_notes import pdf_filename, pdf_key
 from invoicing.domain.documents import PDF, DownloadLink
+from invoicing.domain.einvoice import AWAITING, EInvoiceStatus, printable
 from invoicing.domain.errors import ConflictError, NotFoundError
 from invoicing.services.documents import RETRY_AFTER_SECONDS
 from invoicing.services.ports import (
@@ -52,6 +56,8 @@ class CreditNoteDocumentService:
         note = document.note
         if not caller.owns(note.account_id):
             raise NotFoundError(f"No credit note {credit_note_id}.")
+        if not printable(note.e_invoice, note.id, "issued"):
+            return CreditNoteRendering(note.id)  # e-invoicing: the PDF waits for the IRN (202)
         if not document.pdf_is_current:
             self.jobs.enqueue(DOCUMENT, note.id, note.version)
             return CreditNoteRendering(note.id)
@@ -63,6 +69,7 @@ class CreditNoteDocumentService:
 class RenderOutcome(StrEnum):
     RENDERED = "rendered"
     ALREADY_RENDERED = "already_rendered"
+    AWAITING_IRN = "awaiting_irn"  # e-invoicing: nothing rendered until the IRN is there
 
 
 @dataclass
@@ -79,6 +86,8 @@ class CreditNoteRenderService:
             raise ConflictError(f"The render job names version {version} of credit note {note.id}.")
         if document.pdf_is_current:
             return RenderOutcome.ALREADY_RENDERED
+        if note.e_invoice is not None and note.e_invoice.status in AWAITING | {EInvoiceStatus.FAILED}:
+            return RenderOutcome.AWAITING_IRN  # rendered once its IRN is there (the registrar asks)
         body = self.renderer.render_credit_note(note)
         self.storage.put(pdf_key(note), body, filename=pdf_filename(note), content_type=PDF)
         self.credit_notes.mark_rendered(note.id, note.version)

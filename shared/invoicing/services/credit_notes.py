@@ -11,10 +11,13 @@ taken) re-reads and re-plans with jittered backoff: the domain decides again fro
 Side effects, after the commit (``services.outbox``): ``CreditNoteIssued`` (and ``InvoicePaid``
 when the credit settles the invoice), the credit note's PDF and the invoice's new one, a refund
 request per refund, and ``Relink``: the payment link is made to collect exactly the new balance.
+A note to a B2B buyer with e-invoicing on is issued ``pending`` (``rules.registering``) and its
+registration as a ``CRN`` is queued instead of its PDF, which waits for the IRN (einvoice.md).
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,15 +33,23 @@ from invoicing.domain.credit_notes import (
     SaveCreditNote,
 )
 from invoicing.domain.effects import emit, invoice_effects
+from invoicing.domain.einvoice import Mode
 from invoicing.domain.errors import ConflictError, NotFoundError
 from invoicing.domain.events import invoice_event
 from invoicing.domain.ids import new_id
 from invoicing.domain.invoice import PAYABLE_STATUSES, Invoice, InvoiceStatus
 from invoicing.domain.numbering import ist_date
-from invoicing.domain.outbox import Effect, PublishEvent, Relink, RenderDocument
+from invoicing.domain.outbox import Effect, PublishEvent, RegisterEInvoice, Relink, RenderDocument
 from invoicing.domain.queries import IdempotencyClaim, Page
 from invoicing.observability import logger
-from invoicing.services.ports import Clock, CreditNoteStore, InvoiceStore, PaymentProvider, Transactions
+from invoicing.services.ports import (
+    Clock,
+    CreditNoteStore,
+    EInvoiceCancellation,
+    InvoiceStore,
+    PaymentProvider,
+    Transactions,
+)
 from invoicing.services.retry import Backoff
 
 IDEMPOTENCY_SCOPE = "credit_notes"
@@ -72,6 +83,8 @@ class CreditNoteService:
     payments: PaymentProvider
     clock: Clock
     backoff: Backoff
+    e_invoices: EInvoiceCancellation  # cancel: an IRN younger than 24 h goes first (services.einvoicing)
+    einvoicing: Mode  # einvoice.md: off | sandbox | production (a B2B note is registered as a CRN)
 
     # ------------------------------------------------------------------ reads
     def get(self, caller: Caller, credit_note_id: str) -> CreditNoteView:
@@ -103,18 +116,25 @@ class CreditNoteService:
 
         Everything the domain would refuse is refused before Razorpay is touched; then Razorpay's
         invoice is cancelled (so nothing can be paid on it any more: a Razorpay failure changes
-        nothing here, and a retry is safe), then the note and the cancellation commit together.
+        nothing here, and a retry is safe), then an IRN younger than 24 hours is cancelled at the IRP
+        (einvoice.md; a failure there changes nothing here either, and the IRP's "not active" on a
+        retry counts as cancelled), then the note and the cancellation commit together.
         """
         invoice = self._invoice(invoice_id)
         invoice.check_cancellable()
         rules.check_creditable(invoice, ist_date(self.clock()))
         if invoice.razorpay_invoice_id:
             self.payments.cancel(invoice.razorpay_invoice_id)
+        # e-invoicing: an IRN younger than 24 h is cancelled at the IRP before our commit
+        cancelled_irn = self.e_invoices.cancel_young_irn(invoice)
 
         def plan(invoice: Invoice, note_id: str, number: str, today: date, now: datetime) -> Credit:
-            return rules.plan_cancellation(
+            credit = rules.plan_cancellation(
                 invoice, note_id=note_id, credit_note_number=number, today=today, now=now
             )
+            if cancelled_irn is None:
+                return credit
+            return Credit(credit.note, credit.invoice.model_copy(update={"e_invoice": cancelled_irn}))
 
         return self.commit_credit(invoice_id, plan, events=["InvoiceCancelled"]).invoice
 
@@ -124,8 +144,8 @@ class CreditNoteService:
         plan: Planner,
         *,
         claim: IdempotencyClaim | None = None,
-        events: list[str | PublishEvent] | None = None,
-        extra_events: Callable[[Credit], list[PublishEvent]] | None = None,
+        events: builtins.list[str | PublishEvent] | None = None,
+        extra_events: Callable[[Credit], builtins.list[PublishEvent]] | None = None,
     ) -> Issued:
         """Plan a credit note on the stored invoice and commit it with its number, its effect and its
         side effects; on a lost race read again and plan again. A replayed ``Idempotency-Key`` answers
@@ -139,7 +159,9 @@ class CreditNoteService:
             today = ist_date(now)
             series = rules.series(today)
             sequence = self.invoices.next_sequence(series)
-            credit = plan(invoice, note_id, rules.number(today, sequence), today, now)
+            credit = rules.registering(
+                plan(invoice, note_id, rules.number(today, sequence), today, now), self.einvoicing
+            )
             changes: list[Change] = [
                 TakeNumber(series, sequence, credit.note.credit_note_number, note_id, invoice.account_id),
                 SaveCreditNote(credit.note),
@@ -186,7 +208,7 @@ class CreditNoteService:
         except NotFoundError:
             raise NotFoundError(f"No invoice {invoice_id}.") from None
 
-    def _views(self, notes: Sequence[CreditNote]) -> list[CreditNoteView]:
+    def _views(self, notes: Sequence[CreditNote]) -> builtins.list[CreditNoteView]:
         with_refunds = [note for note in notes if note.refund_ids]
         refunds = (
             self.credit_notes.refunds_of([note.invoice_id for note in with_refunds]) if with_refunds else {}
@@ -200,7 +222,9 @@ class CreditNoteService:
         return views
 
     @staticmethod
-    def _effects(before: Invoice, credit: Credit, events: list[str | PublishEvent]) -> list[Effect]:
+    def _effects(
+        before: Invoice, credit: Credit, events: builtins.list[str | PublishEvent]
+    ) -> builtins.list[Effect]:
         after, note = credit.invoice, credit.note
         named: list[str | PublishEvent] = [*events]
         if after.status is InvoiceStatus.PAID and before.status is not InvoiceStatus.PAID:
@@ -222,7 +246,11 @@ class CreditNoteService:
             )
         )
         effects: list[Effect] = invoice_effects(before, after, named)
-        effects.append(RenderDocument(document="credit_note", document_id=note.id, version=note.version))
+        if note.e_invoice is not None and note.e_invoice.awaiting:
+            # e-invoicing: registered as a CRN after the commit; its PDF waits for the IRN
+            effects.append(RegisterEInvoice(document="credit_note", document_id=note.id, attempt=0))
+        else:
+            effects.append(RenderDocument(document="credit_note", document_id=note.id, version=note.version))
         if before.status in PAYABLE_STATUSES and after.status is not InvoiceStatus.CANCELLED:
             effects.append(Relink(invoice_id=after.id))
         return effects

@@ -25,6 +25,7 @@ from invoicing.domain.documents import (
     pdf_key,
     zip_filename,
 )
+from invoicing.domain.einvoice import printable
 from invoicing.domain.errors import DomainValidationError, InvalidTransitionError, NotFoundError
 from invoicing.domain.ids import new_id
 from invoicing.domain.invoice import InvoiceStatus
@@ -70,6 +71,8 @@ class DocumentService:
             raise InvalidTransitionError(
                 "download", invoice.status, f"Invoice {invoice_id} is a draft; drafts have no PDF."
             )
+        if not printable(invoice.e_invoice, invoice.id, invoice.status):
+            return Rendering(invoice.id)  # e-invoicing: the PDF waits for the IRN (202)
         if not document.pdf_is_current:
             self.jobs.enqueue("invoice", invoice.id, invoice.version)
             return Rendering(invoice.id)

@@ -8,6 +8,7 @@ moves are legal, and they never talk to AWS or Razorpay except through the ports
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,6 +23,7 @@ from invoicing.domain.changes import (
     TakeNumber,
 )
 from invoicing.domain.effects import emit, invoice_effects
+from invoicing.domain.einvoice import Mode, at_issue
 from invoicing.domain.errors import InvalidTransitionError, NotFoundError, SequenceTakenError
 from invoicing.domain.ids import new_id
 from invoicing.domain.invoice import PAYABLE_STATUSES, Dispute, Invoice, InvoiceStatus, Supplier
@@ -41,6 +43,7 @@ class InvoicePolicy:
     payment_terms_days: int = 15
     reminder_days: tuple[int, ...] = (3, 7)
     grace_period_days: int = 7
+    einvoicing: Mode = "off"  # einvoice.md: off | sandbox | production
 
 
 @dataclass
@@ -154,6 +157,7 @@ class InvoiceService:
                 grace_period_days=self.policy.grace_period_days,
                 razorpay_invoice_id=draft.razorpay_invoice_id,
                 payment_url=payment_url,
+                e_invoice=at_issue(self.policy.einvoicing, draft.supplier.gstin, draft.customer.gstin),
             )
 
         # Everything local first: the issued invoice (numbered as it would be) and its effects.
@@ -215,7 +219,9 @@ class InvoiceService:
         return linked
 
     @staticmethod
-    def _changes_for_issue(draft: Invoice, issued: Invoice, series: str, sequence: int) -> list[Change]:
+    def _changes_for_issue(
+        draft: Invoice, issued: Invoice, series: str, sequence: int
+    ) -> builtins.list[Change]:
         assert issued.invoice_number is not None
         events = ["InvoiceIssued"]
         if issued.status is not InvoiceStatus.ISSUED:  # payments held while it was a draft

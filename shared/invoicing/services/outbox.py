@@ -12,9 +12,9 @@ A message is removed only after every effect in it has been performed; a failure
 index with its next attempt moved later (exponential backoff, capped), so nothing is lost and a
 failing effect never blocks the others' messages. Effects are performed in order and the whole
 message is retried, so consumers must (and do) tolerate a repeat: events carry a stable
-``event_id``, renders are keyed by version, refunds by our refund id, and a relink converges on
-the invoice's balance whatever was done before. A reminder is sent only if the invoice is still
-overdue and undisputed when the message is dispatched.
+``event_id``, renders are keyed by version, refunds by our refund id, e-invoice jobs by the
+attempt they are for, and a relink converges on the invoice's balance whatever was done before. A
+reminder is sent only if the invoice is still overdue and undisputed when the message is dispatched.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from invoicing.domain.outbox import (
     Effect,
     OutboxMessage,
     PublishEvent,
+    RegisterEInvoice,
     Relink,
     RenderDocument,
     RequestRefund,
@@ -38,6 +39,7 @@ from invoicing.observability import logger
 from invoicing.services.ports import (
     Clock,
     Counter,
+    EInvoiceJobs,
     EventPublisher,
     InvoiceStore,
     Mailer,
@@ -72,6 +74,7 @@ class OutboxDispatcher:
     links: PaymentLinks
     metrics: Counter
     clock: Clock
+    einvoices: EInvoiceJobs  # the e-invoice queue (registrations with the IRP)
     report: DispatchReport = field(default_factory=DispatchReport)
 
     def drain(self, *, older_than: timedelta = timedelta(0), limit: int = 100) -> DispatchReport:
@@ -128,6 +131,10 @@ class OutboxDispatcher:
                 self.links.relink(effect.invoice_id)
             except NotFoundError:
                 logger.info("Relink dropped: no such invoice", extra={"invoice_id": effect.invoice_id})
+        elif isinstance(effect, RegisterEInvoice):
+            self.einvoices.enqueue(
+                effect.document, effect.document_id, effect.attempt, delay_seconds=effect.delay_seconds
+            )
         else:  # pragma: no cover - the effect union is exhaustive
             raise TypeError(f"unknown effect {type(effect).__name__}")
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import IO, Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol
 
 from invoicing.domain.billing import (
     AccountOutcome,
@@ -28,6 +29,7 @@ from invoicing.domain.billing import (
 from invoicing.domain.changes import Change
 from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument
 from invoicing.domain.documents import Download, DownloadLink, DownloadStatus, InvoiceDocument, InvoiceOwner
+from invoicing.domain.einvoice import EInvoice, EInvoiceEntry, RegisteredDocument, Registration
 from invoicing.domain.invoice import Invoice, Refund
 from invoicing.domain.ledger import LedgerEntry, LedgerHead
 from invoicing.domain.outbox import OutboxMessage
@@ -270,12 +272,30 @@ class Links(Protocol):
         """A presigned GET (at most 15 minutes) that saves the object as ``filename``."""
 
 
+class UploadStream(Protocol):
+    """A write-only binary file object (``zipfile.ZipFile`` writes to it) and a context manager."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def tell(self) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> UploadStream: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
 class DocumentStorage(Links, Protocol):
     def put(self, key: str, body: bytes, *, filename: str, content_type: str) -> None: ...
 
     def stream(self, key: str) -> Iterator[bytes]: ...
 
-    def upload_stream(self, key: str, *, filename: str, content_type: str = ...) -> IO[bytes]:
+    def upload_stream(self, key: str, *, filename: str, content_type: str = ...) -> UploadStream:
         """A write-only file object streamed to ``key`` (a context manager: exit completes it,
         an exception aborts it); ``content_type`` defaults to a ZIP's."""
 
@@ -329,6 +349,11 @@ class Mailer(Protocol):
 class SweepQueue(Protocol):
     def enqueue(self, works: Sequence[SweepWork]) -> None:
         """Queue the works for the sweep function's SQS event; all or raise."""
+
+
+class EInvoiceJobs(Protocol):
+    def enqueue(self, document: str, document_id: str, attempt: int, *, delay_seconds: int = 0) -> None:
+        """Queue a document's registration with the IRP (SQS delays at most 15 minutes)."""
 
 
 class Counter(Protocol):
@@ -392,3 +417,34 @@ class AdvanceSettler(Protocol):
 class PaymentLinks(Protocol):
     def relink(self, invoice_id: str) -> Invoice:
         """Make the invoice's payment link collect exactly its ``amount_due`` (none when nothing is due)."""
+
+
+# --------------------------------------------------------------------------------- e-invoicing
+class IrpClient(Protocol):
+    """The IRP through a GSP. Failures are ``domain.einvoice`` errors: ``IrpRejected`` (a validation
+    error: do not resend), ``IrpUnavailable`` (transient, nothing registered), ``IrpTimeout`` (the
+    outcome is unknown), ``IrpDuplicate`` (error 2150)."""
+
+    def register(self, payload: dict[str, Any]) -> Registration:
+        """Register an INV-01 payload: its IRN, ack number and date, signed QR."""
+
+    def find(self, doc_type: str, number: str, document_date: date) -> RegisteredDocument | None:
+        """The registration of a document by type, number and date, or ``None`` if the IRP has none."""
+
+    def get(self, irn: str) -> RegisteredDocument:
+        """The registration an IRN names."""
+
+    def cancel(self, irn: str, reason_code: str, remark: str) -> datetime:
+        """Cancel an IRN (within 24 hours of its ack date); when the IRP cancelled it."""
+
+
+class EInvoiceCancellation(Protocol):
+    def cancel_young_irn(self, invoice: Invoice) -> EInvoice | None:
+        """Cancel the invoice's IRN at the IRP if it is younger than 24 hours, and answer its
+        e-invoice as cancelled; ``None`` when there is nothing to cancel there."""
+
+
+class EInvoiceStore(Protocol):
+    def e_invoice_page(self, status: str, limit: int, cursor: str | None) -> Page[EInvoiceEntry]:
+        """Documents (invoices and credit notes) whose e-invoice is in ``status`` (pending, retrying,
+        failed), newest change first."""

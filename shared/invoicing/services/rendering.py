@@ -29,6 +29,7 @@ from invoicing.domain.documents import (
     pdf_key,
     zip_filename,
 )
+from invoicing.domain.einvoice import AWAITING, EInvoiceStatus
 from invoicing.domain.errors import ConflictError, InvalidTransitionError, NotFoundError
 from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.services.ports import DocumentStorage, DocumentStore, DownloadStore, Renderer
@@ -39,6 +40,7 @@ class Outcome(StrEnum):
     ALREADY_RENDERED = "already_rendered"  # the current version's PDF was already stored
     SUPERSEDED = "superseded"  # uploaded but not recorded: the invoice changed meanwhile (or a
     # concurrent job recorded the same version first)
+    AWAITING_IRN = "awaiting_irn"  # e-invoicing: nothing rendered until the IRN is there
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class RenderService:
             )
         if document.pdf_is_current:
             return Rendition(invoice.id, invoice.version, pdf_key(invoice), Outcome.ALREADY_RENDERED)
+        if invoice.e_invoice is not None and invoice.e_invoice.status in AWAITING | {EInvoiceStatus.FAILED}:
+            return Rendition(invoice.id, invoice.version, pdf_key(invoice), Outcome.AWAITING_IRN)
         _, rendition = self.store(invoice)
         return rendition
 
@@ -154,6 +158,8 @@ class ExportService:
         invoice = document.invoice
         if invoice.account_id != download.account_id or invoice.status is InvoiceStatus.DRAFT:
             raise DownloadUnavailableError(f"Invoice {invoice_id} cannot be downloaded.")
+        if invoice.e_invoice is not None and invoice.e_invoice.status in AWAITING | {EInvoiceStatus.FAILED}:
+            raise DownloadUnavailableError(f"Invoice {invoice_id} has no IRN yet; its PDF cannot be printed.")
         return document
 
     def _pdf(self, document: InvoiceDocument) -> Iterator[bytes]:

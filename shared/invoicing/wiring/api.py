@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from functools import cache
 
+from invoicing.adapters import secrets
 from invoicing.config import InvoiceSettings
 from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
+from invoicing.repository.einvoices import DynamoEInvoiceStore
 from invoicing.repository.ledger import DynamoLedger
 from invoicing.repository.statements import DynamoStatementStore
 from invoicing.services.credit_note_documents import CreditNoteDocumentService
 from invoicing.services.credit_notes import CreditNoteService
 from invoicing.services.disputes import DisputeService
 from invoicing.services.documents import DocumentService
+from invoicing.services.einvoicing import EInvoiceService, IrnCancellation
 from invoicing.services.exports import CsvExportService
 from invoicing.services.invoices import InvoiceService
 from invoicing.services.retry import Backoff
@@ -50,6 +53,20 @@ def document_service() -> DocumentService:
 
 
 @cache
+def einvoice_service() -> EInvoiceService:
+    config = settings()
+    return EInvoiceService(
+        invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
+        credit_notes=common.credit_note_store(config.invoices_table, config.cursor_secret_name),
+        transactions=common.transactions(config.invoices_table),
+        listing=DynamoEInvoiceStore(
+            common.table(config.invoices_table), secrets.signing_key(config.cursor_secret_name)
+        ),
+        clock=common.clock(),
+    )
+
+
+@cache
 def credit_note_service() -> CreditNoteService:
     config = settings()
     return CreditNoteService(
@@ -59,6 +76,8 @@ def credit_note_service() -> CreditNoteService:
         payments=common.payments(config),
         clock=common.clock(),
         backoff=Backoff(),
+        e_invoices=IrnCancellation(irp=common.irp(config), clock=common.clock()),
+        einvoicing=config.einvoicing,
     )
 
 
@@ -119,6 +138,7 @@ def reset() -> None:
         credit_note_service,
         dispute_service,
         credit_note_document_service,
+        einvoice_service,
         csv_export_service,
         statement_service,
     ):

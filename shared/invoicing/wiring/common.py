@@ -7,20 +7,23 @@ Nothing runs at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
-from typing import TypeVar
+from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.adapters import secrets
 from invoicing.adapters.aws import client
+from invoicing.adapters.einvoice_queue import SqsEInvoiceQueue
 from invoicing.adapters.email import SesReminderMailer
 from invoicing.adapters.events import EventBridgePublisher
+from invoicing.adapters.gsp_irp import GspIrpClient
 from invoicing.adapters.razorpay import RazorpayPaymentProvider
 from invoicing.adapters.render_queue import SqsRenderQueue
 from invoicing.adapters.storage import DocumentStorage
-from invoicing.config import InvoiceSettings, RazorpaySettings, load
+from invoicing.config import ConfigurationError, EInvoiceSettings, InvoiceSettings, RazorpaySettings, S, load
 from invoicing.observability import metrics
 from invoicing.repository.commit import DynamoTransactions
 from invoicing.repository.credit_notes import DynamoCreditNoteStore
@@ -28,20 +31,18 @@ from invoicing.repository.invoices import DynamoInvoiceStore
 from invoicing.repository.table import Table
 from invoicing.services.invoices import InvoicePolicy
 
-S = TypeVar("S")
-
 
 class SystemClock:
     """``services.ports.Clock``: the wall clock, in UTC. ``set`` replaces it (tests, replays)."""
 
     def __init__(self) -> None:
-        self._now = lambda: datetime.now(UTC)
+        self._now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self._now()
 
-    def set(self, now: object) -> None:
-        self._now = now  # type: ignore[assignment]
+    def set(self, now: Callable[[], datetime]) -> None:
+        self._now = now
 
 
 class PowertoolsCounter:
@@ -51,10 +52,20 @@ class PowertoolsCounter:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-@cache
-def settings(model: type[S]) -> S:
+class _CachedSettings(Protocol):
+    """``settings`` as typed for its callers (``functools.cache`` forgets its type variable)."""
+
+    def __call__(self, model: type[S]) -> S: ...
+
+    def cache_clear(self) -> None: ...
+
+
+def _settings(model: type[S]) -> S:
     """The function's validated settings (``config``), read from the environment once."""
-    return load(model)  # type: ignore[type-var]
+    return load(model)
+
+
+settings: _CachedSettings = cache(_settings)
 
 
 @cache
@@ -124,6 +135,25 @@ def _payments(secret_name: str, base_url: str | None, timeout: float) -> Razorpa
     )
 
 
+@cache
+def einvoice_jobs(queue_url: str) -> SqsEInvoiceQueue:
+    return SqsEInvoiceQueue(queue_url, client("sqs"))
+
+
+def irp(config: EInvoiceSettings) -> GspIrpClient:
+    """The IRP through the GSP; its credentials are read (and cached) from Secrets Manager on use."""
+    if config.einvoicing != "off" and not (config.gsp_secret_name and config.gsp_base_url):
+        raise ConfigurationError("EINVOICING is on: GSP_SECRET_NAME and GSP_BASE_URL must be set")
+    return _irp(config.gsp_secret_name or "", config.gsp_base_url, config.gsp_timeout_seconds)
+
+
+@cache
+def _irp(secret_name: str, base_url: str, timeout: float) -> GspIrpClient:
+    return GspIrpClient(
+        lambda: secrets.gsp_credentials(secret_name), base_url=base_url, timeout_seconds=timeout
+    )
+
+
 def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
     config = config or settings(InvoiceSettings)
     return InvoicePolicy(
@@ -132,6 +162,7 @@ def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
         payment_terms_days=config.payment_terms_days,
         reminder_days=config.reminder_days_past_due,
         grace_period_days=config.grace_period_days,
+        einvoicing=config.einvoicing,
     )
 
 
@@ -150,6 +181,8 @@ def reset() -> None:
         storage,
         mailer,
         _payments,
+        einvoice_jobs,
+        _irp,
     ):
         factory.cache_clear()
     secrets.reset()

@@ -33,6 +33,7 @@ def dispatcher() -> OutboxDispatcher:
         ),
         metrics=common.counter(),
         clock=common.clock(),
+        einvoices=common.einvoice_jobs(config.einvoice_queue_url),
     )
 
 

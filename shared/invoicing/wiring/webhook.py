@@ -80,7 +80,7 @@ def idempotency_config() -> IdempotencyConfig:
     )
 
 
-def _replayed(response: Any, record: DataRecord) -> Outcome:
+def _replayed(response: Any, idempotent_data: DataRecord) -> Outcome:
     """An event id seen before: the answer is ``duplicate`` whatever the first answer was."""
     invoice_id = response.invoice_id if isinstance(response, Outcome) else None
     return Outcome(status=OutcomeStatus.DUPLICATE, invoice_id=invoice_id)

@@ -7,34 +7,16 @@ dispatcher when ``effects`` reads it.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from tests.conftest import NOW
 from tests.events.http import OPERATOR, customer, http_event
+from tests.support.api import Reply
 from tests.support.functions import API, Functions
 
 __all__ = ["NOW"]
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    text: str
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-    @property
-    def error(self) -> dict[str, Any]:
-        body = self.json()
-        assert set(body) == {"error"}, body
-        assert set(body["error"]) == {"code", "message", "details"}, body
-        return body["error"]
 
 
 class Api:
@@ -62,7 +44,7 @@ class Api:
         self.last_event = event
         result = self.functions.invoke(API, event)
         assert set(result) >= {"statusCode", "body", "headers"}, result
-        return Reply(status=result["statusCode"], headers=result["headers"], text=result["body"])
+        return Reply.of(result)
 
     # the operator's and customers' shorthands
     def operator(self, method: str, path: str, **kwargs: Any) -> Reply:

@@ -16,7 +16,7 @@ INVOICE_FIELDS = {
     "tax_amount", "amount", "amount_paid", "amount_due", "payments", "partial_payment",
     "payment_terms_days", "expire_by", "payment_url", "razorpay_invoice_id", "disputed", "issued_at",
     "paid_at", "cancelled_at", "expired_at", "created_at", "updated_at", "notes", "terms",
-    "amount_refunded", "amount_credited", "refunds", "credit_notes", "origin",
+    "amount_refunded", "amount_credited", "refunds", "credit_notes", "origin", "e_invoice",
 }  # fmt: skip
 SUMMARY_ROW_FIELDS = {
     "id", "invoice_number", "date", "due_date", "status", "description", "billing_period", "amount",

@@ -4,14 +4,9 @@ Razorpay is the local stand-in behind ``responses``, driven through the real ada
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,68 +16,38 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from infra.local.events import failed_ids, scheduled_event, sqs_event
 from infra.moto_speed import per_item_rollback
 from tests.events.http import OPERATOR, customer, http_event
-from tests.support.razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, standin_responses
-from tests.support.stack import CURSOR_KEY
+from tests.support.api import Reply
+from tests.support.functions import API, Functions
+from tests.support.razorpay import standin_responses
 
-ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 09:30 IST on 1 December 2026
 METERING = {"sub": "metering-service", "scope": "usage:write"}
-
-
-def load(function: str) -> Any:
-    """functions/<function>/handler.py under its own module name, its folder importable (routes)."""
-    name = f"{function}_handler"
-    if name not in sys.modules:
-        folder = ROOT / "functions" / function
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
-        spec = importlib.util.spec_from_file_location(name, folder / "handler.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-@dataclass
-class Context:
-    function_name: str = "invoicing-test"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "req"
-    invoked_function_arn: str = "arn:aws:lambda:ap-south-1:123456789012:function:invoicing-test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
+BILLING = "BillingRunFunction"
 
 
 class Stack:
     """The API and the billing function as Lambda runs them, and the billing queue as SQS feeds it."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], functions: Functions) -> None:
         self.env = env
-        self.api = load("invoice_api")
-        self.billing = load("billing_run")
+        self.functions = functions
         self.sqs = boto3.client("sqs")
+
+    def billing(self, event: dict[str, Any]) -> Any:
+        """The billing function invoked with ``event`` (as Lambda would, with its own context)."""
+        return self.functions.invoke(BILLING, event)
 
     def call(self, method: str, path: str, claims: dict[str, str] | None = None, **kwargs: Any) -> Reply:
         event = http_event(method, path, claims=OPERATOR if claims is None else claims, **kwargs)
-        result = self.api.lambda_handler(event, Context())
-        body = json.loads(result["body"]) if result.get("body") else None
-        return Reply(result["statusCode"], body)
+        result = self.functions.invoke(API, event)
+        return Reply.of(result)
 
     def as_customer(self, account: str, method: str, path: str, **kwargs: Any) -> Reply:
         return self.call(method, path, claims=customer(account), **kwargs)
 
     def scheduled(self, time: datetime, event_id: str | None = None) -> dict[str, Any]:
         event = scheduled_event(time, schedule_name="billing-run", event_id=event_id or str(uuid.uuid4()))
-        return self.billing.lambda_handler(event, Context())
+        return self.billing(event)
 
     def drain(self) -> int:
         """Feed the billing queue to the function, ten at a time, until it is empty."""
@@ -96,7 +61,7 @@ class Stack:
                 return handled
             arn = "arn:aws:sqs:ap-south-1:123456789012:billing"
             try:
-                result = self.billing.lambda_handler(sqs_event(messages, queue_arn=arn), Context())
+                result = self.billing(sqs_event(messages, queue_arn=arn))
             except BatchProcessingError:  # every record failed: the batch goes back to the queue
                 return handled
             failed = failed_ids(result)
@@ -162,31 +127,18 @@ def usage_record(
 
 
 @pytest.fixture
-def stack(resources: dict[str, str], function_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def stack(
+    resources: dict[str, str],
+    function_env: Any,
+    clock: Any,
+    functions: Functions,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Stack]:
+    """The shared moto stack (its secrets), the functions' clock at ``NOW``, Razorpay's stand-in."""
     env = {**function_env("InvoiceApiFunction"), **function_env("BillingRunFunction")}
-    secrets = boto3.client("secretsmanager")
-    secrets.put_secret_value(
-        SecretId=resources["RAZORPAY_SECRET_NAME"],
-        SecretString=json.dumps(
-            {
-                "key_id": KEY_ID,
-                "key_secret": KEY_SECRET,
-                "webhook_secret": WEBHOOK_SECRET,
-                "previous_webhook_secret": "",
-            }
-        ),
-    )
-    secrets.put_secret_value(SecretId=resources["CURSOR_SECRET_NAME"], SecretString=CURSOR_KEY.decode())
     monkeypatch.delenv("RAZORPAY_BASE_URL", raising=False)
-    from invoicing.wiring import api, billing, common
-
-    api.reset()
-    billing.reset()
-    common.clock().set(lambda: NOW)
+    clock.set(NOW)
     with per_item_rollback(), standin_responses() as standin:
-        stack = Stack(env)
+        stack = Stack(env, functions)
         stack.standin = standin  # type: ignore[attr-defined]
         yield stack
-    common.clock().set(lambda: datetime.now(UTC))
-    api.reset()
-    billing.reset()

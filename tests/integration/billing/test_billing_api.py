@@ -6,7 +6,7 @@ from datetime import datetime
 
 from invoicing.domain.numbering import IST
 from tests.events.http import customer
-from tests.integration.billing.conftest import METERING, Context, customer_body, usage_record
+from tests.integration.billing.conftest import METERING, customer_body, usage_record
 
 
 def test_the_tour_price_usage_run_invoice(stack):
@@ -167,13 +167,11 @@ def test_a_message_that_keeps_failing_is_recorded_as_failed_on_its_last_receive(
     monkeypatch.setattr(service, "bill_account", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
     url = stack.env["BILLING_QUEUE_URL"]
     (plan,) = stack.sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
-    assert stack.billing.lambda_handler(sqs_event([plan], queue_arn="arn:q"), Context()) == {
-        "batchItemFailures": []
-    }
+    assert stack.billing(sqs_event([plan], queue_arn="arn:q")) == {"batchItemFailures": []}
     (message,) = stack.sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
     message["Attributes"]["ApproximateReceiveCount"] = "5"  # the queue's maxReceiveCount: the last try
     bad = {"MessageId": "m-bad", "ReceiptHandle": "h", "Body": '{"kind": "unknown"}', "Attributes": {}}
-    result = stack.billing.lambda_handler(sqs_event([message, bad], queue_arn="arn:q"), Context())
+    result = stack.billing(sqs_event([message, bad], queue_arn="arn:q"))
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
     run = stack.call("GET", f"/billing-runs/{started['id']}").body
     assert run["status"] == "completed_with_errors"

@@ -10,7 +10,6 @@ schedule, and SQS batches read from the render queue. Resources come from templa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,28 +22,12 @@ from infra.local.events import scheduled_event, sqs_event
 from infra.local.functions import LocalFunction
 from infra.local.razorpay_standin import RazorpayStandIn, WebhookDelivery
 from tests.events.http import OPERATOR, customer, http_event
+from tests.support.api import Reply
 from tests.support.functions import functions as loaded_functions
 from tests.support.razorpay import standin_responses
 
 NOW = datetime(2026, 10, 1, 6, 30, tzinfo=UTC)  # 12:00 IST, financial year 2026-27
 ACCOUNT = "acc_1"
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    text: str
-
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-    @property
-    def error(self) -> dict[str, Any]:
-        body = self.json()
-        assert set(body) == {"error"}, body
-        assert set(body["error"]) == {"code", "message", "details"}, body
-        return body["error"]
 
 
 @dataclass
@@ -60,7 +43,7 @@ class Stack:
         result = self.functions["InvoiceApiFunction"].invoke(
             http_event(method, path, claims=claims, **kwargs)
         )
-        return Reply(status=result["statusCode"], headers=result.get("headers") or {}, text=result["body"])
+        return Reply.of(result)
 
     def operator(self, method: str, path: str, **kwargs: Any) -> Reply:
         return self.call(method, path, claims=OPERATOR, **kwargs)
@@ -91,7 +74,7 @@ class Stack:
             headers["X-Razorpay-Signature"] = signature
         event = http_event("POST", "/webhooks/razorpay", claims=None, body=delivery.body, headers=headers)
         result = self.functions["RazorpayWebhookFunction"].invoke(event)
-        return Reply(status=result["statusCode"], headers=result.get("headers") or {}, text=result["body"])
+        return Reply.of(result)
 
     def pay(self, razorpay_invoice_id: str, amount: int | None = None) -> list[Reply]:
         """A payment at the stand-in, its webhooks delivered, their side effects performed."""

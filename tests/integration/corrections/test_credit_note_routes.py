@@ -28,6 +28,7 @@ CREDIT_NOTE_FIELDS = {
     "refund_amount",
     "refund",
     "created_at",
+    "e_invoice",
 }
 
 
@@ -51,6 +52,7 @@ def test_an_operator_credits_an_issued_invoice_and_its_payment_page_follows(stac
     assert reply.status == 201, reply.text
     note = reply.json()
     assert set(note) == CREDIT_NOTE_FIELDS
+    assert note["e_invoice"]["status"] == "not_applicable"  # e-invoicing is off here (einvoice.md)
     assert note["credit_note_number"] == "CN/2627/000001"
     assert (note["invoice_id"], note["invoice_number"], note["invoice_date"]) == (
         invoice["id"],

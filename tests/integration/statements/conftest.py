@@ -9,7 +9,6 @@ the services commit them (their ledger is booked in the same transactions).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,20 +23,11 @@ from infra.local.functions import LocalFunction
 from invoicing.repository.commit import DynamoTransactions
 from invoicing.repository.table import Table
 from tests.events.http import OPERATOR, customer, http_event
+from tests.support.api import Reply
 from tests.support.functions import functions as loaded_functions
 
 NOW = datetime(2026, 10, 1, 6, 30, tzinfo=UTC)
 LATER = datetime(2026, 12, 1, 6, 30, tzinfo=UTC)  # "today" for the functions
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    text: str
-
-    def json(self) -> Any:
-        return json.loads(self.text)
 
 
 @dataclass
@@ -58,7 +48,7 @@ class Stack:
         result = self.functions["InvoiceApiFunction"].invoke(
             http_event(method, path, claims=claims, **kwargs)
         )
-        return Reply(result["statusCode"], result.get("headers") or {}, result.get("body") or "")
+        return Reply.of(result)
 
     def customer(self, account_id: str, method: str, path: str, **kwargs: Any) -> Reply:
         return self.call(method, path, claims=customer(account_id), **kwargs)

@@ -41,13 +41,14 @@ def test_a_small_export_is_answered_inline(invoices: Stack) -> None:
 
 
 def test_an_export_over_the_limit_answers_303_to_the_same_csv_in_the_bucket(
-    invoices: Stack, monkeypatch: pytest.MonkeyPatch, aws_calls: Any
+    invoices: Stack, monkeypatch: pytest.MonkeyPatch, aws_calls: Any, request: pytest.FixtureRequest
 ) -> None:
     from invoicing.wiring import api
 
     inline = export(invoices).text
     monkeypatch.setenv("CSV_INLINE_LIMIT_BYTES", str(len(inline) // 2))
     api.reset()
+    request.addfinalizer(api.reset)  # the next test reads the limit from its own environment
 
     aws_calls.clear()
     reply = export(invoices)

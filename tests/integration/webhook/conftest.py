@@ -186,9 +186,11 @@ class Webhooks:
 # -------------------------------------------------------------------------------------- fixtures
 @pytest.fixture
 def wiring(resources: dict[str, str]) -> Iterator[Any]:
-    """The webhook's composition root; what a test swaps in it is forgotten afterwards."""
+    """The webhook's composition root, built afresh (another test may have rebuilt the shared
+    adapters under it); what a test swaps in it is forgotten afterwards."""
     from invoicing.wiring import webhook
 
+    webhook.reset()
     yield webhook
     webhook.payment_service.cache_clear()
     webhook._receiver.cache_clear()

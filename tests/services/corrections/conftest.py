@@ -24,12 +24,14 @@ from invoicing.domain.credit_notes import CreditReason, CreditRequest
 from invoicing.domain.invoice import Invoice
 from invoicing.services.credit_notes import CreditNoteService
 from invoicing.services.disputes import DisputeService
+from invoicing.services.einvoicing import IrnCancellation
 from invoicing.services.invoices import InvoicePolicy, InvoiceService
 from invoicing.services.outbox import OutboxDispatcher
 from invoicing.services.payment_links import PaymentLinkService
 from invoicing.services.payments import Outcome, PaymentService
 from invoicing.services.retry import NO_WAIT
 from tests.fakes.credit_notes import InMemoryCreditNotes
+from tests.fakes.einvoice import RecordingEInvoiceJobs
 from tests.fakes.messaging import (
     FixedClock,
     RecordingCounter,
@@ -38,6 +40,7 @@ from tests.fakes.messaging import (
     RecordingRenderJobs,
 )
 from tests.fakes.store import InMemoryStore, OutboxView
+from tests.support.irp import gsp_client
 from tests.support.razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, standin_responses
 from tests.unit.factories import NOW, billing_period, customer, line, supplier
 
@@ -144,6 +147,8 @@ def world() -> Iterator[World]:
             payments=provider,
             clock=clock,
             backoff=NO_WAIT,
+            e_invoices=IrnCancellation(irp=gsp_client(), clock=clock),
+            einvoicing="off",  # e-invoicing of credit notes: tests/services/test_einvoice_credit_notes.py
         )
         links = PaymentLinkService(
             invoices=store, transactions=store, payments=provider, clock=clock, backoff=NO_WAIT
@@ -183,6 +188,7 @@ def world() -> Iterator[World]:
                 links=links,
                 metrics=RecordingCounter(),
                 clock=lambda: clock.now + timedelta(days=1),  # retries are due at once
+                einvoices=RecordingEInvoiceJobs(),
             ),
         )
 

@@ -1,0 +1,125 @@
+"""The e-invoiced PDFs (invoice and credit note): IRN, Ack No, Ack Date, and a QR code that scans back
+to the signed JWT.
+
+The QR is decoded with zxing-cpp, an independent decoder: from the PDF page rasterised by
+``pdftoppm`` (poppler; skipped where it is not installed), and from the module matrix ReportLab's
+encoder produces, drawn with Pillow (always).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image, ImageDraw
+from pypdf import PdfReader
+
+from invoicing.adapters.pdf import QR_SIZE, InvoicePdfRenderer, credit_note_view, invoice_view
+from invoicing.domain.einvoice_payload import build_payload, from_credit_note, from_invoice
+from tests.support.irp import gsp_client, irp_standin_responses
+from tests.unit.einvoice_factories import INTER_BUYER_GSTIN, NOW, credit_note_of, issued
+
+ASSETS = Path(__file__).resolve().parents[2] / "functions" / "pdf_renderer"
+DPI = 200
+
+
+@pytest.fixture(scope="module")
+def generated():
+    invoice = issued(gstin=INTER_BUYER_GSTIN)
+    with irp_standin_responses():
+        registration = gsp_client().register(build_payload(from_invoice(invoice)))
+    assert invoice.e_invoice is not None
+    return invoice.record_e_invoice(invoice.e_invoice.generated(registration), NOW)
+
+
+@pytest.fixture(scope="module")
+def pdf(generated) -> bytes:
+    return InvoicePdfRenderer(ASSETS).render(generated)
+
+
+def qr_codes(image: Image.Image) -> list:
+    return [r for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def test_the_pdf_prints_irn_ack_no_and_ack_date(generated, pdf):
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    state = generated.e_invoice
+    assert state.irn in text and state.ack_no in text
+    assert invoice_view(generated)["e_invoice"]["ack_date"] in text
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
+def test_the_printed_qr_scans_back_to_the_signed_jwt_and_is_at_least_5_cm_wide(generated, pdf, tmp_path):
+    source = tmp_path / "invoice.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", str(DPI), "-png", "-f", "1", "-l", "1", str(source), str(tmp_path / "page")],
+        check=True,
+    )
+    page = Image.open(next(tmp_path.glob("page*.png")))
+    (code,) = qr_codes(page)
+    assert code.text == generated.e_invoice.signed_qr
+    width_px = abs(code.position.top_right.x - code.position.top_left.x)
+    assert width_px / DPI * 2.54 >= 5.0
+
+
+def test_the_qr_module_matrix_round_trips_through_an_independent_decoder(generated):
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+
+    widget = QrCodeWidget(generated.e_invoice.signed_qr)
+    widget.qr.make()
+    modules, border, scale = widget.qr.getModuleCount(), 4, 6
+    side = (modules + 2 * border) * scale
+    image = Image.new("L", (side, side), 255)
+    draw = ImageDraw.Draw(image)
+    for row, cells in enumerate(widget.qr.modules):
+        for col, dark in enumerate(cells):
+            if dark:
+                x, y = (col + border) * scale, (row + border) * scale
+                draw.rectangle([x, y, x + scale - 1, y + scale - 1], fill=0)
+    (code,) = qr_codes(image)
+    assert code.text == generated.e_invoice.signed_qr
+    assert QR_SIZE == "6cm"
+
+
+def test_a_document_awaiting_its_irn_has_no_e_invoice_block():
+    assert invoice_view(issued(gstin=INTER_BUYER_GSTIN))["e_invoice"] is None
+
+
+# ------------------------------------------------------------------------------- credit notes
+@pytest.fixture(scope="module")
+def registered_note():
+    invoice = issued(gstin=INTER_BUYER_GSTIN)
+    note = credit_note_of(invoice, [30_000, 1_550])
+    with irp_standin_responses():
+        registration = gsp_client().register(build_payload(from_credit_note(note)))
+    assert note.e_invoice is not None
+    return note.record_e_invoice(note.e_invoice.generated(registration), NOW)
+
+
+def test_a_registered_credit_note_prints_its_irn_ack_and_a_qr_of_its_signed_jwt(registered_note, tmp_path):
+    pdf = InvoicePdfRenderer(ASSETS).render_credit_note(registered_note)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    state = registered_note.e_invoice
+    assert state.irn in text and state.ack_no in text and "Credit Note" in text
+    assert credit_note_view(registered_note)["e_invoice"]["ack_date"] in text
+    if shutil.which("pdftoppm") is None:
+        return
+    source = tmp_path / "credit-note.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", str(DPI), "-png", "-f", "1", "-l", "1", str(source), str(tmp_path / "page")],
+        check=True,
+    )
+    (code,) = qr_codes(Image.open(next(tmp_path.glob("page*.png"))))
+    assert code.text == state.signed_qr
+    assert abs(code.position.top_right.x - code.position.top_left.x) / DPI * 2.54 >= 5.0
+
+
+def test_a_credit_note_awaiting_its_irn_has_no_e_invoice_block():
+    note = credit_note_of(issued(gstin=INTER_BUYER_GSTIN), [1_000])
+    assert credit_note_view(note)["e_invoice"] is None
