@@ -297,3 +297,35 @@ def test_wallet_reads_grow_with_the_work_never_with_the_table(stores, wallets):
         ["Query"],
         ["GetItem"],
     )
+
+
+def test_a_settlement_drawing_on_its_most_receipts_fits_one_transaction(stores, wallets):
+    # Given 95 receipts of ₹100 each (more than one settlement may draw on) and an issued invoice
+    # owing more than all of them
+    from invoicing.domain.changes import SaveInvoice
+    from invoicing.domain.wallet import MAX_DRAWS
+    from invoicing.services.retry import NO_WAIT
+    from invoicing.services.wallet import AdvanceSettlementService
+    from tests.unit.factories import issued, line
+
+    for n in range(1, MAX_DRAWS + 6):
+        paid(stores, created(stores, n, amount=10_000, minutes=n), n)
+    made = draft(line_items=[line(quantity="1", unit_rate="20000")])
+    invoice = issued(made)
+    stores.transactions.commit([SaveInvoice(None, made)])
+    stores.transactions.commit([SaveInvoice(made, invoice)])
+    settle = AdvanceSettlementService(
+        invoices=stores.invoices, wallets=wallets, transactions=stores.transactions, clock=stores.clock,
+        backoff=NO_WAIT,
+    )  # fmt: skip
+
+    # When
+    settled = settle.settle(invoice.id)
+
+    # Then the oldest 90 are drawn in one commit (invoice, draws, balance, record, outbox), 5 remain
+    record = wallets.settlement("acc_1", invoice.id)
+    assert len(record.draws) == MAX_DRAWS and record.drawn == MAX_DRAWS * 10_000
+    assert [d.receipt_number for d in record.draws] == [number(date(2026, 10, 1), n) for n in range(1, 91)]
+    assert settled.amount_paid == record.amount and settled.amount_due > 0
+    assert wallets.balance("acc_1") == 5 * 10_000
+    assert len(wallets.open_advances("acc_1", covering=10**9, limit=100)) == 5
