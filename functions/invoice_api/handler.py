@@ -19,6 +19,7 @@ from routes import (
     prices,
     statements,
     usage,
+    wallet,
 )
 
 from invoicing import http
@@ -34,7 +35,7 @@ app.include_router(credit_notes.router)
 app.include_router(disputes.router)
 app.include_router(einvoices.router)
 app.include_router(statements.router)
-for billing_router in (accounts.router, prices.router, usage.router, billing_runs.router):
+for billing_router in (accounts.router, prices.router, usage.router, billing_runs.router, wallet.router):
     app.include_router(billing_router)
 
 

@@ -65,6 +65,7 @@ _METHODS = {
     "emi": "EMI",
     "bank_transfer": "Bank transfer",
     "paylater": "Pay later",
+    "advance": "Advance adjusted",  # a prepaid account's advances (its receipt vouchers)
 }
 _RESOURCE_TYPES = {"pod": "GPU pod", "vm": "VM", "storage": "Storage", "network": "Network"}
 _STAMPS = {
@@ -279,7 +280,7 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         "has_balance": invoice.amount_due > 0,
         "payments": [
             {
-                "id": payment.id,
+                "id": ", ".join(payment.receipts) if payment.receipts else payment.id,
                 "method": payment_method(payment.method),
                 "date": format_ist(payment.paid_at),
                 "amount": format_inr(payment.amount),

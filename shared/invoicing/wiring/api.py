@@ -20,7 +20,7 @@ from invoicing.services.exports import CsvExportService
 from invoicing.services.invoices import InvoiceService
 from invoicing.services.retry import Backoff
 from invoicing.services.statements import StatementService
-from invoicing.wiring import common
+from invoicing.wiring import common, wallet
 
 
 def settings() -> InvoiceSettings:
@@ -143,4 +143,5 @@ def reset() -> None:
         statement_service,
     ):
         factory.cache_clear()
+    wallet.forget()
     common.reset()

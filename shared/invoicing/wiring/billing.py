@@ -10,7 +10,7 @@ from invoicing.config import BillingRunSettings, ConfigurationError, InvoiceSett
 from invoicing.repository.billing import DynamoBillingStore
 from invoicing.services.billing import BillingRunService, BillingService
 from invoicing.services.invoices import InvoiceService
-from invoicing.wiring import common
+from invoicing.wiring import common, wallet
 
 
 @cache
@@ -66,6 +66,7 @@ def _runs(config: InvoiceSettings, queue_url: str) -> BillingRunService:
         store=store(config.invoices_table),
         transactions=common.transactions(config.invoices_table),
         invoices=invoices,
+        advances=wallet.advance_settlement(config),
         queue=queue(queue_url),
         metrics=common.counter(),
         clock=common.clock(),
@@ -75,4 +76,5 @@ def _runs(config: InvoiceSettings, queue_url: str) -> BillingRunService:
 def reset() -> None:
     for factory in (store, queue, billing_service, billing_run_service, run_service):
         factory.cache_clear()
+    wallet.forget()
     common.reset()
