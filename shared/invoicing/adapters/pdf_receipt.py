@@ -12,33 +12,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from invoicing.adapters.pdf import InvoicePdfRenderer, PageLabel, format_date, format_decimal, format_ist
+from invoicing.adapters.pdf import (
+    InvoicePdfRenderer,
+    PageLabel,
+    format_date,
+    format_decimal,
+    format_ist,
+    party_view,
+)
 from invoicing.adapters.pdf import payment_method as method_label
 from invoicing.domain.gst import state_name
 from invoicing.domain.wallet import ReceiptVoucher
 from invoicing.domain.words import amount_in_words, format_inr
 
-if TYPE_CHECKING:
-    from jinja2 import Environment
-
 TEMPLATE = "receipt.html"
-
-
-def _address(address: Any) -> list[str]:
-    country = "India" if address.country.upper() in ("IN", "IND") else address.country
-    street = ", ".join(part for part in (address.line1, address.line2) if part)
-    return [street, f"{address.city}, {address.state} {address.postal_code}, {country}"]
-
-
-def _party(party: Any) -> dict[str, Any]:
-    return {
-        "name": party.name,
-        "address": _address(party.address),
-        "gstin": party.gstin,
-        "state": f"{state_name(party.state_code)} ({party.state_code})",
-    }
 
 
 def receipt_view(receipt: ReceiptVoucher) -> dict[str, Any]:
@@ -56,8 +45,8 @@ def receipt_view(receipt: ReceiptVoucher) -> dict[str, Any]:
         "title": f"Receipt Voucher {receipt.receipt_number}",
         "number": receipt.receipt_number,
         "date": format_date(receipt.date),
-        "supplier": _party(receipt.supplier),
-        "customer": _party(receipt.customer) | {"email": receipt.customer.email},
+        "supplier": party_view(receipt.supplier),
+        "customer": party_view(receipt.customer) | {"email": receipt.customer.email},
         "place_of_supply": f"{state_name(receipt.place_of_supply)} ({receipt.place_of_supply})",
         "supply_type": "Intra-state (CGST + SGST)" if receipt.intra_state else "Inter-state (IGST)",
         "reverse_charge": "No",
@@ -84,25 +73,10 @@ class ReceiptPdfRenderer:
         self._assets = self._pdf.assets
         if not (self._assets / "templates" / TEMPLATE).is_file():
             raise FileNotFoundError(f"no templates/{TEMPLATE} under {self._assets}")
-        self._env: Environment | None = None
 
     def html(self, receipt: ReceiptVoucher) -> str:
-        return self._environment().get_template(TEMPLATE).render(receipt=receipt_view(receipt))
+        return self._pdf.render_template(TEMPLATE, receipt=receipt_view(receipt))
 
     def render_receipt(self, receipt: ReceiptVoucher) -> bytes:
         """The voucher's PDF; the same voucher always gives the same bytes."""
         return self._pdf.to_pdf(self.html(receipt), timestamp=receipt.created_at, page_label=PageLabel())
-
-    def _environment(self) -> Environment:
-        if self._env is None:
-            from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-            self._env = Environment(
-                loader=FileSystemLoader(self._assets / "templates"),
-                autoescape=True,
-                undefined=StrictUndefined,
-                trim_blocks=True,
-                lstrip_blocks=True,
-                auto_reload=False,
-            )
-        return self._env
