@@ -204,8 +204,10 @@ def _month_start(moment: datetime) -> date:
 
 
 def seed_billing(now: datetime | None = None) -> str:
-    """The rate card, a postpaid billing profile for the demo account and its usage of last month
-    (IST), all through ``BillingService``: ``POST /_local/schedules/billing-run`` then invoices it."""
+    """The rate card, a postpaid billing profile for the demo account and its usage of the month
+    before last and of last month (IST), all through ``BillingService``. The month before last is
+    invoiced by the demo's back-dated billing run (``seed_prepaid``); last month is left for
+    ``POST /_local/schedules/billing-run``."""
     settings = common.settings(InvoiceSettings)
     clock = SeedClock(now or datetime.now(UTC))
     service = BillingService(
@@ -223,11 +225,17 @@ def seed_billing(now: datetime | None = None) -> str:
         {"billing_model": "postpaid", "payment_terms_days": 15},
     )
     period = previous_period(clock.now)
-    records = [UsageRecord.model_validate(r) for r in demo_usage(DEMO_ACCOUNT, period)]
-    for start in range(0, len(records), 500):
-        service.ingest(records[start : start + 500])
-    log.info("demo usage for %s: %d records in %s (postpaid)", DEMO_ACCOUNT, len(records), period)
+    for month in (_month_before(period), period):
+        records = [UsageRecord.model_validate(r) for r in demo_usage(DEMO_ACCOUNT, month)]
+        for start in range(0, len(records), 500):
+            service.ingest(records[start : start + 500])
+        log.info("demo usage for %s: %d records in %s (postpaid)", DEMO_ACCOUNT, len(records), month)
     return period
+
+
+def _month_before(period: str) -> str:
+    """``"2026-11"`` → ``"2026-10"``: the IST month before a billing period."""
+    return previous_period(datetime.fromisoformat(f"{period}-01T12:00:00+05:30"))
 
 
 class _Works:
@@ -266,7 +274,8 @@ def einvoice_registrar(clock: SeedClock) -> EInvoiceRegistrar:
 def seed_prepaid(standin: RazorpayStandIn, razorpay_base_url: str, now: datetime | None = None) -> str:
     """The prepaid demo account: a prepaid billing profile, two top-ups paid through their payment
     links (signed webhooks, through the webhook's own use case), the month before last billed and
-    settled from them by a (back-dated) billing run, and last month's usage left for the next run.
+    settled from them by a (back-dated) billing run — the run that also invoices the postpaid demo
+    account's usage of that month — and last month's usage left for the next run.
     Everything through the services, on a clock set back to each step's moment."""
     settings = common.settings(InvoiceSettings)
     table = settings.invoices_table
@@ -295,7 +304,7 @@ def seed_prepaid(standin: RazorpayStandIn, razorpay_base_url: str, now: datetime
         backoff=Backoff(),
     )
     last = previous_period(today)
-    settled = previous_period(datetime.fromisoformat(f"{last}-01T12:00:00+05:30"))
+    settled = _month_before(last)
     start = datetime.fromisoformat(f"{settled}-01T10:00:00+05:30")
     standin.set_clock(lambda: clock.now.timestamp())
     try:
@@ -332,12 +341,12 @@ def seed_prepaid(standin: RazorpayStandIn, razorpay_base_url: str, now: datetime
             metrics=_NoMetrics(),
             clock=clock,
         )
-        run = runs.request(settled, [DEMO_PREPAID_ACCOUNT])
+        run = runs.request(settled, [DEMO_PREPAID_ACCOUNT, DEMO_ACCOUNT])  # both demo accounts' month
         runs.plan(run.id)
         registrar = einvoice_registrar(clock)
         for work in queue.works:
             outcome = runs.bill(run.id, settled, work.account_id, finish=work.finish)
-            log.info("demo prepaid month %s for %s: %s", settled, work.account_id, outcome.kind)
+            log.info("demo month %s for %s: %s", settled, work.account_id, outcome.kind)
             issued = invoices.invoices.get(outcome.invoice_id) if outcome.invoice_id else None
             if issued is not None and issued.e_invoice is not None and issued.e_invoice.awaiting:
                 # a B2B invoice is registered as it would have been then (a minute after the run)
