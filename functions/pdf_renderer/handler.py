@@ -53,6 +53,9 @@ def render_invoice(invoice_id: str, version: int) -> None:
     )
     if rendition.outcome is Outcome.RENDERED:
         metrics.add_metric(name="InvoicePdfRendered", unit=MetricUnit.Count, value=1)
+    elif rendition.outcome is Outcome.FAILED:
+        logger.error("The invoice cannot be rendered; marked failed", extra={"version": rendition.version})
+        metrics.add_metric(name="InvoicePdfFailed", unit=MetricUnit.Count, value=1)
 
 
 def render_credit_note(credit_note_id: str, version: int) -> None:

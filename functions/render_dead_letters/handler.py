@@ -2,10 +2,10 @@
 
 After five failed receives SQS moves a render-queue message to its dead-letter queue. A bulk
 download or a statement it names would otherwise stay ``pending`` forever: it is marked
-``failed`` (only if still pending). An invoice PDF job has nothing to mark (the next
-``GET /invoices/{id}/pdf`` queues a new render) and is logged. The alarm on the dead-letter queue
-tells someone either way. A record that cannot be handled now (DynamoDB trouble) raises and comes
-back; one that is no render job at all is logged and dropped.
+``failed`` (only if still pending); so is the version an invoice PDF job names
+(``GET /invoices/{id}/pdf`` then answers 409, not 202 forever; a credit note's job is only logged).
+The alarm on the dead-letter queue tells someone either way. A record that cannot be handled now
+(DynamoDB trouble) raises and comes back; one that is no render job at all is logged and dropped.
 """
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -35,6 +35,9 @@ def record_handler(record: SQSRecord) -> None:
     elif isinstance(job, StatementJob):
         logger.append_keys(statement_id=job.statement_id)
         marked = dead_letters().statement_failed(job.statement_id)
+    elif job.kind == "invoice":
+        logger.append_keys(document_id=job.document_id)
+        marked = dead_letters().invoice_pdf_failed(job.document_id, job.version)
     else:
         logger.append_keys(document_id=job.document_id)
         logger.warning("A render job was given up", extra={"kind": job.kind, "version": job.version})

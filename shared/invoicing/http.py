@@ -28,9 +28,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from invoicing.contracts.common import ErrorResponse, GatewayMessage, validation_message
 from invoicing.contracts.errors import error_body
-from invoicing.domain.access import Caller
 from invoicing.domain.errors import (
     BadRequestError,
     ConflictError,
@@ -45,8 +43,10 @@ from invoicing.domain.errors import (
 )
 from invoicing.observability import logger
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported on first use: the domain's and the contracts' models are no cold start's cost
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
+    from invoicing.domain.access import Caller
 
 OPERATOR_SCOPE = "invoices:admin"
 USAGE_SCOPE = "usage:write"
@@ -84,6 +84,8 @@ _ERRORS: dict[type[InvoicingError], tuple[HTTPStatus, str]] = {
 # ------------------------------------------------------------------------------------------------
 def caller_from_claims(claims: dict[str, Any] | None, account_claim: str) -> Caller:
     """The caller from verified JWT claims; ``UnauthorizedError`` when they identify no one."""
+    from invoicing.domain.access import Caller
+
     if not claims:
         raise UnauthorizedError("This request carries no verified JWT claims.")
     scope = claims.get("scope")
@@ -133,6 +135,8 @@ def responses(
     success: int, description: str, *errors: int, content: dict[str, Any] | None = None
 ) -> dict[int, Any]:
     """A route's documented answers: its success, the errors it names, and 400/401/422/500/503 always."""
+    from invoicing.contracts.common import ErrorResponse, GatewayMessage
+
     answers: dict[int, Any] = {success: {"description": description}}
     if content is not None:
         answers[success]["content"] = content
@@ -149,8 +153,17 @@ def json_content(model: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------
 # The resolver: middleware, documentation routes, exception handlers
 # ------------------------------------------------------------------------------------------------
-def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> None:
-    """Authorization middleware, ``/openapi.json`` and ``/swagger``, and the one error map."""
+def install(
+    app: APIGatewayHttpResolver,
+    account_claim: Callable[[], str],
+    load_routes: Callable[[], None] = lambda: None,
+) -> None:
+    """Authorization middleware, ``/openapi.json`` and ``/swagger``, and the one error map.
+
+    ``load_routes`` includes every route the resolver may still lack (routers included on demand):
+    the OpenAPI document describes them all.
+    """
+    _ROUTE_LOADERS[id(app)] = load_routes
 
     def authorized(route: Any) -> Caller | None:
         if route is not None and route.path in PUBLIC_PATHS:
@@ -208,6 +221,8 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
             authorized(app.context.get("_route"))
         except InvoicingError as refused:
             return invoicing_error(refused)
+        from invoicing.contracts.common import validation_message
+
         errors = exc.errors()
         if any(err.get("type") == "json_invalid" for err in errors):
             logger.info("Request refused", extra={"error_code": "bad_request", "status": 400})
@@ -250,6 +265,7 @@ def install(app: APIGatewayHttpResolver, account_claim: Callable[[], str]) -> No
 
 
 QUERY_MODEL = "params"  # the name routes give their query-string model parameter
+_ROUTE_LOADERS: dict[int, Callable[[], None]] = {}
 
 
 def _refuse_unknown_query(route: Any, query: dict[str, Any]) -> None:
@@ -357,7 +373,9 @@ def _exception_handler(
 
 def openapi_json(app: APIGatewayHttpResolver) -> str:
     """The OpenAPI document generated from the routes and their models, built on first request
-    (Powertools' OpenAPI models cost a third of a second to import, which no cold start should pay)."""
+    (Powertools' OpenAPI models cost a third of a second to import, which no cold start should pay).
+    Every route is included first."""
+    _ROUTE_LOADERS.get(id(app), lambda: None)()
     return _openapi(id(app), app)
 
 

@@ -18,10 +18,11 @@ from invoicing.domain.changes import (
 from invoicing.domain.documents import DownloadStatus
 from invoicing.domain.invoice import InvoiceStatus
 from invoicing.domain.outbox import OutboxMessage, RenderDocument
-from invoicing.domain.queries import IdempotencyClaim, ListQuery
+from invoicing.domain.queries import IdempotencyClaim, InvoiceRow, ListQuery
 from invoicing.domain.sweep import SWEEP_SHARDS
 from invoicing.repository import records
 from invoicing.repository.records import OUTBOX_SHARDS, sweep_shard
+from invoicing.repository.table import serialize
 from tests.contract.builders import create, issue, pay
 from tests.contract.conftest import counted, dynamo_only
 from tests.contract.test_commit import review
@@ -91,6 +92,33 @@ def test_a_list_page_is_one_query(busy, filters):
         assert calls == ["Query"]
 
 
+def test_a_list_page_holds_rows_not_whole_invoices_and_reads_whole_only_unrowed_ones(stores):
+    # Given two invoices: one written now, one as an item written before rows were stored
+    fresh, legacy = issue(stores), issue(stores)
+    item = records.invoice_to_item(legacy)
+    for name in records.DERIVED:
+        del item[name]
+    stores.invoices._table.call("put_item", Item=serialize(item))
+
+    # When a page is read
+    with counted(stores) as calls:
+        page = stores.invoices.list_page(ListQuery(account_id="acc_1"))
+
+    # Then both rows are right; only the old item cost a read of its whole invoice
+    assert {row.id: row for row in page.items} == {i.id: InvoiceRow.of(i) for i in (fresh, legacy)}
+    assert calls == ["Query", "BatchGetItem"]
+    with counted(stores) as calls:
+        stores.transactions.commit([SaveInvoice(legacy, legacy.revise({"notes": "rewritten"}, NOW))])
+        stores.invoices.list_page(ListQuery(account_id="acc_1"))
+    assert calls[-1:] == ["Query"] and "BatchGetItem" not in calls  # rewritten: its row is stored
+    raw = stores.invoices._table.query(
+        IndexName="ListIndex",
+        KeyConditionExpression="gsi1pk = :pk",
+        ExpressionAttributeValues=serialize({":pk": "ACCOUNT#acc_1"}),
+    )["Items"]
+    assert raw and all("line_items" not in entry and "payments" not in entry for entry in raw)
+
+
 def test_owners_of_up_to_100_invoices_is_one_batch_get(busy):
     ids = [f"inv_{n}" for n in range(100)]
     with counted(busy) as calls:
@@ -102,10 +130,12 @@ def test_owners_of_up_to_100_invoices_is_one_batch_get(busy):
 
 
 def test_a_sweep_page_is_one_query_of_one_shard(busy):
+    expected = []
     with counted(busy) as calls:
         for shard in range(SWEEP_SHARDS):
-            busy.invoices.due_for_sweep(shard, date(2026, 10, 17))
-    assert calls == ["Query"] * SWEEP_SHARDS
+            page = busy.invoices.due_for_sweep(shard, date(2026, 10, 17))
+            expected += ["Query", *(["BatchGetItem"] if page.items else [])]  # a few due: one batch
+    assert calls == expected and calls.count("Query") == SWEEP_SHARDS
 
 
 def test_the_sweep_reads_only_what_is_due(busy):
@@ -114,8 +144,37 @@ def test_the_sweep_reads_only_what_is_due(busy):
     shard = sweep_shard(due.id)
     with counted(busy) as calls:
         page = busy.invoices.due_for_sweep(shard, date(2026, 9, 17))
-    assert calls == ["Query"]
+    assert calls == ["Query", "BatchGetItem"]  # the keys-only index, then the one invoice it names
     assert [i.id for i in page.items] == [due.id]
+
+
+def test_the_sweep_s_reads_grow_with_the_invoices_due_one_batch_get_per_hundred(stores):
+    # Given 230 issued invoices in one shard (stored items: an arrangement, not a use case)
+    from invoicing.repository.table import serialize
+    from tests.unit.factories import issued
+
+    shard, due = 3, []
+    while len(due) < 230:
+        invoice = issued()
+        if sweep_shard(invoice.id) == shard:
+            stores.invoices._table.call("put_item", Item=serialize(records.invoice_to_item(invoice)))
+            due.append(invoice)
+    through = date(2030, 1, 1)
+
+    # When the shard is read in one page of 500
+    with counted(stores) as calls:
+        page = stores.invoices.due_for_sweep(shard, through)
+
+    # Then one Query of the keys and one BatchGetItem per 100 invoices, in the index's order
+    assert calls == ["Query", "BatchGetItem", "BatchGetItem", "BatchGetItem"]
+    assert sorted(i.id for i in page.items) == sorted(i.id for i in due)
+    assert [i.id for i in page.items] == [
+        i.id for i in sorted(page.items, key=lambda i: (str(i.next_sweep_on), i.id))
+    ]
+    # and a page of 100 is one Query and one BatchGetItem
+    with counted(stores) as calls:
+        page = stores.invoices.due_for_sweep(shard, through, limit=100)
+    assert calls == ["Query", "BatchGetItem"] and len(page.items) == 100
 
 
 def test_a_one_change_commit_is_one_single_write(busy):
@@ -164,11 +223,16 @@ def test_documents_downloads_reviews_and_outbox_are_one_call_each(busy):
     with counted(busy) as calls:
         busy.documents.get(invoice.id)
         busy.documents.mark_rendered(invoice.id, invoice.version)
+        busy.documents.mark_failed(invoice.id, invoice.version + 1, "boom")
+        busy.documents.request_render(invoice.id, invoice.version, NOW, again_after=timedelta(minutes=5))
         busy.downloads.create(download())
         busy.downloads.get("dl_1")
         busy.downloads.finish("dl_1", DownloadStatus.READY)
         busy.reviews.add(review("evt_9"))
-    assert calls == ["GetItem", "UpdateItem", "PutItem", "GetItem", "UpdateItem", "PutItem"]
+    assert calls == [
+        *["Query", "UpdateItem", "UpdateItem", "UpdateItem"],  # the invoice with its render state
+        *["PutItem", "GetItem", "UpdateItem", "PutItem"],
+    ]
 
 
 def test_the_outbox_poll_is_one_query_per_shard_and_bookkeeping_one_write(busy):

@@ -13,7 +13,7 @@ from invoicing.domain.documents import Download, DownloadStatus, InvoiceOwner
 from invoicing.domain.errors import BadRequestError, ConflictError, NotFoundError
 from invoicing.domain.invoice import PENDING_STATUSES, Invoice, InvoiceStatus
 from invoicing.domain.outbox import OutboxMessage, PublishEvent
-from invoicing.domain.queries import ListQuery
+from invoicing.domain.queries import InvoiceRow, ListQuery
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.domain.sweep import SWEEP_SHARDS
 from invoicing.repository.records import sweep_shard
@@ -59,7 +59,17 @@ def test_a_page_lists_the_account_s_issued_invoices_newest_first_without_drafts(
 
     assert [i.id for i in page.items] == [i.id for i in reversed(issued)]
     assert page.next_cursor is None
-    assert page.items[0] == issued[-1]
+    assert page.items[0] == InvoiceRow.of(issued[-1])  # the list row, not the whole invoice
+
+
+def test_a_row_carries_what_a_list_csv_and_statement_show_paid_credited_and_due(stores):
+    invoice = issue(stores)
+    paid = pay(stores, invoice, 1000)
+
+    (row,) = stores.invoices.list_page(ListQuery(account_id="acc_1")).items
+
+    assert row == InvoiceRow.of(paid)
+    assert (row.amount_paid, row.amount_due, row.customer) == (1000, paid.amount - 1000, paid.customer)
 
 
 def test_operators_see_drafts_first_then_the_rest(stores):
@@ -240,15 +250,42 @@ def test_a_document_records_which_version_has_its_pdf(stores):
     )
 
 
-def test_marking_a_pdf_again_an_older_version_or_an_unknown_invoice_changes_nothing(stores):
+def test_marking_a_pdf_again_or_an_older_version_changes_nothing(stores):
     invoice = issue(stores)
     stores.documents.mark_rendered(invoice.id, invoice.version)
 
     assert stores.documents.mark_rendered(invoice.id, invoice.version) is False
     assert stores.documents.mark_rendered(invoice.id, invoice.version - 1) is False
-    assert stores.documents.mark_rendered(invoice.id, invoice.version + 1) is False
-    assert stores.documents.mark_rendered("inv_nope", 1) is False
     assert stores.documents.get(invoice.id).pdf_version == invoice.version
+
+
+def test_a_failed_render_is_recorded_once_and_never_over_a_rendered_version(stores):
+    invoice = issue(stores)
+
+    assert stores.documents.mark_failed(invoice.id, invoice.version, "boom") is True
+    assert stores.documents.mark_failed(invoice.id, invoice.version, "boom") is False
+    document = stores.documents.get(invoice.id)
+    assert (document.pdf_failed, document.pdf_is_current, document.invoice) == (True, False, invoice)
+
+    paid = pay(stores, invoice, invoice.amount)
+    assert stores.documents.get(paid.id).pdf_failed is False  # a new version is rendered afresh
+    assert stores.documents.mark_rendered(paid.id, paid.version) is True
+    assert stores.documents.mark_failed(paid.id, paid.version, "late dead letter") is False
+    assert stores.documents.get(paid.id).pdf_failed is False
+
+
+def test_a_render_is_requested_once_per_version_until_the_request_is_stale(stores):
+    invoice = issue(stores)
+    again = timedelta(minutes=30)
+
+    assert stores.documents.request_render(invoice.id, invoice.version, NOW, again_after=again) is True
+    assert stores.documents.request_render(invoice.id, invoice.version, NOW, again_after=again) is False
+    soon = NOW + timedelta(minutes=29)
+    assert stores.documents.request_render(invoice.id, invoice.version, soon, again_after=again) is False
+    assert stores.documents.request_render(invoice.id, invoice.version - 1, soon, again_after=again) is False
+    assert stores.documents.request_render(invoice.id, invoice.version + 1, soon, again_after=again) is True
+    late = soon + timedelta(minutes=31)
+    assert stores.documents.request_render(invoice.id, invoice.version + 1, late, again_after=again) is True
 
 
 def test_a_change_of_the_invoice_leaves_its_new_version_without_a_pdf(stores):
@@ -261,6 +298,7 @@ def test_a_change_of_the_invoice_leaves_its_new_version_without_a_pdf(stores):
     assert (document.invoice, document.pdf_is_current) == (paid, False)
     assert stores.documents.mark_rendered(invoice.id, invoice.version) is False
     assert stores.documents.mark_rendered(paid.id, paid.version) is True
+    assert stores.documents.get(paid.id).pdf_is_current
 
 
 def test_an_unknown_document_is_not_found(stores):

@@ -12,7 +12,7 @@ import copy
 import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from invoicing.domain import summary
@@ -31,7 +31,7 @@ from invoicing.domain.errors import BadRequestError, ConflictError, NotFoundErro
 from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.domain.ledger import LedgerEntry, LedgerEvent, LedgerHead, invoice_entries
 from invoicing.domain.outbox import OutboxMessage
-from invoicing.domain.queries import ListQuery, Page, SweepPage
+from invoicing.domain.queries import InvoiceRow, ListQuery, Page, SweepPage
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.domain.summary import SUMMARY_FIELDS, AccountSummary
 from invoicing.domain.sweep import SWEEP_SHARDS
@@ -72,6 +72,8 @@ class InMemoryStore:
     clock: Any = None  # returns now (for outbox due times and idempotency expiry)
     invoices: dict[str, Invoice] = field(default_factory=dict)
     pdf_versions: dict[str, int] = field(default_factory=dict)
+    pdf_failures: dict[str, int] = field(default_factory=dict)
+    render_requests: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     summaries: dict[str, dict[str, int]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     markers: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
@@ -159,7 +161,7 @@ class InMemoryStore:
             if i in self.invoices
         }
 
-    def list_page(self, query: ListQuery) -> Page[Invoice]:
+    def list_page(self, query: ListQuery) -> Page[InvoiceRow]:
         def wanted(invoice: Invoice) -> bool:
             if invoice.account_id != query.account_id:
                 return False
@@ -200,7 +202,7 @@ class InMemoryStore:
         if more and items:
             raw = json.dumps({"k": _list_key(items[-1]), "q": fingerprint}).encode()
             cursor = base64.urlsafe_b64encode(raw).decode()
-        return Page(items=items, next_cursor=cursor)
+        return Page(items=[InvoiceRow.of(invoice) for invoice in items], next_cursor=cursor)
 
     def due_for_sweep(
         self, shard: int, through: date, *, start_key: dict[str, Any] | None = None, limit: int = 500
@@ -230,13 +232,29 @@ class InMemoryStore:
 
     # ------------------------------------------------------------------ DocumentStore
     def document(self, invoice_id: str) -> InvoiceDocument:
-        return InvoiceDocument(invoice=self.get(invoice_id), pdf_version=self.pdf_versions.get(invoice_id))
+        return InvoiceDocument(
+            invoice=self.get(invoice_id),
+            pdf_version=self.pdf_versions.get(invoice_id),
+            pdf_failed_version=self.pdf_failures.get(invoice_id),
+        )
 
     def mark_rendered(self, invoice_id: str, version: int) -> bool:
-        invoice = self.invoices.get(invoice_id)
-        if invoice is None or invoice.version != version or self.pdf_versions.get(invoice_id, 0) >= version:
+        if self.pdf_versions.get(invoice_id, 0) >= version:
             return False
         self.pdf_versions[invoice_id] = version
+        return True
+
+    def mark_failed(self, invoice_id: str, version: int, reason: str) -> bool:
+        if max(self.pdf_versions.get(invoice_id, 0), self.pdf_failures.get(invoice_id, 0)) >= version:
+            return False
+        self.pdf_failures[invoice_id] = version
+        return True
+
+    def request_render(self, invoice_id: str, version: int, now: datetime, *, again_after: timedelta) -> bool:
+        requested, at = self.render_requests.get(invoice_id, (0, now))
+        if requested >= version and at >= now - again_after:
+            return False
+        self.render_requests[invoice_id] = (version, now)
         return True
 
     # ------------------------------------------------------------------ ReviewStore
@@ -313,7 +331,6 @@ def _check_save(store: InMemoryStore, change: SaveInvoice) -> None:
 def _save(store: InMemoryStore, change: SaveInvoice) -> None:
     after = change.after
     store.invoices[after.id] = after
-    store.pdf_versions.pop(after.id, None)  # a rewritten invoice item loses its pdf_version
     totals = store.summaries.setdefault(after.account_id, dict.fromkeys(SUMMARY_FIELDS, 0))
     for name, value in summary.delta(change.before, after).items():
         totals[name] += value
@@ -406,6 +423,12 @@ class Documents:
 
     def mark_rendered(self, invoice_id: str, version: int) -> bool:
         return self.store.mark_rendered(invoice_id, version)
+
+    def mark_failed(self, invoice_id: str, version: int, reason: str) -> bool:
+        return self.store.mark_failed(invoice_id, version, reason)
+
+    def request_render(self, invoice_id: str, version: int, now: datetime, *, again_after: timedelta) -> bool:
+        return self.store.request_render(invoice_id, version, now, again_after=again_after)
 
 
 class OutboxView:

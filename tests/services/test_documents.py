@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import timedelta
 
 import pytest
 
@@ -18,7 +19,7 @@ from invoicing.domain.errors import (
     NotFoundError,
 )
 from invoicing.domain.invoice import Invoice
-from invoicing.services.documents import Rendering
+from invoicing.services.documents import RENDER_AGAIN_AFTER, RenderFailedError, Rendering
 from invoicing.services.rendering import ExportOutcome, Outcome, RenderService
 from tests.fakes.storage import RecordingRenderer
 from tests.fakes.store import Documents
@@ -64,6 +65,60 @@ def test_a_changed_invoice_needs_its_new_pdf(world):
 
     assert world.documents.pdf_link(CUSTOMER, invoice.id) == Rendering(invoice.id)
     assert world.render_jobs.jobs[-1] == ("invoice", invoice.id, changed.version)
+
+
+def test_polling_queues_one_render_per_version_and_again_only_once_the_request_is_stale(world):
+    invoice = world.issued()
+
+    answers = [world.documents.pdf_link(CUSTOMER, invoice.id) for _ in range(3)]
+
+    assert answers == [Rendering(invoice.id)] * 3
+    assert world.render_jobs.jobs == [("invoice", invoice.id, invoice.version)]
+    world.clock.now = NOW + RENDER_AGAIN_AFTER + timedelta(seconds=1)  # its job may be lost
+    assert world.documents.pdf_link(CUSTOMER, invoice.id) == Rendering(invoice.id)
+    assert len(world.render_jobs.jobs) == 2
+
+
+class BrokenRenderer(RecordingRenderer):
+    def render(self, invoice: Invoice) -> bytes:
+        raise OverflowError("date value out of range")
+
+
+def test_a_render_the_renderer_fails_on_is_marked_failed_and_the_link_answers_409_without_a_job(world):
+    invoice = world.issued()
+    renders = RenderService(Documents(world.store), BrokenRenderer(), world.storage)
+
+    rendition = renders.render(invoice.id, invoice.version)
+
+    assert rendition.outcome is Outcome.FAILED and world.storage.objects == {}
+    assert world.store.document(invoice.id).pdf_failed
+    with pytest.raises(RenderFailedError, match="could not be rendered") as refused:
+        world.documents.pdf_link(CUSTOMER, invoice.id)
+    assert isinstance(refused.value, InvalidTransitionError)  # 409 invalid_state
+    assert world.render_jobs.jobs == []
+
+
+def test_after_a_failed_render_a_changed_invoice_is_rendered_afresh(world):
+    invoice = world.issued()
+    RenderService(Documents(world.store), BrokenRenderer(), world.storage).render(invoice.id, invoice.version)
+    changed = change(world, invoice, "fixed")
+
+    assert world.documents.pdf_link(CUSTOMER, invoice.id) == Rendering(invoice.id)
+    assert world.render_jobs.jobs == [("invoice", invoice.id, changed.version)]
+
+
+def test_a_storage_failure_is_no_failed_render_the_job_is_retried(world):
+    invoice = world.issued()
+
+    class BrokenStorage:
+        def put(self, *args, **kwargs):
+            raise ConnectionError("S3 is away")
+
+    with pytest.raises(ConnectionError):
+        RenderService(Documents(world.store), RecordingRenderer(), BrokenStorage()).render(
+            invoice.id, invoice.version
+        )
+    assert not world.store.document(invoice.id).pdf_failed
 
 
 @pytest.mark.parametrize("caller", [OTHER, CUSTOMER], ids=["another-account", "customer-draft"])
@@ -123,9 +178,10 @@ def test_a_change_during_rendering_leaves_the_new_version_without_a_pdf(world):
         before.id, before.version
     )
 
-    assert rendition.outcome is Outcome.SUPERSEDED
+    assert rendition.outcome is Outcome.RENDERED  # the version it rendered is recorded ...
     assert pdf_key(before) in world.storage.objects
-    assert world.store.document(before.id).pdf_version is None
+    document = world.store.document(before.id)
+    assert (document.pdf_version, document.pdf_is_current) == (before.version, False)  # ... not current
 
 
 def test_render_refuses_unknown_invoices_drafts_and_jobs_from_the_future(world):

@@ -21,7 +21,7 @@ from invoicing.services.retry import NO_WAIT
 from invoicing.services.statements import StatementOutcome, StatementRenderService, StatementService
 from tests.fakes.backfill import LedgerHistory, forget_ledger
 from tests.fakes.statements import RecordingStatementJobs, RecordingStatementRenderer, Statements
-from tests.fakes.store import Downloads, Ledger
+from tests.fakes.store import Documents, Downloads, Ledger
 from tests.services.conftest import World
 from tests.unit.factories import NOW, draft, issued, payment, supplier
 
@@ -415,7 +415,7 @@ def test_a_dead_lettered_download_or_statement_is_marked_failed_once(st: Stateme
         Download("dl_1", "acc_1", ("inv_1",), DownloadStatus.PENDING, "exports/acc_1/dl_1.zip", NOW, NOW)
     )
     statement = st.api.request(Caller("acc_1"), "acc_1", OCT, date(2026, 10, 31))
-    dead = DeadLetters(downloads=downloads, statements=st.store)
+    dead = DeadLetters(downloads=downloads, statements=st.store, documents=Documents(st.world.store))
 
     assert dead.download_failed("dl_1") and dead.statement_failed(statement.id)
     assert not dead.download_failed("dl_1") and not dead.statement_failed(statement.id)
@@ -423,10 +423,22 @@ def test_a_dead_lettered_download_or_statement_is_marked_failed_once(st: Stateme
     assert st.store.get(statement.id).status is StatementStatus.FAILED
 
 
+def test_a_dead_lettered_invoice_render_marks_that_version_failed_once(st: Statements_) -> None:
+    invoice = Book.issue(st.world, 1).invoice
+    documents = Documents(st.world.store)
+    dead = DeadLetters(downloads=Downloads(st.world.store), statements=st.store, documents=documents)
+
+    assert dead.invoice_pdf_failed(invoice.id, invoice.version)
+    assert not dead.invoice_pdf_failed(invoice.id, invoice.version)
+    assert documents.get(invoice.id).pdf_failed
+
+
 def test_a_dead_letter_for_a_job_that_did_finish_leaves_it_as_it_is(st: Statements_) -> None:
     october(st.world)
     view = st.made(Caller("acc_1"), "acc_1", OCT, date(2026, 10, 31))
-    dead = DeadLetters(downloads=Downloads(st.world.store), statements=st.store)
+    dead = DeadLetters(
+        downloads=Downloads(st.world.store), statements=st.store, documents=Documents(st.world.store)
+    )
 
     assert not dead.statement_failed(view.statement.id)
     assert st.store.get(view.statement.id).status is StatementStatus.READY

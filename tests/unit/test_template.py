@@ -108,8 +108,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     },
     "OverdueSweepFunction": {
         str(INVOICES): {
-            "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
+            "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+            "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem",
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/SweepIndex"}): {"dynamodb:Query"},
         str({"Fn::GetAtt": ["SweepQueue", "Arn"]}): {"sqs:SendMessage"},
@@ -118,7 +118,7 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "PdfRendererFunction": {
         str(INVOICES): {
             "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
-            "dynamodb:BatchWriteItem", "dynamodb:PutItem",  # a ledger backfill, before a statement
+            "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem",  # a ledger backfill
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject", "s3:PutObject"},
@@ -451,6 +451,15 @@ def test_tables_have_the_designed_keys_and_indexes(template: dict[str, Any]) -> 
     ]
     # the billing run reads only which accounts' months are unbilled: the keys say it all
     assert indexes.pop("UnbilledIndex")["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    # The sweep reads invoices by the keys its index holds: invoice writes never copy them there.
+    assert indexes.pop("SweepIndex")["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    # A list page is one Query of list rows: ListIndex projects exactly what the repository reads.
+    from invoicing.repository.records import LIST_ATTRIBUTES
+
+    assert indexes.pop("ListIndex")["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": list(LIST_ATTRIBUTES),
+    }
     assert {index["Projection"]["ProjectionType"] for index in indexes.values()} == {"ALL"}
     assert idempotency["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
@@ -715,3 +724,48 @@ def test_every_dead_letter_queue_has_an_alarm_that_tells_the_alarm_topic(templat
     assert watched["RenderDeadLetterQueue"]["MetricName"] == "NumberOfMessagesReceived"
     assert watched["SweepDeadLetterQueue"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert watched["EInvoiceDeadLetterQueue"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+
+
+# ------------------------------------------------------------------------------------- SnapStart
+def test_snapstart_is_a_parameter_enabled_by_default_and_off_for_development_stacks(
+    template: dict[str, Any],
+) -> None:
+    import tomllib
+
+    parameter = template["Parameters"]["SnapStart"]
+    assert (parameter["Type"], parameter["Default"], parameter["AllowedValues"]) == (
+        "String", "Enabled", ["Enabled", "Disabled"],
+    )  # fmt: skip
+    assert template["Conditions"]["UseSnapStart"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "Enabled"]}
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    assert "SnapStart=Disabled" in config["default"]["deploy"]["parameters"]["parameter_overrides"]
+    assert "SnapStart" not in config["prod"]["deploy"]["parameters"]["parameter_overrides"]
+
+
+def test_every_function_runs_published_versions_through_an_alias_with_snapstart_when_enabled(
+    template: dict[str, Any],
+) -> None:
+    # Every function publishes a version per change behind the alias "live", which every trigger
+    # (the HTTP API's integrations among them) invokes: SAM points event sources at the alias.
+    function_globals = template["Globals"]["Function"]
+    assert function_globals["AutoPublishAlias"] == "live"
+    assert function_globals["SnapStart"] == {
+        "ApplyOn": {"Fn::If": ["UseSnapStart", "PublishedVersions", "None"]}
+    }
+    for logical_id, function in functions(template).items():
+        assert "AutoPublishAlias" not in function and "SnapStart" not in function, logical_id
+        assert "ProvisionedConcurrencyConfig" not in function, logical_id  # SnapStart excludes it
+        assert "FileSystemConfigs" not in function, logical_id  # ... and EFS
+        assert function.get("EphemeralStorage", {"Size": 512})["Size"] <= 512, logical_id  # ... and more disk
+    # No integration bypasses the alias: the API's routes are SAM events, not hand-made integrations.
+    api = template["Resources"]["InvoiceHttpApi"]["Properties"]
+    assert "DefinitionBody" not in api and "DefinitionUri" not in api
+    http_events = [
+        event
+        for function in functions(template).values()
+        for event in function.get("Events", {}).values()
+        if event["Type"] == "HttpApi"
+    ]
+    assert http_events and all(
+        event["Properties"]["ApiId"] == {"Ref": "InvoiceHttpApi"} for event in http_events
+    )

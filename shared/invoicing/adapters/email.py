@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from invoicing.domain.errors import RetryableError
 from invoicing.domain.sweep import Reminder
 from invoicing.domain.words import format_inr
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).with_name("templates")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -36,6 +38,9 @@ class EmailMessage:
 
 @cache
 def _environment() -> Environment:
+    """Jinja2 is imported with the first e-mail, not with the module (every function wires a mailer)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),

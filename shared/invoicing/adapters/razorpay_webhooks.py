@@ -89,7 +89,7 @@ def verify_signature(raw: bytes, signature: str, secrets: list[str]) -> bool:
 
 # ---------------------------------------------------------------------------------------- models
 class _Entity(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 def _empty_notes(value: Any) -> Any:

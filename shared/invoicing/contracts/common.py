@@ -77,13 +77,14 @@ Paise = Annotated[StrictInt, Field(ge=0, le=limits.MAX_AMOUNT_PAISE, description
 class Request(BaseModel):
     """Request bodies and query models: unknown fields are refused (422)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Response(BaseModel):
     # from_attributes: a response whose fields are a domain object's own, under the same names and
     # types, is read from it by ``of`` instead of copying field by field (which is how copies drift).
-    model_config = ConfigDict(frozen=True, from_attributes=True)
+    # defer_build: schemas are built on first use, not at import (cold starts).
+    model_config = ConfigDict(frozen=True, defer_build=True, from_attributes=True)
 
     @classmethod
     def of(cls, source: object) -> Self:

@@ -50,7 +50,7 @@ from invoicing.domain.invoice import (
     InvoiceStatus,
     LineItem,
 )
-from invoicing.domain.queries import ListQuery
+from invoicing.domain.queries import InvoiceRow, ListQuery
 
 Status = Literal["draft", "issued", "partially_paid", "overdue", "paid", "expired", "cancelled"]
 ResourceType = Literal["pod", "vm", "storage", "network", "other"]
@@ -475,7 +475,7 @@ class InvoiceSummaryRow(Response):
     currency: Literal["INR"]
 
     @classmethod
-    def from_domain(cls, invoice: Invoice) -> InvoiceSummaryRow:
+    def from_domain(cls, invoice: InvoiceRow) -> InvoiceSummaryRow:
         return cls(
             id=invoice.id,
             invoice_number=invoice.invoice_number,
@@ -564,7 +564,7 @@ CSV_COLUMNS = (
 )
 
 
-def csv_row(invoice: Invoice) -> list[str]:
+def csv_row(invoice: InvoiceRow) -> list[str]:
     values: list[Any] = [
         invoice.invoice_number,
         invoice.date.isoformat() if invoice.date else None,
@@ -588,7 +588,7 @@ def csv_row(invoice: Invoice) -> list[str]:
     return cells
 
 
-def csv_lines(invoices: Iterable[Invoice]) -> Iterator[str]:
+def csv_lines(invoices: Iterable[InvoiceRow]) -> Iterator[str]:
     """The export, one CRLF-terminated line at a time (RFC 4180 quoting): a header, then a row each,
     made as the invoices arrive (never all rows at once)."""
     buffer = io.StringIO()
@@ -606,6 +606,6 @@ def csv_lines(invoices: Iterable[Invoice]) -> Iterator[str]:
         yield line(csv_row(invoice))
 
 
-def csv_export(invoices: Iterable[Invoice]) -> str:
+def csv_export(invoices: Iterable[InvoiceRow]) -> str:
     """The whole export as one string (small exports)."""
     return "".join(csv_lines(invoices))

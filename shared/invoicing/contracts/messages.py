@@ -9,13 +9,14 @@ queue is refused (it ends in the DLQ).
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class RenderJob(_Message):
@@ -41,12 +42,18 @@ class StatementJob(_Message):
 
 
 RenderMessage = Annotated[RenderJob | DownloadJob | StatementJob, Field(discriminator="kind")]
-_MESSAGES: TypeAdapter[RenderJob | DownloadJob | StatementJob] = TypeAdapter(RenderMessage)
+
+
+# The message unions' validators are built on first use (not at import: most importers only write).
+@cache
+def _render_messages() -> TypeAdapter[RenderJob | DownloadJob | StatementJob]:
+    adapter: TypeAdapter[RenderJob | DownloadJob | StatementJob] = TypeAdapter(RenderMessage)
+    return adapter
 
 
 def parse_render_message(body: str) -> RenderJob | DownloadJob | StatementJob:
     """Any kind of render-queue message; anything else raises (``ValueError``)."""
-    return _MESSAGES.validate_python(json.loads(body))
+    return _render_messages().validate_python(json.loads(body))
 
 
 def render_message(job: RenderJob | DownloadJob | StatementJob) -> str:
@@ -93,9 +100,14 @@ class BillAccountJob(_Message):
 
 
 BillingMessage = Annotated[PlanRunJob | BillAccountJob, Field(discriminator="kind")]
-_BILLING: TypeAdapter[PlanRunJob | BillAccountJob] = TypeAdapter(BillingMessage)
+
+
+@cache
+def _billing_messages() -> TypeAdapter[PlanRunJob | BillAccountJob]:
+    adapter: TypeAdapter[PlanRunJob | BillAccountJob] = TypeAdapter(BillingMessage)
+    return adapter
 
 
 def parse_billing_message(body: str) -> PlanRunJob | BillAccountJob:
     """Either kind of billing-queue message; anything else raises (``ValueError``)."""
-    return _BILLING.validate_python(json.loads(body))
+    return _billing_messages().validate_python(json.loads(body))

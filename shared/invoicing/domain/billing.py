@@ -116,7 +116,7 @@ def has_ended(period: str, now: datetime) -> bool:
 
 # ------------------------------------------------------------------------------------- models
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 def _decimal(value: object, field: str, *, positive: bool) -> Decimal:

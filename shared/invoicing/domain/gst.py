@@ -156,7 +156,7 @@ def place_of_supply(customer_gstin: str | None, customer_state_code: str) -> str
 class TaxBreakdown(BaseModel):
     """GST on a taxable amount: CGST + SGST (intra-state) or IGST (inter-state), in paise."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
     rate: str = "18"
     cgst: int = Field(ge=0)

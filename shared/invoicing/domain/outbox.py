@@ -19,7 +19,7 @@ from invoicing.domain.ids import new_id
 
 
 class _Effect(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class PublishEvent(_Effect):
@@ -89,7 +89,7 @@ Effect = Annotated[
 class OutboxMessage(BaseModel):
     """The effects of one commit. ``id`` makes every effect's de-duplication key stable."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str = Field(default_factory=lambda: new_id("obx"))
     account_id: str

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from invoicing.domain.invoice import Invoice, InvoiceStatus
+from invoicing.domain.invoice import BillingPeriod, Customer, Invoice, InvoiceStatus
 
 T = TypeVar("T")
 
@@ -25,6 +26,57 @@ class ListQuery:
     limit: int = 25
     cursor: str | None = None
     include_drafts: bool = False
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """An invoice as a list shows it: a row of the list, the CSV export and a statement's addressee.
+
+    What ``ListIndex`` holds of each invoice (so a page is one ``Query`` of small entries, and an
+    invoice's lines, payments and refunds are not copied into the index on every change).
+    """
+
+    id: str
+    account_id: str
+    status: InvoiceStatus
+    invoice_number: str | None
+    date: dt.date | None
+    due_date: dt.date | None  # dt: the field above hides the type
+    description: str | None
+    billing_period: BillingPeriod
+    customer: Customer
+    currency: str
+    amount: int
+    taxable_amount: int
+    tax_amount: int
+    amount_paid: int
+    amount_credited: int
+    amount_refunded: int
+    amount_due: int
+    paid_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> InvoiceRow:
+        return cls(
+            id=invoice.id,
+            account_id=invoice.account_id,
+            status=invoice.status,
+            invoice_number=invoice.invoice_number,
+            date=invoice.date,
+            due_date=invoice.due_date,
+            description=invoice.description,
+            billing_period=invoice.billing_period,
+            customer=invoice.customer,
+            currency=invoice.currency,
+            amount=invoice.amount,
+            taxable_amount=invoice.taxable_amount,
+            tax_amount=invoice.tax_amount,
+            amount_paid=invoice.amount_paid,
+            amount_credited=invoice.amount_credited,
+            amount_refunded=invoice.amount_refunded,
+            amount_due=invoice.amount_due,
+            paid_at=invoice.paid_at,
+        )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ SUMMARY_FIELDS = (
 
 
 class AccountSummary(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     currency: str = "INR"
     total_paid: int = 0

@@ -135,7 +135,7 @@ class SweepWork(BaseModel):
     "now": "2026-10-17T00:30:00Z", "start_key": null | {...the index key to resume after...}}``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: str = Field(default="sweep-shard", pattern="^sweep-shard$")
     shard: int = Field(ge=0, lt=SWEEP_SHARDS)

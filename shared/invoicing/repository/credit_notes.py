@@ -4,7 +4,10 @@
 Item: ``CREDITNOTE#{id}`` / ``CREDITNOTE`` with the note as the domain has it, and on ``ListIndex``
 ``gsi1pk=CREDITNOTES#{account}`` (a partition of its own beside the account's invoices) and
 ``gsi1sk={date}#{created_at}#{id}``, so an account's credit notes read newest first, one ``Query``
-per page. ``pdf_version`` (storage only) says which version's PDF is in S3, as on an invoice.
+per page. ``ListIndex`` projects an invoice's list row, not whole items: a note's item carries
+itself once more as ``note`` (JSON) for the index, which a list page reads (notes are written
+rarely: at issue, and when their e-invoice moves). ``pdf_version`` (storage only) says which
+version's PDF is in S3, as on an invoice.
 
 A note is written in the transaction that changes its invoice and takes its number
 (``repository.commit``); afterwards only its e-invoice moves (``ReviseCreditNote``: the whole item
@@ -35,7 +38,10 @@ CREDIT_NOTE_SK = "CREDITNOTE"
 PDF_VERSION = "pdf_version"
 BATCH_GET_KEYS = 100
 BATCH_GET_ATTEMPTS = 5
-_STORAGE_ONLY = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION, "einv_pk", "einv_sk"})
+LISTED = "note"  # the note as ListIndex holds it (records.LIST_ATTRIBUTES)
+_STORAGE_ONLY = frozenset(
+    {"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION, "einv_pk", "einv_sk", LISTED}
+)
 
 
 def credit_note_key(credit_note_id: str) -> dict[str, Any]:
@@ -54,6 +60,7 @@ def credit_note_to_item(note: CreditNote) -> dict[str, Any]:
         "gsi1pk": account_partition(note.account_id),
         "gsi1sk": f"{note.date.isoformat()}#{ts(note.created_at)}#{note.id}",
         **records.einvoice_index_keys(note.e_invoice, note.changed_at, note.id),
+        LISTED: note.model_dump_json(),
     }
 
 
@@ -128,9 +135,20 @@ class DynamoCreditNoteStore:
             items = items[:limit]
             last_key = {k: items[-1][k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
         return Page(
-            items=[item_to_credit_note(item) for item in items],
+            items=self._listed(items),
             next_cursor=self._cursors.encode(last_key, query_print) if last_key else None,
         )
+
+    def _listed(self, items: list[dict[str, Any]]) -> list[CreditNote]:
+        """The notes of a page from their ``note`` copies; a note written before the copy existed
+        is read whole (one ``GetItem`` each: old notes only, until they are backfilled)."""
+        notes = []
+        for item in items:
+            if LISTED in item:
+                notes.append(CreditNote.model_validate_json(item[LISTED]))
+            else:
+                notes.append(self.get(str(item["pk"]).removeprefix("CREDITNOTE#")))
+        return notes
 
     def refunds_of(self, invoice_ids: Sequence[str]) -> dict[str, tuple[Refund, ...]]:
         """The ``refunds`` of each invoice: ``BatchGetItem`` of 100 keys at a time, two attributes

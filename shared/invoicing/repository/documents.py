@@ -1,22 +1,39 @@
-"""Which version of an invoice has its PDF: one storage-only attribute, ``pdf_version``, on the
-invoice item.
+"""Which version of an invoice has its PDF, kept in a small item of its own next to the invoice.
 
-The renderer sets it after the PDF of that version is in S3, with a conditional ``UpdateItem``
-that touches nothing else (no ``version`` bump, no rewrite of the invoice), so it never races the
-invoice's own writes: it only succeeds while the stored invoice is still at that version. Every
-other change of the invoice rewrites the item without ``pdf_version`` and raises ``version``; either
-way "is there a PDF of the invoice as it is now?" is ``pdf_version == version``, read with the
-invoice in one ``GetItem`` — no S3 listing needed.
+Item: ``INVOICE#{id}`` / ``INVOICE#PDF`` with
+
+- ``pdf_version``: the version whose PDF is in S3 (the renderer sets it after the upload);
+- ``failed_version`` (and ``failure``): a version whose render failed for good;
+- ``requested_version`` / ``requested_at``: the version a ``GET /invoices/{id}/pdf`` last queued a
+  render for, and when, so that polling queues one job, not one per request.
+
+The invoice item is never rewritten for these (it used to carry ``pdf_version``: recording a render
+then cost the whole invoice's size again, in the table and in every index projecting it). Each
+write is one conditional ``UpdateItem`` of this small item that never moves a figure backwards;
+"is there a PDF of the invoice as it is now?" is ``pdf_version == version``, read together with the
+invoice by one strongly consistent ``Query`` (``begins_with(sk, "INVOICE")``: exactly these two
+items) — no S3 listing needed.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from invoicing.domain.documents import InvoiceDocument
 from invoicing.domain.errors import NotFoundError
 from invoicing.repository import records
-from invoicing.repository.table import Table, serialize
+from invoicing.repository.table import Table, deserialize, serialize, ts
 
 PDF_VERSION = "pdf_version"
+RENDER_SK = f"{records.INVOICE_SK}#PDF"
+
+
+def render_key(invoice_id: str) -> dict[str, str]:
+    return {"pk": records.invoice_key(invoice_id)["pk"], "sk": RENDER_SK}
+
+
+def _never_backwards(name: str) -> str:
+    return f"(attribute_not_exists({name}) OR {name} < :version)"
 
 
 class DynamoDocumentStore:
@@ -26,26 +43,68 @@ class DynamoDocumentStore:
         self._table = table
 
     def get(self, invoice_id: str) -> InvoiceDocument:
-        """The invoice with its ``pdf_version``: exactly one strongly consistent ``GetItem``."""
-        item = self._table.get(records.invoice_key(invoice_id))
-        if item is None:
+        """The invoice with its render state: exactly one strongly consistent ``Query``."""
+        response = self._table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :invoice)",
+            ExpressionAttributeValues=serialize(
+                {":pk": records.invoice_key(invoice_id)["pk"], ":invoice": records.INVOICE_SK}
+            ),
+            ConsistentRead=True,
+        )
+        items = {item["sk"]: item for item in map(deserialize, response.get("Items", []))}
+        invoice = items.get(records.INVOICE_SK)
+        if invoice is None:
             raise NotFoundError(f"No invoice {invoice_id}.")
-        pdf_version = item.pop(PDF_VERSION, None)
-        return InvoiceDocument(invoice=records.item_to_invoice(item), pdf_version=pdf_version)
+        state = items.get(RENDER_SK, {})
+        return InvoiceDocument(
+            invoice=records.item_to_invoice(invoice),
+            pdf_version=_int(state.get(PDF_VERSION)),
+            pdf_failed_version=_int(state.get("failed_version")),
+        )
 
     def mark_rendered(self, invoice_id: str, version: int) -> bool:
         """Record that the PDF of ``version`` is stored. One conditional ``UpdateItem``.
 
-        Returns ``False`` (and changes nothing) when the invoice is no longer at ``version`` or
-        already records that version: a newer change needs its own PDF, and a repeat is harmless.
+        Returns ``False`` (and changes nothing) when that version or a later one is already
+        recorded. A version the invoice has moved past may be recorded: it is simply not current.
         """
         return self._table.update_if(
-            records.invoice_key(invoice_id),
+            render_key(invoice_id),
             UpdateExpression="SET #pdf = :version",
-            ConditionExpression=(
-                "attribute_exists(pk) AND #version = :version "
-                "AND (attribute_not_exists(#pdf) OR #pdf < :version)"
-            ),
-            ExpressionAttributeNames={"#pdf": PDF_VERSION, "#version": "version"},
+            ConditionExpression=_never_backwards("#pdf"),
+            ExpressionAttributeNames={"#pdf": PDF_VERSION},
             ExpressionAttributeValues=serialize({":version": version}),
         )
+
+    def mark_failed(self, invoice_id: str, version: int, reason: str) -> bool:
+        """Record that rendering ``version`` failed for good (unless it, or a later version, was
+        rendered or marked failed already). One conditional ``UpdateItem``."""
+        return self._table.update_if(
+            render_key(invoice_id),
+            UpdateExpression="SET #failed = :version, #failure = :reason",
+            ConditionExpression=f"{_never_backwards('#pdf')} AND {_never_backwards('#failed')}",
+            ExpressionAttributeNames={
+                "#pdf": PDF_VERSION,
+                "#failed": "failed_version",
+                "#failure": "failure",
+            },
+            ExpressionAttributeValues=serialize({":version": version, ":reason": reason}),
+        )
+
+    def request_render(self, invoice_id: str, version: int, now: datetime, *, again_after: timedelta) -> bool:
+        """Claim the render of ``version`` for one caller: ``True`` when no render of it was
+        requested yet, or the last request is older than ``again_after`` (its job may be lost).
+        One conditional ``UpdateItem``; concurrent callers get ``True`` once."""
+        return self._table.update_if(
+            render_key(invoice_id),
+            UpdateExpression="SET #requested = :version, #at = :now",
+            ConditionExpression=f"{_never_backwards('#requested')} OR #at < :stale",
+            ExpressionAttributeNames={"#requested": "requested_version", "#at": "requested_at"},
+            ExpressionAttributeValues=serialize(
+                {":version": version, ":now": ts(now), ":stale": ts(now - again_after)}
+            ),
+        )
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]

@@ -2,8 +2,9 @@
 (``repository.commit``).
 
 Guarantees (checked by call-count tests): ``get`` is one ``GetItem``; a list page is one
-``Query``; the summary is one ``GetItem``; the sweep reads one ``Query`` page of its sparse index at
-a time. No code path scans.
+``Query``; the summary is one ``GetItem``; the sweep reads one ``Query`` page of its sparse,
+keys-only index at a time, then the invoices it names (one ``BatchGetItem`` per 100). No code path
+scans.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from botocore.exceptions import ClientError
 from invoicing.domain.documents import InvoiceOwner
 from invoicing.domain.errors import ConflictError, NotFoundError, RetryableError
 from invoicing.domain.invoice import Invoice, InvoiceStatus
-from invoicing.domain.queries import ListQuery, Page, SweepPage
+from invoicing.domain.queries import InvoiceRow, ListQuery, Page, SweepPage
 from invoicing.domain.summary import AccountSummary
 from invoicing.repository import records
 from invoicing.repository.commit import stale
@@ -68,25 +69,34 @@ class DynamoInvoiceStore:
         ``BatchGetItem`` of 100 keys at a time, projecting three attributes; unprocessed keys are
         asked for again (a few times, then ``RetryableError``).
         """
-        found: dict[str, InvoiceOwner] = {}
-        unique = list(dict.fromkeys(invoice_ids))
-        for start in range(0, len(unique), BATCH_GET_KEYS):
-            chunk = unique[start : start + BATCH_GET_KEYS]
+        items = self.items(
+            list(dict.fromkeys(invoice_ids)),
+            ProjectionExpression="#id, account_id, #status",
+            ExpressionAttributeNames={"#id": "id", "#status": "status"},
+        )
+        return {
+            item["id"]: InvoiceOwner(item["id"], item["account_id"], InvoiceStatus(item["status"]))
+            for item in items.values()
+        }
+
+    def items(self, invoice_ids: Sequence[str], **options: Any) -> dict[str, dict[str, Any]]:
+        """The invoice items of ``invoice_ids`` that exist, by id: one strongly consistent
+        ``BatchGetItem`` per 100 ids (more only for keys DynamoDB leaves unprocessed)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(invoice_ids), BATCH_GET_KEYS):
+            chunk = invoice_ids[start : start + BATCH_GET_KEYS]
             request: dict[str, Any] = {
                 self._table.name: {
                     "Keys": [serialize(records.invoice_key(i)) for i in chunk],
-                    "ProjectionExpression": "#id, account_id, #status",
-                    "ExpressionAttributeNames": {"#id": "id", "#status": "status"},
                     "ConsistentRead": True,
+                    **options,
                 }
             }
             for _ in range(BATCH_GET_ATTEMPTS):
                 response = self._table.call("batch_get_item", RequestItems=request)
                 for raw in response.get("Responses", {}).get(self._table.name, []):
                     item = deserialize(raw)
-                    found[item["id"]] = InvoiceOwner(
-                        item["id"], item["account_id"], InvoiceStatus(item["status"])
-                    )
+                    found[item["id"]] = item
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -94,8 +104,9 @@ class DynamoInvoiceStore:
                 raise RetryableError("DynamoDB left keys unprocessed; retry.")
         return found
 
-    def list_page(self, query: ListQuery) -> Page[Invoice]:
-        """Exactly one ``Query`` on ``ListIndex``. Filters narrow the page; they never add reads."""
+    def list_page(self, query: ListQuery) -> Page[InvoiceRow]:
+        """Exactly one ``Query`` on ``ListIndex``, which holds each invoice's list row (not the
+        whole invoice). Filters narrow the page; they never add reads."""
         names: dict[str, str] = {"#pk": "gsi1pk"}
         values: dict[str, Any] = {":pk": records.account_partition(query.account_id)}
         key_condition = "#pk = :pk"
@@ -171,14 +182,25 @@ class DynamoInvoiceStore:
         else:
             last_key = None
         return Page(
-            items=[records.item_to_invoice(item) for item in items],
+            items=self._rows(items),
             next_cursor=self._cursors.encode(last_key, query_print) if last_key else None,
         )
+
+    def _rows(self, items: list[dict[str, Any]]) -> list[InvoiceRow]:
+        """The page's rows. An invoice not rewritten since rows were first stored has none in the
+        index: those few are read whole (one ``BatchGetItem``), until every invoice has been written
+        again (or ``infra`` backfills them)."""
+        legacy = [item["id"] for item in items if not records.has_row(item)]
+        whole = self.items(legacy) if legacy else {}
+        return [records.item_to_row(whole.get(item["id"], item)) for item in items]
 
     def due_for_sweep(
         self, shard: int, through: date, *, start_key: dict[str, Any] | None = None, limit: int = 500
     ) -> SweepPage:
-        """One ``Query`` on the sparse ``SweepIndex``: invoices with something to do by ``through``."""
+        """Invoices with something to do by ``through`` in one shard: one ``Query`` of the sparse
+        ``SweepIndex`` (it holds keys only: a changing invoice is not written into it again), then
+        the invoices it names, one ``BatchGetItem`` per 100, in the index's order. Reads grow with
+        the invoices due, never with the table."""
         params: dict[str, Any] = {
             "IndexName": "SweepIndex",
             "KeyConditionExpression": "sweep_pk = :pk AND sweep_sk <= :hi",
@@ -191,8 +213,11 @@ class DynamoInvoiceStore:
             params["ExclusiveStartKey"] = serialize(start_key)
         response = self._table.query(**params)
         last = response.get("LastEvaluatedKey")
+        ids = [records.invoice_id_of(deserialize(key)) for key in response.get("Items", [])]
+        items = self.items(ids) if ids else {}
         return SweepPage(
-            items=[records.item_to_invoice(deserialize(i)) for i in response.get("Items", [])],
+            # An invoice deleted since the index was read is simply not there any more.
+            items=[records.item_to_invoice(items[i]) for i in ids if i in items],
             last_key=deserialize(last) if last else None,
         )
 

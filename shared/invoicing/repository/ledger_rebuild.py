@@ -66,17 +66,32 @@ class DynamoLedgerHistory:
         return read_head(self._table, account_id)
 
     def invoices(self, account_id: str) -> Iterator[Invoice]:
-        """Every issued invoice of the account: one ``Query`` of ``ListIndex`` per page."""
-        items = self._table.query_all(
+        """Every issued invoice of the account: one ``Query`` of ``ListIndex`` per page (which holds
+        list rows), then the whole invoices, one ``BatchGetItem`` per 100."""
+        from invoicing.repository.invoices import BATCH_GET_KEYS, DynamoInvoiceStore
+
+        rows = self._table.query_all(
             IndexName="ListIndex",
             KeyConditionExpression="gsi1pk = :pk AND gsi1sk < :drafts",
             ExpressionAttributeValues=serialize(
                 {":pk": records.account_partition(account_id), ":drafts": records.DRAFT_PREFIX}
             ),
         )
-        for item in items:
-            if item.get("entity") == "invoice":
-                yield records.item_to_invoice(item)
+        store, ids = DynamoInvoiceStore(self._table), []
+        for row in rows:
+            if row.get("entity") == "invoice":
+                ids.append(row["id"])
+            if len(ids) == BATCH_GET_KEYS:
+                yield from self._whole(store, ids)
+                ids = []
+        yield from self._whole(store, ids)
+
+    @staticmethod
+    def _whole(store: Any, ids: list[str]) -> Iterator[Invoice]:
+        items = store.items(ids) if ids else {}
+        for invoice_id in ids:  # in the index's order; one deleted meanwhile is left out
+            if invoice_id in items:
+                yield records.item_to_invoice(items[invoice_id])
 
     def booked(self, account_id: str, generation: str) -> Iterator[LedgerEntry]:
         for item in self._table.query_all(

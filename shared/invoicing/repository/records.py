@@ -26,21 +26,24 @@ cancelled and not-applicable ones have neither attribute.
 
 ``SweepIndex`` holds only invoices the daily sweep may still act on: ``sweep_pk=SWEEP#{shard}``
 (a stable hash of the id over ``SWEEP_SHARDS`` shards, so one day's invoices spread out) and
-``sweep_sk={next_sweep_on}#{id}``. A final invoice has neither attribute and drops out.
+``sweep_sk={next_sweep_on}#{id}``. A final invoice has neither attribute and drops out. It projects
+keys only: an invoice write costs the index nothing unless ``sweep_sk`` itself moves, and the sweep
+reads the invoices due through their keys.
 """
 
 from __future__ import annotations
 
 import zlib
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from invoicing.domain.einvoice import LISTED, EInvoice
-from invoicing.domain.invoice import Invoice, InvoiceStatus
+from invoicing.domain.invoice import BillingPeriod, Customer, Invoice, InvoiceStatus
 from invoicing.domain.outbox import OutboxMessage
+from invoicing.domain.queries import InvoiceRow
 from invoicing.domain.summary import SUMMARY_FIELDS, AccountSummary
 from invoicing.domain.sweep import SWEEP_SHARDS
-from invoicing.repository.table import deserialize, serialize, ts
+from invoicing.repository.table import deserialize, parse_ts, serialize, ts
 
 __all__ = ["SWEEP_SHARDS", "deserialize", "serialize"]  # the typed-item codec lives in repository.table
 
@@ -55,6 +58,11 @@ OUTBOX_SK = "OUTBOX"
 
 def invoice_key(invoice_id: str) -> dict[str, Any]:
     return {"pk": f"INVOICE#{invoice_id}", "sk": INVOICE_SK}
+
+
+def invoice_id_of(key: dict[str, Any]) -> str:
+    """The invoice id of an invoice item's key (``pk = INVOICE#{id}``)."""
+    return str(key["pk"]).removeprefix("INVOICE#")
 
 
 def account_partition(account_id: str) -> str:
@@ -131,12 +139,39 @@ def search_text(invoice: Invoice) -> str:
     return " ".join(filter(None, [invoice.invoice_number, invoice.description])).casefold()
 
 
+# What ListIndex projects besides the keys (template.yaml lists the same names; a test compares
+# them): an invoice's list row (its derived figures stored beside it, below) and the search text,
+# and a credit note's ``note``. Nothing an invoice change rewrites often and at length: lines,
+# payments, refunds, the supplier and the tax breakdown stay in the table.
+DERIVED = ("amount_due", "amount_paid", "amount_credited", "amount_refunded", "tax_amount")
+LIST_ATTRIBUTES = (
+    "entity",
+    "id",
+    "account_id",
+    "status",
+    "invoice_number",
+    "date",
+    "due_date",
+    "description",
+    "billing_period",
+    "customer",
+    "currency",
+    "amount",
+    "taxable_amount",
+    *DERIVED,
+    "paid_at",
+    "search_text",
+    "note",  # a credit note, whole (repository.credit_notes)
+)
+
+
 def invoice_to_item(invoice: Invoice) -> dict[str, Any]:
     """The invoice as a plain (untyped) DynamoDB item, index attributes included."""
     item: dict[str, Any] = {
         **invoice_key(invoice.id),
         "entity": "invoice",
         **invoice.model_dump(mode="json"),
+        **{name: getattr(invoice, name) for name in DERIVED},  # storage only: for ListIndex's rows
         "gsi1pk": account_partition(invoice.account_id),
         "gsi1sk": list_sort_key(invoice),
         "search_text": search_text(invoice),
@@ -151,7 +186,7 @@ def invoice_to_item(invoice: Invoice) -> dict[str, Any]:
 
 _STORAGE_ONLY = frozenset(
     {"pk", "sk", "entity", "gsi1pk", "gsi1sk", "search_text", "sweep_pk", "sweep_sk", "pdf_version"}
-    | {"einv_pk", "einv_sk"}
+    | {"einv_pk", "einv_sk", *DERIVED}
 )
 
 
@@ -169,6 +204,41 @@ def einvoice_index_keys(state: EInvoice | None, changed_at: datetime, document_i
 
 def item_to_invoice(item: dict[str, Any]) -> Invoice:
     return Invoice.model_validate({k: v for k, v in item.items() if k not in _STORAGE_ONLY})
+
+
+def has_row(item: dict[str, Any]) -> bool:
+    """Whether a ListIndex entry carries the row (items written before rows were stored do not)."""
+    return all(name in item for name in DERIVED)
+
+
+def item_to_row(item: dict[str, Any]) -> InvoiceRow:
+    """A list row from an invoice's ListIndex entry (``has_row``) or from its whole item."""
+    if not has_row(item):
+        return InvoiceRow.of(item_to_invoice(item))
+    return InvoiceRow(
+        id=item["id"],
+        account_id=item["account_id"],
+        status=InvoiceStatus(item["status"]),
+        invoice_number=item.get("invoice_number"),
+        date=_day(item.get("date")),
+        due_date=_day(item.get("due_date")),
+        description=item.get("description"),
+        billing_period=BillingPeriod.model_validate(item["billing_period"]),
+        customer=Customer.model_validate(item["customer"]),
+        currency=item.get("currency", "INR"),
+        amount=int(item["amount"]),
+        taxable_amount=int(item["taxable_amount"]),
+        tax_amount=int(item["tax_amount"]),
+        amount_paid=int(item["amount_paid"]),
+        amount_credited=int(item["amount_credited"]),
+        amount_refunded=int(item["amount_refunded"]),
+        amount_due=int(item["amount_due"]),
+        paid_at=parse_ts(item["paid_at"]) if item.get("paid_at") else None,
+    )
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def item_to_summary(item: dict[str, Any] | None) -> AccountSummary:

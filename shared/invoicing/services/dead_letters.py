@@ -3,8 +3,9 @@
 SQS moves a render-queue message to the dead-letter queue after five failed receives. The job it
 named would stay ``pending`` forever — a customer polling ``GET /invoices/downloads/{id}`` or
 ``GET /statements/{id}`` would never hear. The dead-letter consumer turns such a job ``failed``
-(only if it is still pending: a job that did finish stays as it is). Invoice PDF jobs have no job
-to mark: the next ``GET /invoices/{id}/pdf`` queues a new render.
+(only if it is still pending: a job that did finish stays as it is). An invoice PDF job marks the
+version it names failed (unless that version, or a later one, was rendered meanwhile):
+``GET /invoices/{id}/pdf`` then answers 409 instead of 202 forever, until the invoice changes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from invoicing.domain.documents import DownloadStatus
 from invoicing.domain.statements import StatementStatus
-from invoicing.services.ports import DownloadStore, StatementStore
+from invoicing.services.ports import DocumentStore, DownloadStore, StatementStore
 
 REASON = "The job failed repeatedly and was given up; request it again."
 
@@ -22,6 +23,7 @@ REASON = "The job failed repeatedly and was given up; request it again."
 class DeadLetters:
     downloads: DownloadStore
     statements: StatementStore
+    documents: DocumentStore
 
     def download_failed(self, download_id: str) -> bool:
         """``True`` when the download was still pending and is now ``failed``."""
@@ -29,3 +31,7 @@ class DeadLetters:
 
     def statement_failed(self, statement_id: str) -> bool:
         return self.statements.finish(statement_id, StatementStatus.FAILED, reason=REASON)
+
+    def invoice_pdf_failed(self, invoice_id: str, version: int) -> bool:
+        """``True`` when the render of ``version`` is now recorded as failed for good."""
+        return self.documents.mark_failed(invoice_id, version, REASON)

@@ -2,9 +2,11 @@
 
 Who may see what is ``Caller.can_see`` — the same rule ``InvoiceService.get`` applies: another
 account's invoice (or download) is not found, and customers never see drafts. Reading an invoice
-for its PDF is one ``GetItem`` (the invoice with its ``pdf_version``); when the PDF of the current
-version is not stored yet, a render job is queued (at-least-once: rendering twice writes the same
-object) and the caller is told to come back.
+for its PDF is one read (the invoice with its render state); when the PDF of the current version
+is not stored yet, a render job is queued (at-least-once: rendering twice writes the same object)
+and the caller is told to come back. Polling queues one job per version, not one per request (a
+request older than ``RENDER_AGAIN_AFTER`` is taken as lost and queued again); a version whose
+render failed for good is a 409 (``invalid_state``) until the invoice changes.
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ from invoicing.services.ports import Clock, DocumentStore, DownloadStore, Invoic
 
 DOWNLOAD_RETENTION = timedelta(days=7)  # the bucket's lifecycle rule expires exports/ after 7 days
 RETRY_AFTER_SECONDS = 2
+# A render request older than this is queued again: the render queue retries a job for about
+# five visibility timeouts (the template's 6 minutes each) before it dead-letters it.
+RENDER_AGAIN_AFTER = timedelta(minutes=35)
+
+
+class RenderFailedError(InvalidTransitionError):
+    """The PDF of the invoice as it is now could not be rendered, and will not be retried."""
+
+    def __init__(self, invoice_id: str) -> None:
+        super().__init__(
+            "download",
+            "render_failed",
+            f"The PDF of invoice {invoice_id} could not be rendered; it is rendered again when the "
+            "invoice changes. Contact support if this persists.",
+        )
 
 
 @dataclass(frozen=True)
@@ -73,8 +90,13 @@ class DocumentService:
             )
         if not printable(invoice.e_invoice, invoice.id, invoice.status):
             return Rendering(invoice.id)  # e-invoicing: the PDF waits for the IRN (202)
+        if document.pdf_failed and not document.pdf_is_current:
+            raise RenderFailedError(invoice.id)
         if not document.pdf_is_current:
-            self.jobs.enqueue("invoice", invoice.id, invoice.version)
+            if self.documents.request_render(
+                invoice.id, invoice.version, self.clock(), again_after=RENDER_AGAIN_AFTER
+            ):
+                self.jobs.enqueue("invoice", invoice.id, invoice.version)
             return Rendering(invoice.id)
         return self.links.download_link(
             pdf_key(invoice), filename=pdf_filename(invoice), content_type=PDF, now=self.clock()

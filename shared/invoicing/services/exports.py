@@ -19,15 +19,14 @@ from dataclasses import dataclass
 from invoicing.domain.access import Caller
 from invoicing.domain.documents import CSV, DownloadLink
 from invoicing.domain.ids import new_id
-from invoicing.domain.invoice import Invoice
 from invoicing.domain.numbering import ist_date
-from invoicing.domain.queries import ListQuery
+from invoicing.domain.queries import InvoiceRow, ListQuery
 from invoicing.services.invoices import InvoiceService
 from invoicing.services.ports import Clock, DocumentStorage
 
 INLINE_LIMIT = 5 * 1024 * 1024  # Lambda answers at most 6 MB, headers and JSON envelope included
 
-Encoder = Callable[[Iterable[Invoice]], Iterable[str]]
+Encoder = Callable[[Iterable[InvoiceRow]], Iterable[str]]
 
 
 def response_size(line: str) -> int:

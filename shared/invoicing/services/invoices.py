@@ -28,7 +28,7 @@ from invoicing.domain.errors import InvalidTransitionError, NotFoundError, Seque
 from invoicing.domain.ids import new_id
 from invoicing.domain.invoice import PAYABLE_STATUSES, Dispute, Invoice, InvoiceStatus, Supplier
 from invoicing.domain.numbering import financial_year, format_invoice_number, ist_date, series_key
-from invoicing.domain.queries import IdempotencyClaim, ListQuery, Page
+from invoicing.domain.queries import IdempotencyClaim, InvoiceRow, ListQuery, Page
 from invoicing.domain.summary import AccountSummary
 from invoicing.services.ports import Clock, InvoiceStore, PaymentProvider, Transactions
 
@@ -65,7 +65,7 @@ class InvoiceService:
             raise NotFoundError(f"No invoice {invoice_id}.")
         return invoice
 
-    def list(self, caller: Caller, query: ListQuery) -> Page[Invoice]:
+    def list(self, caller: Caller, query: ListQuery) -> Page[InvoiceRow]:
         account = caller.account_for_listing(query.account_id or None)
         statuses = query.statuses
         if not caller.is_operator and statuses is not None:
@@ -74,7 +74,7 @@ class InvoiceService:
             replace(query, account_id=account, statuses=statuses, include_drafts=caller.is_operator)
         )
 
-    def export(self, caller: Caller, query: ListQuery, *, page_size: int = 100) -> Iterator[Invoice]:
+    def export(self, caller: Caller, query: ListQuery, *, page_size: int = 100) -> Iterator[InvoiceRow]:
         """Every invoice the list would show, page after page (one Query each), newest first."""
         query = replace(query, limit=page_size, cursor=None)
         while True:

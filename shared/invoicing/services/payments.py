@@ -67,7 +67,7 @@ class OutcomeStatus(StrEnum):
 class Outcome(BaseModel):
     """What a notice did. ``status`` is the answer; the rest is for logs and metrics."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     status: OutcomeStatus
     invoice_id: str | None = None

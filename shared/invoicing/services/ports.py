@@ -10,7 +10,7 @@ same contract tests as the real implementations.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -34,7 +34,7 @@ from invoicing.domain.invoice import Invoice, Refund
 from invoicing.domain.ledger import LedgerEntry, LedgerHead
 from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.provider import ProviderInvoice, ProviderLink, ProviderRefund
-from invoicing.domain.queries import ListQuery, Page, SweepPage
+from invoicing.domain.queries import InvoiceRow, ListQuery, Page, SweepPage
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.domain.statements import Statement, StatementDocument, StatementFigures, StatementStatus
 from invoicing.domain.summary import AccountSummary
@@ -65,7 +65,7 @@ class InvoiceStore(Protocol):
     def next_sequence(self, series: str) -> int:
         """The number a series would hand out next (its counter + 1)."""
 
-    def list_page(self, query: ListQuery) -> Page[Invoice]: ...
+    def list_page(self, query: ListQuery) -> Page[InvoiceRow]: ...
 
     def owners(self, invoice_ids: Sequence[str]) -> dict[str, InvoiceOwner]:
         """Account and status of each invoice that exists (absent ones are left out)."""
@@ -179,7 +179,15 @@ class DocumentStore(Protocol):
     def get(self, invoice_id: str) -> InvoiceDocument: ...
 
     def mark_rendered(self, invoice_id: str, version: int) -> bool:
-        """Record the PDF of ``version``; ``False`` when the invoice moved on (or it was recorded)."""
+        """Record the PDF of ``version``; ``False`` when it (or a later version) was recorded."""
+
+    def mark_failed(self, invoice_id: str, version: int, reason: str) -> bool:
+        """Record that rendering ``version`` failed for good; ``False`` when it (or a later version)
+        was rendered or marked failed already."""
+
+    def request_render(self, invoice_id: str, version: int, now: datetime, *, again_after: timedelta) -> bool:
+        """``True`` for the one caller that should queue the render of ``version`` (none requested
+        yet, or the last request is older than ``again_after``)."""
 
 
 class DownloadStore(Protocol):

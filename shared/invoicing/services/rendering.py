@@ -38,9 +38,18 @@ from invoicing.services.ports import DocumentStorage, DocumentStore, DownloadSto
 class Outcome(StrEnum):
     RENDERED = "rendered"  # uploaded and recorded as the invoice's current PDF
     ALREADY_RENDERED = "already_rendered"  # the current version's PDF was already stored
-    SUPERSEDED = "superseded"  # uploaded but not recorded: the invoice changed meanwhile (or a
-    # concurrent job recorded the same version first)
+    SUPERSEDED = "superseded"  # uploaded but not recorded: a concurrent job recorded the same
+    # version (or a later one) first
     AWAITING_IRN = "awaiting_irn"  # e-invoicing: nothing rendered until the IRN is there
+    FAILED = "failed"  # the renderer failed on this version: recorded as failed for good
+
+
+class UnrenderableError(Exception):
+    """The renderer failed on this invoice: it would fail the same way on every attempt."""
+
+    def __init__(self, invoice_id: str, reason: str) -> None:
+        super().__init__(f"Invoice {invoice_id} cannot be rendered: {reason}")
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -79,13 +88,28 @@ class RenderService:
             return Rendition(invoice.id, invoice.version, pdf_key(invoice), Outcome.ALREADY_RENDERED)
         if invoice.e_invoice is not None and invoice.e_invoice.status in AWAITING | {EInvoiceStatus.FAILED}:
             return Rendition(invoice.id, invoice.version, pdf_key(invoice), Outcome.AWAITING_IRN)
-        _, rendition = self.store(invoice)
+        try:
+            _, rendition = self.store(invoice)
+        except UnrenderableError as exc:
+            # The same invoice fails the same way every time: retrying cannot help.
+            self.documents.mark_failed(invoice.id, invoice.version, exc.reason)
+            return Rendition(invoice.id, invoice.version, pdf_key(invoice), Outcome.FAILED)
         return rendition
 
     def store(self, invoice: Invoice) -> tuple[bytes, Rendition]:
-        """Render ``invoice``, upload it at its versioned key and record it; the bytes too."""
+        """Render ``invoice``, upload it at its versioned key and record it; the bytes too.
+
+        ``UnrenderableError`` when the renderer (the invoice, the template and the fonts in, bytes
+        out) fails on it other than by an ``OSError`` (a file or the network: may pass); errors of
+        the upload or the table are raised as they are.
+        """
         key = pdf_key(invoice)
-        body = self.renderer.render(invoice)
+        try:
+            body = self.renderer.render(invoice)
+        except OSError:
+            raise
+        except Exception as exc:  # the same invoice fails the same way on every attempt
+            raise UnrenderableError(invoice.id, f"{type(exc).__name__}: {exc}"[:500]) from exc
         self.storage.put(key, body, filename=pdf_filename(invoice), content_type=PDF)
         recorded = self.documents.mark_rendered(invoice.id, invoice.version)
         outcome = Outcome.RENDERED if recorded else Outcome.SUPERSEDED

@@ -1,34 +1,38 @@
-"""The invoice API's object graph: its services with their real adapters, built once per container."""
+"""The invoice API's object graph: its services with their real adapters, built once per container.
+
+Each factory imports its service (and the stores only it uses) when it first builds it, so a route
+loads the services it calls, not the whole API's.
+"""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from invoicing.adapters import secrets
-from invoicing.config import InvoiceSettings
-from invoicing.repository.documents import DynamoDocumentStore
-from invoicing.repository.downloads import DynamoDownloadStore
-from invoicing.repository.einvoices import DynamoEInvoiceStore
-from invoicing.repository.ledger import DynamoLedger
-from invoicing.repository.statements import DynamoStatementStore
-from invoicing.services.credit_note_documents import CreditNoteDocumentService
-from invoicing.services.credit_notes import CreditNoteService
-from invoicing.services.disputes import DisputeService
-from invoicing.services.documents import DocumentService
-from invoicing.services.einvoicing import EInvoiceService, IrnCancellation
-from invoicing.services.exports import CsvExportService
-from invoicing.services.invoices import InvoiceService
-from invoicing.services.retry import Backoff
-from invoicing.services.statements import StatementService
-from invoicing.wiring import common, wallet
+from invoicing.wiring import common
+
+if TYPE_CHECKING:
+    from invoicing.config import InvoiceSettings
+    from invoicing.services.credit_note_documents import CreditNoteDocumentService
+    from invoicing.services.credit_notes import CreditNoteService
+    from invoicing.services.disputes import DisputeService
+    from invoicing.services.documents import DocumentService
+    from invoicing.services.einvoicing import EInvoiceService
+    from invoicing.services.exports import CsvExportService
+    from invoicing.services.invoices import InvoiceService
+    from invoicing.services.statements import StatementService
 
 
 def settings() -> InvoiceSettings:
+    from invoicing.config import InvoiceSettings
+
     return common.settings(InvoiceSettings)
 
 
 @cache
 def invoice_service() -> InvoiceService:
+    from invoicing.services.invoices import InvoiceService
+
     config = settings()
     return InvoiceService(
         invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
@@ -41,6 +45,10 @@ def invoice_service() -> InvoiceService:
 
 @cache
 def document_service() -> DocumentService:
+    from invoicing.repository.documents import DynamoDocumentStore
+    from invoicing.repository.downloads import DynamoDownloadStore
+    from invoicing.services.documents import DocumentService
+
     config = settings()
     return DocumentService(
         documents=DynamoDocumentStore(common.table(config.invoices_table)),
@@ -54,6 +62,10 @@ def document_service() -> DocumentService:
 
 @cache
 def einvoice_service() -> EInvoiceService:
+    from invoicing.adapters import secrets
+    from invoicing.repository.einvoices import DynamoEInvoiceStore
+    from invoicing.services.einvoicing import EInvoiceService
+
     config = settings()
     return EInvoiceService(
         invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
@@ -68,6 +80,10 @@ def einvoice_service() -> EInvoiceService:
 
 @cache
 def credit_note_service() -> CreditNoteService:
+    from invoicing.services.credit_notes import CreditNoteService
+    from invoicing.services.einvoicing import IrnCancellation
+    from invoicing.services.retry import Backoff
+
     config = settings()
     return CreditNoteService(
         invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
@@ -83,6 +99,9 @@ def credit_note_service() -> CreditNoteService:
 
 @cache
 def dispute_service() -> DisputeService:
+    from invoicing.services.disputes import DisputeService
+    from invoicing.services.retry import Backoff
+
     config = settings()
     return DisputeService(
         invoices=common.invoice_store(config.invoices_table, config.cursor_secret_name),
@@ -95,6 +114,8 @@ def dispute_service() -> DisputeService:
 
 @cache
 def credit_note_document_service() -> CreditNoteDocumentService:
+    from invoicing.services.credit_note_documents import CreditNoteDocumentService
+
     config = settings()
     return CreditNoteDocumentService(
         credit_notes=common.credit_note_store(config.invoices_table, config.cursor_secret_name),
@@ -107,6 +128,8 @@ def credit_note_document_service() -> CreditNoteDocumentService:
 @cache
 def csv_export_service() -> CsvExportService:
     """``GET /invoices/export.csv``: inline while small, else streamed to the bucket's exports/."""
+    from invoicing.services.exports import CsvExportService
+
     config = settings()
     return CsvExportService(
         invoices=invoice_service(),
@@ -118,6 +141,10 @@ def csv_export_service() -> CsvExportService:
 
 @cache
 def statement_service() -> StatementService:
+    from invoicing.repository.ledger import DynamoLedger
+    from invoicing.repository.statements import DynamoStatementStore
+    from invoicing.services.statements import StatementService
+
     config = settings()
     table = common.table(config.invoices_table)
     return StatementService(
@@ -143,5 +170,7 @@ def reset() -> None:
         statement_service,
     ):
         factory.cache_clear()
+    from invoicing.wiring import wallet  # the wallet's services, built by its own wiring module
+
     wallet.forget()
     common.reset()

@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from invoicing.adapters.aws import client
-from invoicing.adapters.billing_queue import SqsBillingQueue
 from invoicing.config import BillingRunSettings, ConfigurationError, InvoiceSettings
-from invoicing.repository.billing import DynamoBillingStore
-from invoicing.services.billing import BillingRunService, BillingService
-from invoicing.services.invoices import InvoiceService
-from invoicing.wiring import common, wallet
+from invoicing.wiring import common
+
+if TYPE_CHECKING:
+    from invoicing.adapters.billing_queue import SqsBillingQueue
+    from invoicing.repository.billing import DynamoBillingStore
+    from invoicing.services.billing import BillingRunService, BillingService
 
 
 @cache
 def store(table_name: str) -> DynamoBillingStore:
+    from invoicing.repository.billing import DynamoBillingStore
+
     return DynamoBillingStore(common.table(table_name))
 
 
 @cache
 def queue(queue_url: str) -> SqsBillingQueue:
+    from invoicing.adapters.billing_queue import SqsBillingQueue
+
     return SqsBillingQueue(queue_url, client("sqs"))
 
 
 # ---------------------------------------------------------------------------------- invoice API
 @cache
 def billing_service() -> BillingService:
+    from invoicing.services.billing import BillingService
+
     config = common.settings(InvoiceSettings)
     return BillingService(
         store=store(config.invoices_table),
@@ -55,6 +63,10 @@ def run_service() -> BillingRunService:
 
 
 def _runs(config: InvoiceSettings, queue_url: str) -> BillingRunService:
+    from invoicing.services.billing import BillingRunService
+    from invoicing.services.invoices import InvoiceService
+    from invoicing.wiring import wallet  # prepaid accounts' settlement from advances
+
     invoices = InvoiceService(
         invoices=common.invoice_store(config.invoices_table),
         transactions=common.transactions(config.invoices_table),
@@ -76,5 +88,7 @@ def _runs(config: InvoiceSettings, queue_url: str) -> BillingRunService:
 def reset() -> None:
     for factory in (store, queue, billing_service, billing_run_service, run_service):
         factory.cache_clear()
+    from invoicing.wiring import wallet
+
     wallet.forget()
     common.reset()

@@ -2,7 +2,8 @@
 
 Every function's wiring module (``api``, ``webhook``, ``sweep``, ``pdf``, ``outbox``) composes its
 services from these, so an adapter is built the same way wherever it is used, once per container.
-Nothing runs at import time.
+Nothing runs at import time, and each factory imports what it builds when it first builds it: a
+function (or an API route) loads the adapters it uses, not every adapter any function uses.
 """
 
 from __future__ import annotations
@@ -10,26 +11,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from aws_lambda_powertools.metrics import MetricUnit
-
-from invoicing.adapters import secrets
+from invoicing import snapstart
 from invoicing.adapters.aws import client
-from invoicing.adapters.einvoice_queue import SqsEInvoiceQueue
-from invoicing.adapters.email import SesReminderMailer
-from invoicing.adapters.events import EventBridgePublisher
-from invoicing.adapters.gsp_irp import GspIrpClient
-from invoicing.adapters.razorpay import RazorpayPaymentProvider
-from invoicing.adapters.render_queue import SqsRenderQueue
-from invoicing.adapters.storage import DocumentStorage
-from invoicing.config import ConfigurationError, EInvoiceSettings, InvoiceSettings, RazorpaySettings, S, load
-from invoicing.observability import metrics
-from invoicing.repository.commit import DynamoTransactions
-from invoicing.repository.credit_notes import DynamoCreditNoteStore
-from invoicing.repository.invoices import DynamoInvoiceStore
-from invoicing.repository.table import Table
-from invoicing.services.invoices import InvoicePolicy
+
+if TYPE_CHECKING:
+    from invoicing.adapters.einvoice_queue import SqsEInvoiceQueue
+    from invoicing.adapters.email import SesReminderMailer
+    from invoicing.adapters.events import EventBridgePublisher
+    from invoicing.adapters.gsp_irp import GspIrpClient
+    from invoicing.adapters.razorpay import RazorpayPaymentProvider
+    from invoicing.adapters.render_queue import SqsRenderQueue
+    from invoicing.adapters.storage import DocumentStorage
+    from invoicing.config import EInvoiceSettings, InvoiceSettings, RazorpaySettings, S
+    from invoicing.repository.commit import DynamoTransactions
+    from invoicing.repository.credit_notes import DynamoCreditNoteStore
+    from invoicing.repository.invoices import DynamoInvoiceStore
+    from invoicing.repository.table import Table
+    from invoicing.services.invoices import InvoicePolicy
 
 
 class SystemClock:
@@ -49,6 +49,10 @@ class PowertoolsCounter:
     """``services.ports.Counter`` onto the function's Powertools metrics (flushed per invocation)."""
 
     def count(self, name: str) -> None:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        from invoicing.observability import metrics
+
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
@@ -62,6 +66,8 @@ class _CachedSettings(Protocol):
 
 def _settings(model: type[S]) -> S:
     """The function's validated settings (``config``), read from the environment once."""
+    from invoicing.config import load
+
     return load(model)
 
 
@@ -80,6 +86,8 @@ def counter() -> PowertoolsCounter:
 
 @cache
 def table(name: str) -> Table:
+    from invoicing.repository.table import Table
+
     return Table(name, client("dynamodb"))
 
 
@@ -87,12 +95,17 @@ def table(name: str) -> Table:
 def transactions(table_name: str) -> DynamoTransactions:
     """Commits on the services' clock: an outbox message is due at the commit's time as the
     dispatcher reads it, so a replayed (``SystemClock.set``) clock still sees its messages due."""
+    from invoicing.repository.commit import DynamoTransactions
+
     return DynamoTransactions(table(table_name), clock=lambda: clock()().timestamp())
 
 
 @cache
 def invoice_store(table_name: str, cursor_secret_name: str | None = None) -> DynamoInvoiceStore:
     """The invoices; with a cursor secret it can list (the key signs page cursors)."""
+    from invoicing.adapters import secrets
+    from invoicing.repository.invoices import DynamoInvoiceStore
+
     key = secrets.signing_key(cursor_secret_name) if cursor_secret_name else None
     return DynamoInvoiceStore(table(table_name), cursor_key=key)
 
@@ -100,27 +113,38 @@ def invoice_store(table_name: str, cursor_secret_name: str | None = None) -> Dyn
 @cache
 def credit_note_store(table_name: str, cursor_secret_name: str | None = None) -> DynamoCreditNoteStore:
     """The credit notes; with a cursor secret it can list them."""
+    from invoicing.adapters import secrets
+    from invoicing.repository.credit_notes import DynamoCreditNoteStore
+
     key = secrets.signing_key(cursor_secret_name) if cursor_secret_name else None
     return DynamoCreditNoteStore(table(table_name), cursor_key=key)
 
 
 @cache
 def events(bus_name: str) -> EventBridgePublisher:
+    from invoicing.adapters.events import EventBridgePublisher
+
     return EventBridgePublisher(bus_name, client("events"))
 
 
 @cache
 def render_jobs(queue_url: str) -> SqsRenderQueue:
+    from invoicing.adapters.render_queue import SqsRenderQueue
+
     return SqsRenderQueue(queue_url, client("sqs"))
 
 
 @cache
 def storage(bucket: str) -> DocumentStorage:
+    from invoicing.adapters.storage import DocumentStorage
+
     return DocumentStorage(bucket, client("s3"))
 
 
 @cache
 def mailer(sender: str) -> SesReminderMailer:
+    from invoicing.adapters.email import SesReminderMailer
+
     return SesReminderMailer(sender, client("sesv2"))
 
 
@@ -130,6 +154,9 @@ def payments(config: RazorpaySettings) -> RazorpayPaymentProvider:
 
 @cache
 def _payments(secret_name: str, base_url: str | None, timeout: float) -> RazorpayPaymentProvider:
+    from invoicing.adapters import secrets
+    from invoicing.adapters.razorpay import RazorpayPaymentProvider
+
     return RazorpayPaymentProvider(
         lambda: secrets.razorpay_credentials(secret_name), base_url=base_url, timeout_seconds=timeout
     )
@@ -137,11 +164,15 @@ def _payments(secret_name: str, base_url: str | None, timeout: float) -> Razorpa
 
 @cache
 def einvoice_jobs(queue_url: str) -> SqsEInvoiceQueue:
+    from invoicing.adapters.einvoice_queue import SqsEInvoiceQueue
+
     return SqsEInvoiceQueue(queue_url, client("sqs"))
 
 
 def irp(config: EInvoiceSettings) -> GspIrpClient:
     """The IRP through the GSP; its credentials are read (and cached) from Secrets Manager on use."""
+    from invoicing.config import ConfigurationError
+
     if config.einvoicing != "off" and not (config.gsp_secret_name and config.gsp_base_url):
         raise ConfigurationError("EINVOICING is on: GSP_SECRET_NAME and GSP_BASE_URL must be set")
     return _irp(config.gsp_secret_name or "", config.gsp_base_url, config.gsp_timeout_seconds)
@@ -149,12 +180,18 @@ def irp(config: EInvoiceSettings) -> GspIrpClient:
 
 @cache
 def _irp(secret_name: str, base_url: str, timeout: float) -> GspIrpClient:
+    from invoicing.adapters import secrets
+    from invoicing.adapters.gsp_irp import GspIrpClient
+
     return GspIrpClient(
         lambda: secrets.gsp_credentials(secret_name), base_url=base_url, timeout_seconds=timeout
     )
 
 
 def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
+    from invoicing.config import InvoiceSettings
+    from invoicing.services.invoices import InvoicePolicy
+
     config = config or settings(InvoiceSettings)
     return InvoicePolicy(
         prefix=config.invoice_number_prefix,
@@ -168,7 +205,7 @@ def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
 
 def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
-    from invoicing.adapters import aws
+    from invoicing.adapters import aws, secrets
 
     for factory in (
         settings,
@@ -187,3 +224,9 @@ def reset() -> None:
         factory.cache_clear()
     secrets.reset()
     aws.reset()
+
+
+# Every function's wiring imports this module: with SnapStart, the runtime hooks that keep clients,
+# connections, secrets and random state out of shared snapshots are registered here (a no-op
+# outside Lambda's runtime).
+snapstart.register()

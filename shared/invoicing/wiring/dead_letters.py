@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from invoicing.config import TableSettings
+from invoicing.repository.documents import DynamoDocumentStore
 from invoicing.repository.downloads import DynamoDownloadStore
 from invoicing.repository.statements import DynamoStatementStore
 from invoicing.services.dead_letters import DeadLetters
@@ -14,7 +15,11 @@ from invoicing.wiring import common
 @cache
 def dead_letters() -> DeadLetters:
     table = common.table(common.settings(TableSettings).invoices_table)
-    return DeadLetters(downloads=DynamoDownloadStore(table), statements=DynamoStatementStore(table))
+    return DeadLetters(
+        downloads=DynamoDownloadStore(table),
+        statements=DynamoStatementStore(table),
+        documents=DynamoDocumentStore(table),
+    )
 
 
 def reset() -> None:

@@ -4,6 +4,7 @@ downloads (job stored and queued → the renderer builds the ZIP → a link to i
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -12,6 +13,7 @@ import boto3
 import pytest
 from pypdf import PdfReader
 
+from infra.local.events import sqs_event
 from invoicing.repository.downloads import download_key
 from invoicing.repository.table import deserialize, serialize
 
@@ -100,7 +102,63 @@ def test_pdf_of_a_draft_is_409_invalid_state(api, resources, effects):
     assert effects.new_render_jobs() == []
 
 
-def test_pdf_is_one_getitem_and_no_s3_call(api, resources, effects, aws_calls):
+def test_polling_the_pdf_queues_one_render_job_not_one_per_request(api, resources, effects):
+    invoice = api.issued("acc_1")
+    effects.new_render_jobs()  # the issue's own render job: dropped, as if still on the queue
+
+    replies = [api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf") for _ in range(3)]
+
+    assert [reply.status for reply in replies] == [202, 202, 202]
+    assert len(effects.new_render_jobs()) == 1
+
+
+def test_a_pdf_that_failed_for_good_is_409_with_the_contract_body_and_queues_nothing(
+    api, resources, effects, monkeypatch
+):
+    # Given an invoice whose render fails (the renderer breaks on it every time)
+    from invoicing.adapters.pdf import InvoicePdfRenderer
+
+    def broken(self, invoice):
+        raise ValueError("year 10000 is out of range")
+
+    monkeypatch.setattr(InvoicePdfRenderer, "render", broken)
+    invoice = api.issued("acc_1")
+    assert len(effects.render()) == 1  # the render job, done with (not retried)
+
+    # When the customer asks for the PDF
+    reply = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
+
+    # Then a 409 in the contract's error body, not 202 forever, and no new job
+    assert reply.status == 409, reply.text
+    assert set(reply.json()) == {"error"}
+    assert reply.error["code"] == "invalid_state"
+    assert "could not be rendered" in reply.error["message"]
+    assert effects.new_render_jobs() == []
+
+    # And once the invoice changes, its new version is rendered afresh
+    monkeypatch.undo()
+    assert api.operator("PATCH", f"/invoices/{invoice['id']}", body={"notes": "again"}).status == 200
+    effects.render()
+    assert api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf").status == 200
+
+
+def test_a_dead_lettered_pdf_job_marks_its_version_failed(api, resources, effects, functions):
+    # Given a render job that SQS gave up on (five failed receives)
+    invoice = api.issued("acc_1")
+    (job,) = effects.new_render_jobs()
+    message = {"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": json.dumps(job)}
+    event = sqs_event([message], queue_arn="arn:aws:sqs:ap-south-1:123456789012:render-dlq")
+
+    # When the dead-letter consumer takes it
+    assert functions.invoke("RenderDeadLetterFunction", event) == {"batchItemFailures": []}
+
+    # Then the PDF is 409, not 202 forever
+    reply = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
+    assert reply.status == 409 and reply.error["code"] == "invalid_state"
+    assert effects.new_render_jobs() == []
+
+
+def test_pdf_is_one_read_and_no_s3_call(api, resources, effects, aws_calls):
     invoice = api.issued("acc_1")
     effects.render()
     aws_calls.clear()
@@ -108,7 +166,7 @@ def test_pdf_is_one_getitem_and_no_s3_call(api, resources, effects, aws_calls):
     reply = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
 
     assert reply.status == 200
-    assert aws_calls.of("dynamodb") == ["GetItem"]
+    assert aws_calls.of("dynamodb") == ["Query"]  # the invoice and its render state
     assert aws_calls.of("s3") == []  # presigning is local
 
 

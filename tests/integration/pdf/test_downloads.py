@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from invoicing.adapters.storage import MIN_PART_BYTES
 from invoicing.domain.documents import Download, DownloadStatus, export_key, pdf_key
-from invoicing.repository import records
+from invoicing.repository.documents import render_key
 from invoicing.repository.downloads import DynamoDownloadStore, download_key
 from invoicing.repository.table import deserialize, serialize
 from invoicing.wiring import common
@@ -92,7 +92,7 @@ def test_a_download_job_streams_a_zip_of_every_invoice_and_turns_ready(
         deserialize(
             dynamodb.get_item(
                 TableName=pdf_resources["INVOICES_TABLE"],
-                Key=serialize(records.invoice_key(second.id)),
+                Key=serialize(render_key(second.id)),
             )["Item"]
         )["pdf_version"]
         == second.version

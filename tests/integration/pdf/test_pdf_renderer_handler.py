@@ -1,4 +1,5 @@
-"""functions/pdf_renderer under moto: SQS batches in, PDFs in S3 and ``pdf_version`` on the invoice."""
+"""functions/pdf_renderer under moto: SQS batches in, PDFs in S3 and the rendered version in the
+invoice's render-state item (the invoice item itself is never rewritten by a render)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pypdf import PdfReader
 
 from invoicing.domain.documents import pdf_key
 from invoicing.repository import records
-from invoicing.repository.table import deserialize, serialize
+from invoicing.repository.documents import DynamoDocumentStore, render_key
+from invoicing.repository.table import Table, deserialize, serialize
 from tests.integration.pdf.conftest import job, sqs_event, sqs_record
 from tests.unit.factories import NOW, issued, payment
 
@@ -18,6 +20,11 @@ from tests.unit.factories import NOW, issued, payment
 def stored_item(dynamodb, table: str, invoice_id: str) -> dict:
     response = dynamodb.get_item(TableName=table, Key=serialize(records.invoice_key(invoice_id)))
     return deserialize(response["Item"])
+
+
+def render_state(dynamodb, table: str, invoice_id: str) -> dict:
+    response = dynamodb.get_item(TableName=table, Key=serialize(render_key(invoice_id)))
+    return deserialize(response.get("Item", {}))
 
 
 def test_a_batch_renders_the_good_record_and_reports_only_the_bad_one(
@@ -44,10 +51,11 @@ def test_a_batch_renders_the_good_record_and_reports_only_the_bad_one(
     body = stored["Body"].read()
     assert body.startswith(b"%PDF-")
     assert "INV/2627/000042" in PdfReader(io.BytesIO(body)).pages[0].extract_text()
-    # and the invoice records which version has its PDF, without a new version
+    # and the render state records which version has its PDF; the invoice item is untouched
+    state = render_state(dynamodb, pdf_resources["INVOICES_TABLE"], invoice.id)
+    assert state["pdf_version"] == invoice.version
     item = stored_item(dynamodb, pdf_resources["INVOICES_TABLE"], invoice.id)
-    assert item["pdf_version"] == invoice.version
-    assert item["version"] == invoice.version
+    assert "pdf_version" not in item and item["version"] == invoice.version
     assert repository.get(invoice.id) == invoice
 
 
@@ -57,7 +65,7 @@ def test_one_render_is_one_getitem_one_putobject_and_one_updateitem(handler, con
 
     handler.lambda_handler(sqs_event(sqs_record(job(invoice))), context)
 
-    assert aws_calls.of("dynamodb") == ["GetItem", "UpdateItem"]
+    assert aws_calls.of("dynamodb") == ["Query", "UpdateItem"]  # the invoice with its render state
     assert aws_calls.of("s3") == ["PutObject"]
 
 
@@ -82,7 +90,7 @@ def test_rendering_the_same_version_twice_writes_the_same_object(
     handler.lambda_handler(event, context)
     dynamodb.update_item(
         TableName=pdf_resources["INVOICES_TABLE"],
-        Key=serialize(records.invoice_key(invoice.id)),
+        Key=serialize(render_key(invoice.id)),
         UpdateExpression="REMOVE pdf_version",
     )
 
@@ -112,16 +120,41 @@ def test_a_job_for_an_older_version_renders_the_current_one(
     body = s3.get_object(Bucket=bucket, Key=pdf_key(after))["Body"].read()
     text = PdfReader(io.BytesIO(body)).pages[0].extract_text()
     assert "Paid in full" in text
-    assert stored_item(dynamodb, pdf_resources["INVOICES_TABLE"], after.id)["pdf_version"] == after.version
+    assert render_state(dynamodb, pdf_resources["INVOICES_TABLE"], after.id)["pdf_version"] == after.version
 
 
-def test_a_change_of_the_invoice_drops_its_pdf_version(handler, context, repository, dynamodb, pdf_resources):
+def test_a_change_of_the_invoice_leaves_its_new_version_without_a_pdf(
+    handler, context, repository, dynamodb, pdf_resources
+):
     before = repository.put(issued())
     handler.lambda_handler(sqs_event(sqs_record(job(before))), context)
 
-    repository.save(before, before.revise({"notes": "Updated"}, NOW))
+    after = repository.save(before, before.revise({"notes": "Updated"}, NOW))
 
-    assert "pdf_version" not in stored_item(dynamodb, pdf_resources["INVOICES_TABLE"], before.id)
+    document = DynamoDocumentStore(Table(pdf_resources["INVOICES_TABLE"], dynamodb)).get(before.id)
+    assert (document.invoice, document.pdf_version, document.pdf_is_current) == (after, before.version, False)
+
+
+def test_an_invoice_the_renderer_fails_on_is_marked_failed_not_retried(
+    handler, context, store, dynamodb, pdf_resources, s3, bucket, monkeypatch
+):
+    # Given an invoice the renderer cannot print (as a date past the formatter's range once did)
+    from invoicing.adapters.pdf import InvoicePdfRenderer
+
+    def overflow(self, invoice):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(InvoicePdfRenderer, "render", overflow)
+    invoice = store(issued())
+
+    # When its job runs
+    response = handler.lambda_handler(sqs_event(sqs_record(job(invoice))), context)
+
+    # Then the job is done with (not retried five times) and the version is recorded as failed
+    assert response == {"batchItemFailures": []}
+    state = render_state(dynamodb, pdf_resources["INVOICES_TABLE"], invoice.id)
+    assert state["failed_version"] == invoice.version and "OverflowError" in state["failure"]
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
 @pytest.mark.parametrize(
