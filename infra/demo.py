@@ -11,6 +11,7 @@ from invoicing.domain.invoice import Address, BillingPeriod, Customer, LineItem,
 from invoicing.domain.numbering import IST
 
 DEMO_ACCOUNT = "acc_demo"
+DEMO_PREPAID_ACCOUNT = "acc_demo_prepaid"  # a prepaid account: wallet top-ups, months settled from them
 
 DEMO_SUPPLIER = Supplier(
     name="Shakti Cloud Compute Pvt Ltd",
@@ -192,5 +193,39 @@ def demo_usage(account_id: str, period: str) -> list[dict[str, str]]:
         )
     records.append(
         record(f"{period}-ssd", "storage.ssd.gb_month", "vol-datasets", "datasets", "512.5", begin, end)
+    )
+    return records
+
+
+def prepaid_usage(account_id: str, period: str, *, gpu_hours: int) -> list[dict[str, str]]:
+    """A prepaid account's smaller month (``POST /usage`` records): an A100 pod for ``gpu_hours``
+    hours from the first day, and 100 GB of SSD for the whole month."""
+    first = date(int(period[:4]), int(period[5:]), 1)
+    begin = datetime(first.year, first.month, 1, tzinfo=IST)
+    end = datetime.combine(month_end(first) + timedelta(days=1), datetime.min.time(), tzinfo=IST)
+    records = [
+        {
+            "id": f"{period}-prepaid-a100-{h}",
+            "account_id": account_id,
+            "sku": "gpu.a100.hour",
+            "resource_id": "pod-9c21",
+            "resource_name": "eval-mistral-7b",
+            "quantity": "1",
+            "start": (begin + timedelta(hours=h)).isoformat(),
+            "end": (begin + timedelta(hours=h + 1)).isoformat(),
+        }
+        for h in range(gpu_hours)
+    ]
+    records.append(
+        {
+            "id": f"{period}-prepaid-ssd",
+            "account_id": account_id,
+            "sku": "storage.ssd.gb_month",
+            "resource_id": "vol-evals",
+            "resource_name": "eval-datasets",
+            "quantity": "100",
+            "start": begin.isoformat(),
+            "end": end.isoformat(),
+        }
     )
     return records

@@ -1,5 +1,5 @@
-"""Render invoice and credit-note PDFs, bulk-download ZIPs and statements of account from the render
-queue, one SQS record at a time, with partial-batch failures.
+"""Render invoice, credit-note and receipt-voucher PDFs, bulk-download ZIPs and statements of account
+from the render queue, one SQS record at a time, with partial-batch failures.
 
 A record that fails (unknown invoice, malformed job, S3 or DynamoDB trouble) raises; Powertools
 reports it in ``batchItemFailures`` so only that message returns to the queue, and after five
@@ -18,14 +18,14 @@ from invoicing.observability import logger, metrics, tracer
 from invoicing.services.credit_note_documents import RenderOutcome
 from invoicing.services.rendering import ExportOutcome, Outcome
 from invoicing.services.statements import StatementOutcome
-from invoicing.wiring import pdf
+from invoicing.wiring import pdf, wallet
 
 ASSETS = Path(__file__).resolve().parent
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
-    logger.remove_keys(["invoice_id", "download_id", "credit_note_id", "statement_id"])
+    logger.remove_keys(["invoice_id", "download_id", "credit_note_id", "statement_id", "receipt_id"])
     logger.append_keys(message_id=record.message_id)
     try:
         job = parse_render_message(record.body)
@@ -33,6 +33,8 @@ def record_handler(record: SQSRecord) -> None:
             export_download(job)
         elif job.kind == "credit_note":
             render_credit_note(job.document_id, job.version)
+        elif job.kind == "receipt":
+            render_receipt(job.document_id, job.version)
         elif isinstance(job, StatementJob):
             render_statement(job)
         else:
@@ -62,6 +64,14 @@ def render_credit_note(credit_note_id: str, version: int) -> None:
     logger.info("Render job done", extra={"outcome": outcome.value, "job_version": version})
     if outcome is RenderOutcome.RENDERED:
         metrics.add_metric(name="CreditNotePdfRendered", unit=MetricUnit.Count, value=1)
+
+
+def render_receipt(receipt_id: str, version: int) -> None:
+    logger.append_keys(receipt_id=receipt_id)
+    outcome = wallet.receipt_render_service(ASSETS).render(receipt_id, version)
+    logger.info("Render job done", extra={"outcome": outcome.value, "job_version": version})
+    if outcome is RenderOutcome.RENDERED:
+        metrics.add_metric(name="ReceiptPdfRendered", unit=MetricUnit.Count, value=1)
 
 
 def export_download(job: DownloadJob) -> None:

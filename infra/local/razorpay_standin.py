@@ -15,8 +15,16 @@ caller's business.
 Supported: ``POST /v1/invoices`` (``draft: "1"`` keeps it a draft), ``GET /v1/invoices`` (filters
 ``receipt``, ``status``), ``GET|PATCH|DELETE /v1/invoices/{id}``, ``POST /v1/invoices/{id}/issue``,
 ``POST /v1/invoices/{id}/cancel``, ``GET /v1/payments/{id}``, ``POST /v1/payments/{id}/refund``
-(idempotent on ``X-Refund-Idempotency``), ``GET /v1/refunds/{id}``. State is in memory, guarded by
-one lock.
+(idempotent on ``X-Refund-Idempotency``), ``GET /v1/refunds/{id}``; and Payment Links (wallet
+top-ups): ``POST /v1/payment_links`` (``reference_id`` unique, as Razorpay requires),
+``GET /v1/payment_links`` (filters ``reference_id``, ``payment_id``), ``GET /v1/payment_links/{id}``,
+``POST /v1/payment_links/{id}/cancel``. State is in memory, guarded by one lock.
+
+:meth:`RazorpayStandIn.pay_link` is a customer paying a link on its hosted page (``/l/{id}``): a
+captured payment of the link's amount, then ``payment.captured`` (the payment, described
+``#<link id without plink_>`` as Razorpay does, no invoice) and ``payment_link.paid`` (the link, the
+payment and its order), signed like the invoices' webhooks. :meth:`RazorpayStandIn.expire_link`
+delivers ``payment_link.expired``.
 
 As Razorpay does, a receipt is carried by one invoice at a time: an issued, (partly) paid or expired
 invoice holds it until it is cancelled (drafts hold none). A refund is refused beyond what the
@@ -69,6 +77,13 @@ LINE_ITEM_FIELDS = frozenset(
 PAYABLE = frozenset({"issued", "partially_paid"})
 HOLDS_RECEIPT = frozenset({"issued", "partially_paid", "paid", "expired"})
 REFUND_FIELDS = frozenset({"amount", "speed", "receipt", "notes"})
+LINK_FIELDS = frozenset(
+    {
+        "amount", "currency", "accept_partial", "first_min_partial_amount", "expire_by", "reference_id",
+        "description", "customer", "notify", "reminder_enable", "notes", "callback_url", "callback_method",
+        "upi_link",
+    }
+)  # fmt: skip
 REFUND_IDEMPOTENCY_HEADER = "x-refund-idempotency"
 _ALNUM = string.ascii_letters + string.digits
 
@@ -102,7 +117,10 @@ class InjectedConnectionError(Exception):
     """A call :meth:`RazorpayStandIn.fail_next` made fail to connect."""
 
 
-OPERATIONS = ("create", "list", "fetch", "edit", "delete", "issue", "cancel", "refund")
+OPERATIONS = (
+    "create", "list", "fetch", "edit", "delete", "issue", "cancel", "refund",
+    "create_link", "list_links", "fetch_link", "cancel_link",
+)  # fmt: skip
 FAILURE_KINDS = ("timeout", "connection", "server_error")
 
 
@@ -114,6 +132,14 @@ def operation_of(method: str, path: str) -> str | None:
     method = method.upper()
     if parts[:2] == ["v1", "payments"] and len(parts) == 4 and parts[3] == "refund" and method == "POST":
         return "refund"
+    if parts[:2] == ["v1", "payment_links"]:
+        if len(parts) == 2:
+            return {"POST": "create_link", "GET": "list_links"}.get(method)
+        if len(parts) == 3 and method == "GET":
+            return "fetch_link"
+        if len(parts) == 4 and parts[3] == "cancel" and method == "POST":
+            return "cancel_link"
+        return None
     if parts[:2] != ["v1", "invoices"]:
         return None
     if len(parts) == 2:
@@ -194,6 +220,7 @@ class RazorpayStandIn:
         self._payments: dict[str, dict[str, Any]] = {}
         self._refunds: dict[str, dict[str, Any]] = {}
         self._refund_keys: dict[str, str] = {}  # X-Refund-Idempotency → refund id
+        self._links: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------------------------ HTTP
@@ -230,6 +257,17 @@ class RazorpayStandIn:
                         (v for k, v in headers.items() if k.lower() == REFUND_IDEMPOTENCY_HEADER), None
                     )
                     return 200, self.refund(parts[2], data, idempotency_key=key)
+            raise RazorpayError("The requested URL was not found on the server.", status=404)
+        if parts[:2] == ["v1", "payment_links"] and len(parts) <= 4:
+            with self._lock:
+                if len(parts) == 2 and method == "POST":
+                    return 200, self.create_link(data)
+                if len(parts) == 2 and method == "GET":
+                    return 200, self.list_links({k: v[-1] for k, v in parse_qs(url.query).items()})
+                if len(parts) == 3 and method == "GET":
+                    return 200, self.fetch_link(parts[2])
+                if len(parts) == 4 and method == "POST" and parts[3] == "cancel":
+                    return 200, self.cancel_link(parts[2])
             raise RazorpayError("The requested URL was not found on the server.", status=404)
         if parts[:2] == ["v1", "refunds"] and len(parts) == 3 and method == "GET":
             with self._lock:
@@ -495,6 +533,161 @@ class RazorpayStandIn:
                 ),
             ]
 
+    # ------------------------------------------------------------------------- payment links
+    def create_link(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(data) - LINK_FIELDS)
+        if unknown:
+            raise RazorpayError(f"{', '.join(unknown)} is/are not required and should not be sent")
+        amount = data.get("amount")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 100:
+            raise RazorpayError("The amount must be atleast INR 1.00", field="amount")
+        if data.get("currency", "INR") != "INR":
+            raise RazorpayError("Currency is not supported by the local stand-in.", field="currency")
+        reference = data.get("reference_id")
+        if reference is not None and (not isinstance(reference, str) or len(reference) > 40):
+            raise RazorpayError(
+                "reference_id must be a string of at most 40 characters.", field="reference_id"
+            )
+        notes = data.get("notes") or {}
+        if not isinstance(notes, dict) or len(notes) > 15:
+            raise RazorpayError("notes must be an object with at most 15 keys.", field="notes")
+        expire_by = data.get("expire_by")
+        if expire_by is not None and (isinstance(expire_by, bool) or not isinstance(expire_by, int)):
+            raise RazorpayError("expire_by must be a unix timestamp.", field="expire_by")
+        with self._lock:
+            if reference and any(link["reference_id"] == reference for link in self._links.values()):
+                raise RazorpayError(
+                    f"Payment Link with reference_id {reference} already exists", field="reference_id"
+                )
+            now = self._now()
+            link_id = new_id("plink")
+            notify = data.get("notify") or {}
+            customer = data.get("customer") or {}
+            self._links[link_id] = {
+                "id": link_id,
+                "accept_partial": _truthy(data.get("accept_partial", False)),
+                "amount": amount,
+                "amount_paid": 0,
+                "callback_method": data.get("callback_method", ""),
+                "callback_url": data.get("callback_url", ""),
+                "cancelled_at": 0,
+                "created_at": now,
+                "currency": "INR",
+                "customer": {k: customer[k] for k in ("name", "email", "contact") if k in customer},
+                "description": data.get("description", ""),
+                "expire_by": expire_by or 0,
+                "expired_at": 0,
+                "first_min_partial_amount": data.get("first_min_partial_amount", 0),
+                "notes": {str(k): str(v) for k, v in notes.items()} or None,
+                "notify": {
+                    "email": _truthy(notify.get("email", True)),
+                    "sms": _truthy(notify.get("sms", True)),
+                    "whatsapp": False,
+                },
+                "order_id": None,
+                "payments": None,
+                "reference_id": reference or "",
+                "reminder_enable": _truthy(data.get("reminder_enable", True)),
+                "reminders": [],
+                "short_url": self.link_url(link_id),
+                "status": "created",
+                "updated_at": now,
+                "upi_link": _truthy(data.get("upi_link", False)),
+                "user_id": "",
+            }
+            return copy.deepcopy(self._links[link_id])
+
+    def list_links(self, params: Mapping[str, str]) -> dict[str, Any]:
+        with self._lock:
+            links = sorted(self._links.values(), key=lambda link: link["created_at"], reverse=True)
+            if "reference_id" in params:
+                links = [link for link in links if link["reference_id"] == params["reference_id"]]
+            if "payment_id" in params:
+                links = [
+                    link
+                    for link in links
+                    if any(p["payment_id"] == params["payment_id"] for p in link["payments"] or [])
+                ]
+            return {"payment_links": copy.deepcopy(links)}
+
+    def fetch_link(self, link_id: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._link(link_id))
+
+    def cancel_link(self, link_id: str) -> dict[str, Any]:
+        with self._lock:
+            link = self._link(link_id)
+            if link["status"] not in ("created", "partially_paid"):
+                raise RazorpayError(f"Payment link cannot be cancelled as it is already {link['status']}")
+            link.update(status="cancelled", cancelled_at=self._now(), updated_at=self._now())
+            return copy.deepcopy(link)
+
+    def pay_link(self, link_id: str, method: str = "upi") -> list[WebhookDelivery]:
+        """A captured payment of the link's amount on its hosted page; returns the signed webhooks
+        Razorpay would send: ``payment.captured``, then ``payment_link.paid``."""
+        if method not in PAYMENT_METHODS:
+            raise RazorpayError(f"method must be one of {', '.join(PAYMENT_METHODS)}.", field="method")
+        with self._lock:
+            link = self._link(link_id)
+            if link["status"] not in ("created", "partially_paid"):
+                raise RazorpayError(f"Payment link is not payable; its status is {link['status']}.")
+            now = self._now()
+            amount = link["amount"] - link["amount_paid"]
+            order_id = new_id("order")
+            order = {
+                "id": order_id,
+                "entity": "order",
+                "amount": link["amount"],
+                "amount_paid": link["amount"],
+                "amount_due": 0,
+                "currency": link["currency"],
+                "receipt": link["reference_id"] or None,
+                "offer_id": None,
+                "status": "paid",
+                "attempts": 1,
+                "notes": [],
+                "created_at": now,
+                "product_type": "payment_link_v2",
+                "product_id": link_id.removeprefix("plink_"),
+            }
+            self._orders[order_id] = order
+            holder = {"customer_details": {**link["customer"]}, "currency": link["currency"], "id": None}
+            payment = self._payment(holder, order, amount, method, now)
+            payment.update(invoice_id=None, description=f"#{link_id.removeprefix('plink_')}")
+            self._payments[payment["id"]] = payment
+            link["amount_paid"] += amount
+            link.update(status="paid", order_id=order_id, updated_at=now)
+            link["payments"] = [
+                *(link["payments"] or []),
+                {"amount": amount, "created_at": now, "method": method, "payment_id": payment["id"],
+                 "status": "captured"},
+            ]  # fmt: skip
+            return [
+                self._event("payment.captured", {"payment": payment}, now),
+                self._event(
+                    "payment_link.paid", {"payment_link": link, "payment": payment, "order": order}, now
+                ),
+            ]
+
+    def expire_link(self, link_id: str) -> list[WebhookDelivery]:
+        """Razorpay expiring a link at its ``expire_by``: ``payment_link.expired``."""
+        with self._lock:
+            link = self._link(link_id)
+            if link["status"] not in ("created", "partially_paid"):
+                raise RazorpayError(f"Payment link cannot expire as it is already {link['status']}.")
+            now = self._now()
+            link.update(status="expired", expired_at=now, updated_at=now)
+            return [self._event("payment_link.expired", {"payment_link": link}, now)]
+
+    def link_url(self, link_id: str) -> str:
+        return f"{self.hosted_base_url}/l/{link_id}"
+
+    def _link(self, link_id: str) -> dict[str, Any]:
+        link = self._links.get(link_id)
+        if link is None:
+            raise RazorpayError("The id provided does not exist", field="id")
+        return link
+
     # ------------------------------------------------------------------------------ refunds
     def fetch_payment(self, payment_id: str) -> dict[str, Any]:
         with self._lock:
@@ -620,6 +813,11 @@ class RazorpayStandIn:
             now = self._now()
             invoice["status"], invoice["expired_at"] = "expired", now
             return [self._event("invoice.expired", {"invoice": self._webhook_invoice(invoice)}, now)]
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """What "now" is for the stand-in (epoch seconds): demo data is made back-dated."""
+        with self._lock:
+            self._clock = clock
 
     def hosted_url(self, invoice_id: str) -> str:
         return f"{self.hosted_base_url}/i/{invoice_id}"
@@ -1023,3 +1221,55 @@ def render_not_found(invoice_id: str) -> str:
         f"<style>{_STYLE}</style></head><body><div class='wrap'><div class='card'><div class='body'>"
         f"No invoice <code>{esc(invoice_id)}</code> at the Razorpay stand-in.</div></div></div></body></html>"
     )
+
+
+def render_link_page(
+    link: Mapping[str, Any], *, action: str, result: Mapping[str, Any] | None = None, error: str | None = None
+) -> str:
+    """The stand-in's hosted page for one payment link (a wallet top-up); ``action`` is where its
+    "Pay" form POSTs. A link collects its whole amount at once (no partial payments)."""
+    esc = html.escape
+    title = link.get("description") or link["id"]
+    customer = (link.get("customer") or {}).get("name") or ""
+    status = link["status"]
+    due = link["amount"] - link["amount_paid"]
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+        f"<title>Pay {esc(link['id'])}</title><style>{_STYLE}</style></head><body><div class='wrap'>",
+        "<div class='card'><div class='head'><small>RAZORPAY · LOCAL STAND-IN · TEST MODE</small>",
+        f"<h1>Payment link {esc(link.get('reference_id') or link['id'])}</h1></div><div class='body'>",
+        f"<div class='muted'>{esc(customer)}{' · ' if customer else ''}{esc(title)}</div>",
+        f"<div class='due'>{format_inr(due)}</div><div class='muted'>to pay</div>",
+        f"<div class='row'><span>Amount</span><span>{format_inr(link['amount'])}</span></div>",
+        f"<div class='row'><span>Status</span><span class='badge {esc(status)}'>{esc(status)}</span></div>",
+    ]
+    if result:
+        items = "".join(
+            f"<li><code>{esc(d['event'])}</code> → {esc(str(d.get('status_code')))}</li>"
+            for d in result.get("deliveries", [])
+        )
+        parts.append(
+            f"<div class='note ok'><strong>Payment of {format_inr(result['amount'])} captured</strong> "
+            f"<code>{esc(result['payment_id'])}</code><br>Webhooks delivered:<ul>{items}</ul></div>"
+        )
+    if error:
+        parts.append(f"<div class='note err'>{esc(error)}</div>")
+    if status in ("created", "partially_paid"):
+        methods = "".join(
+            f"<label><input type='radio' name='method' value='{m}'{' checked' if m == 'upi' else ''}>"
+            f"{METHOD_LABELS[m]}</label>"
+            for m in PAYMENT_METHODS
+        )
+        parts.append(
+            f"<form method='post' action='{esc(action)}'><fieldset><legend>Pay with</legend>"
+            f"<div class='methods'>{methods}</div></fieldset>"
+            f"<button type='submit'>Pay {format_inr(due)}</button></form>"
+        )
+    elif not result:
+        parts.append(f"<div class='note'>This payment link is {esc(status)}; nothing to pay.</div>")
+    parts.append(
+        "</div></div><div class='foot'>No money moves: paying here sends Razorpay's signed webhooks "
+        "to the local webhook route.</div></div></body></html>"
+    )
+    return "".join(parts)

@@ -1,4 +1,5 @@
-"""Demo data for the local stack: the demo account with an invoice in every status.
+"""Demo data for the local stack: the demo account with an invoice in every status, and a prepaid
+account with two paid top-ups and a month settled from them.
 
 Everything goes through the real code: ``InvoiceService`` (create, issue) and ``CreditNoteService``
 (cancel, by a credit note) — which talk to the Razorpay stand-in through the real adapter — on a
@@ -14,32 +15,38 @@ Issues are back-dated and made oldest first, so invoice numbers follow the dates
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from infra.demo import (
     DEMO_ACCOUNT,
+    DEMO_PREPAID_ACCOUNT,
     DEMO_PRICES,
     PRICES_EFFECTIVE_FROM,
     demo_customer,
     demo_usage,
     draft_fields,
+    prepaid_usage,
 )
 from infra.local.razorpay_standin import RazorpayError, RazorpayStandIn, new_id
+from invoicing.adapters.razorpay_webhooks import parse_notice
 from invoicing.config import InvoiceSettings, RegistrarSettings
 from invoicing.domain.access import Caller
-from invoicing.domain.billing import UsageRecord, previous_period
+from invoicing.domain.billing import AccountWork, UsageRecord, previous_period
 from invoicing.domain.changes import SaveInvoice
 from invoicing.domain.effects import emit, invoice_effects
 from invoicing.domain.invoice import Invoice, InvoiceStatus, Payment
 from invoicing.domain.numbering import ist_date
-from invoicing.services.billing import BillingService
+from invoicing.repository.reviews import DynamoReviewStore
+from invoicing.services.billing import BillingRunService, BillingService
 from invoicing.services.credit_notes import CreditNoteService
 from invoicing.services.einvoicing import EInvoicePolicy, EInvoiceRegistrar, IrnCancellation
 from invoicing.services.invoices import InvoiceService
 from invoicing.services.retry import Backoff
-from invoicing.wiring import billing, common
+from invoicing.services.wallet import AdvanceSettlementService, TopUpPaymentService, WalletService
+from invoicing.wiring import billing, common, wallet
 
 log = logging.getLogger("infra.local")
 
@@ -86,19 +93,7 @@ class Seeder:
             policy=common.policy(settings),
             clock=clock,
         )
-        registrar_settings = common.settings(RegistrarSettings)
-        registrar = EInvoiceRegistrar(
-            invoices=service.invoices,
-            credit_notes=common.credit_note_store(settings.invoices_table),
-            transactions=service.transactions,
-            irp=common.irp(registrar_settings),
-            jobs=common.einvoice_jobs(registrar_settings.einvoice_queue_url),
-            policy=EInvoicePolicy(
-                mode=registrar_settings.einvoicing, aato_above_10_crore=registrar_settings.aato_above_10_crore
-            ),
-            clock=clock,
-            backoff=Backoff(),
-        )
+        registrar = einvoice_registrar(clock)
         credits = CreditNoteService(
             invoices=common.invoice_store(settings.invoices_table),
             credit_notes=common.credit_note_store(settings.invoices_table),
@@ -209,8 +204,10 @@ def _month_start(moment: datetime) -> date:
 
 
 def seed_billing(now: datetime | None = None) -> str:
-    """The rate card, a postpaid billing profile for the demo account and its usage of last month
-    (IST), all through ``BillingService``: ``POST /_local/schedules/billing-run`` then invoices it."""
+    """The rate card, a postpaid billing profile for the demo account and its usage of the month
+    before last and of last month (IST), all through ``BillingService``. The month before last is
+    invoiced by the demo's back-dated billing run (``seed_prepaid``); last month is left for
+    ``POST /_local/schedules/billing-run``."""
     settings = common.settings(InvoiceSettings)
     clock = SeedClock(now or datetime.now(UTC))
     service = BillingService(
@@ -228,11 +225,143 @@ def seed_billing(now: datetime | None = None) -> str:
         {"billing_model": "postpaid", "payment_terms_days": 15},
     )
     period = previous_period(clock.now)
-    records = [UsageRecord.model_validate(r) for r in demo_usage(DEMO_ACCOUNT, period)]
-    for start in range(0, len(records), 500):
-        service.ingest(records[start : start + 500])
-    log.info("demo usage for %s: %d records in %s (postpaid)", DEMO_ACCOUNT, len(records), period)
+    for month in (_month_before(period), period):
+        records = [UsageRecord.model_validate(r) for r in demo_usage(DEMO_ACCOUNT, month)]
+        for start in range(0, len(records), 500):
+            service.ingest(records[start : start + 500])
+        log.info("demo usage for %s: %d records in %s (postpaid)", DEMO_ACCOUNT, len(records), month)
     return period
+
+
+def _month_before(period: str) -> str:
+    """``"2026-11"`` → ``"2026-10"``: the IST month before a billing period."""
+    return previous_period(datetime.fromisoformat(f"{period}-01T12:00:00+05:30"))
+
+
+class _Works:
+    """The billing queue of the demo's back-dated run: its messages are billed right here."""
+
+    def __init__(self) -> None:
+        self.works: list[AccountWork] = []
+
+    def plan(self, run_id: str) -> None:
+        pass
+
+    def bill(self, run_id: str, period: str, works: object) -> None:
+        self.works += list(works)  # type: ignore[call-overload]
+
+
+class _NoMetrics:
+    def count(self, name: str) -> None:
+        pass
+
+
+def einvoice_registrar(clock: SeedClock) -> EInvoiceRegistrar:
+    """The registrar, on the seed's clock: back-dated documents are registered as of their issue."""
+    settings = common.settings(RegistrarSettings)
+    return EInvoiceRegistrar(
+        invoices=common.invoice_store(settings.invoices_table),
+        credit_notes=common.credit_note_store(settings.invoices_table),
+        transactions=common.transactions(settings.invoices_table),
+        irp=common.irp(settings),
+        jobs=common.einvoice_jobs(settings.einvoice_queue_url),
+        policy=EInvoicePolicy(mode=settings.einvoicing, aato_above_10_crore=settings.aato_above_10_crore),
+        clock=clock,
+        backoff=Backoff(),
+    )
+
+
+def seed_prepaid(standin: RazorpayStandIn, razorpay_base_url: str, now: datetime | None = None) -> str:
+    """The prepaid demo account: a prepaid billing profile, two top-ups paid through their payment
+    links (signed webhooks, through the webhook's own use case), the month before last billed and
+    settled from them by a (back-dated) billing run — the run that also invoices the postpaid demo
+    account's usage of that month — and last month's usage left for the next run.
+    Everything through the services, on a clock set back to each step's moment."""
+    settings = common.settings(InvoiceSettings)
+    table = settings.invoices_table
+    clock = SeedClock(now or datetime.now(UTC))
+    today = clock.now
+    payments = common.payments(settings.model_copy(update={"razorpay_base_url": razorpay_base_url}))
+    operator = Caller(account_id=None, is_operator=True)
+    service = BillingService(store=billing.store(table), transactions=common.transactions(table), clock=clock)
+    service.put_profile(
+        operator, DEMO_PREPAID_ACCOUNT, demo_customer(intra_state=False), {"billing_model": "prepaid"}
+    )
+    wallets = wallet.store(table)
+    top_ups = WalletService(
+        wallets=wallets,
+        profiles=billing.store(table),
+        transactions=common.transactions(table),
+        links=payments,
+        supplier=settings.supplier_json,
+        clock=clock,
+    )
+    webhook = TopUpPaymentService(
+        wallets=wallets,
+        transactions=common.transactions(table),
+        reviews=DynamoReviewStore(common.table(table)),
+        clock=clock,
+        backoff=Backoff(),
+    )
+    last = previous_period(today)
+    settled = _month_before(last)
+    start = datetime.fromisoformat(f"{settled}-01T10:00:00+05:30")
+    standin.set_clock(lambda: clock.now.timestamp())
+    try:
+        for days, amount in ((2, 10_000_00), (11, 5_000_00)):  # ₹10,000 and ₹5,000 of credit
+            clock.now = start + timedelta(days=days)
+            made = top_ups.top_up(operator, DEMO_PREPAID_ACCOUNT, amount)
+            clock.now += timedelta(minutes=7)
+            for delivery in standin.pay_link(made.razorpay_payment_link_id, "upi"):
+                webhook.handle(parse_notice(delivery.body, delivery.event_id))
+        for period, hours in ((settled, 40), (last, 30)):
+            records = prepaid_usage(DEMO_PREPAID_ACCOUNT, period, gpu_hours=hours)
+            service.ingest([UsageRecord.model_validate(r) for r in records])
+        clock.now = datetime.fromisoformat(f"{last}-01T03:00:00+05:30")  # the month's schedule
+        queue = _Works()
+        invoices = InvoiceService(
+            invoices=common.invoice_store(table),
+            transactions=common.transactions(table),
+            payments=payments,
+            policy=common.policy(settings),
+            clock=clock,
+        )
+        runs = BillingRunService(
+            store=billing.store(table),
+            transactions=common.transactions(table),
+            invoices=invoices,
+            advances=AdvanceSettlementService(
+                invoices=common.invoice_store(table),
+                wallets=wallets,
+                transactions=common.transactions(table),
+                clock=clock,
+                backoff=Backoff(),
+            ),
+            queue=queue,
+            metrics=_NoMetrics(),
+            clock=clock,
+        )
+        run = runs.request(settled, [DEMO_PREPAID_ACCOUNT, DEMO_ACCOUNT])  # both demo accounts' month
+        runs.plan(run.id)
+        registrar = einvoice_registrar(clock)
+        for work in queue.works:
+            outcome = runs.bill(run.id, settled, work.account_id, finish=work.finish)
+            log.info("demo month %s for %s: %s", settled, work.account_id, outcome.kind)
+            issued = invoices.invoices.get(outcome.invoice_id) if outcome.invoice_id else None
+            if issued is not None and issued.e_invoice is not None and issued.e_invoice.awaiting:
+                # a B2B invoice is registered as it would have been then (a minute after the run)
+                clock.now += timedelta(minutes=1)
+                registrar.register("invoice", issued.id, issued.e_invoice.attempts)
+    finally:
+        standin.set_clock(time.time)
+    log.info(
+        "demo prepaid account %s: 2 top-ups paid, %s settled from them, %s usage unbilled; balance %d paise",
+        DEMO_PREPAID_ACCOUNT,
+        settled,
+        last,
+        wallets.balance(DEMO_PREPAID_ACCOUNT),
+    )
+    return settled
 
 
 def seed(
@@ -244,6 +373,8 @@ def seed(
 ) -> dict[str, Invoice]:
     seeded = Seeder.build(standin, razorpay_base_url, now, checkpoint).run()
     seed_billing(now)
+    checkpoint()
+    seed_prepaid(standin, razorpay_base_url, now)
     listed = ", ".join(f"{i.status.value} {i.invoice_number or i.id}" for i in seeded.values())
     log.info("demo data for %s: %s", DEMO_ACCOUNT, listed)
     return seeded

@@ -8,6 +8,7 @@
 ``/_razorpay/v1/...``                         Razorpay's REST slice (the SDK's ``base_url`` is
                                               ``http://127.0.0.1:<PORT>/_razorpay``)
 ``/_razorpay/i/{id}``                         the hosted payment page (an invoice's ``short_url``)
+``/_razorpay/l/{id}``                         a payment link's hosted page (a top-up's ``short_url``)
 ``/_irp/...``                                 the IRP stand-in behind its GSP's REST API (the
                                               e-invoice adapter's ``GSP_BASE_URL``)
 anything else                                 the template's ``HttpApi`` routes → the functions
@@ -43,6 +44,7 @@ from infra.local.razorpay_standin import (
     WebhookDelivery,
     parse_rupees,
     render_hosted_page,
+    render_link_page,
     render_not_found,
 )
 
@@ -57,6 +59,8 @@ BILLING_RUN_TIMEOUT_SECONDS = 300
 _PAY_ROUTE = re.compile(r"^/_local/razorpay/invoices/([^/]+)/pay$")
 _FAIL_REFUND_ROUTE = re.compile(r"^/_local/razorpay/refunds/([^/]+)/fail$")
 _PAGE_ROUTE = re.compile(rf"^{RAZORPAY_PREFIX}/i/([^/]+)(/pay)?$")
+_LINK_PAY_ROUTE = re.compile(r"^/_local/razorpay/payment-links/([^/]+)/(pay|expire)$")
+_LINK_PAGE_ROUTE = re.compile(rf"^{RAZORPAY_PREFIX}/l/([^/]+)(/pay)?$")
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 
 
@@ -174,6 +178,9 @@ class Dispatcher:
         pay = _PAY_ROUTE.match(path)
         if pay and method == "POST":
             return self._pay_json(pay.group(1), body)
+        link = _LINK_PAY_ROUTE.match(path)
+        if link and method == "POST":
+            return self._link_json(link.group(1), link.group(2), body)
         if path == "/_local/razorpay/refunds" and method == "GET":
             return HttpResponse.json(200, self.standin.refunds())
         fail = _FAIL_REFUND_ROUTE.match(path)
@@ -279,6 +286,37 @@ class Dispatcher:
             return HttpResponse.json(status, error.body())
         return HttpResponse.json(200, outcome)
 
+    def _link_json(self, link_id: str, action: str, body: bytes) -> HttpResponse:
+        """``POST /_local/razorpay/payment-links/{id}/pay`` (``{"method"}``) or ``/expire``."""
+        try:
+            data = json.loads(body) if body.strip() else {}
+            if not isinstance(data, dict):
+                raise ValueError("the body must be a JSON object")
+        except ValueError as exc:
+            return HttpResponse.json(400, RazorpayError(f"Malformed JSON body: {exc}").body())
+        unknown = sorted(set(data) - ({"method"} if action == "pay" else set()))
+        if unknown:
+            return HttpResponse.json(400, RazorpayError(f"Unknown fields: {', '.join(unknown)}").body())
+        try:
+            if action == "pay":
+                outcome = self.pay_link(link_id, data.get("method") or "upi")
+            else:
+                outcome = {"deliveries": [self.deliver(d) for d in self.standin.expire_link(link_id)]}
+        except RazorpayError as error:
+            return HttpResponse.json(404 if error.field == "id" else error.status, error.body())
+        return HttpResponse.json(200, outcome)
+
+    def pay_link(self, link_id: str, method: str) -> dict[str, Any]:
+        """Pay a top-up's payment link at the stand-in and deliver its webhooks, in order."""
+        deliveries = self.standin.pay_link(link_id, method)
+        payment = deliveries[0].payload["payload"]["payment"]["entity"]
+        return {
+            "payment_id": payment["id"],
+            "amount": payment["amount"],
+            "method": payment["method"],
+            "deliveries": [self.deliver(d) for d in deliveries],
+        }
+
     def pay(self, invoice_id: str, amount: int | None, method: str) -> dict[str, Any]:
         """Pay at the stand-in and deliver its webhooks, in order, to the webhook route."""
         deliveries = self.standin.pay(invoice_id, amount, method)
@@ -316,6 +354,9 @@ class Dispatcher:
         page = _PAGE_ROUTE.match(path)
         if page:
             return self._page(method, page.group(1), bool(page.group(2)), query, body)
+        link_page = _LINK_PAGE_ROUTE.match(path)
+        if link_page:
+            return self._link_page(method, link_page.group(1), bool(link_page.group(2)), query, body)
         relative = path[len(RAZORPAY_PREFIX) :] + (f"?{query}" if query else "")
         status, answer_headers, answer = self.standin.handle(method, relative, dict(headers), body)
         return HttpResponse(status, list(answer_headers.items()), answer)
@@ -352,6 +393,34 @@ class Dispatcher:
             )
             return _html(400, page)
         self._paid[outcome["payment_id"]] = {**outcome, "invoice_id": invoice_id}
+        location = f"{page_url}?{urlencode({'payment_id': outcome['payment_id']})}"
+        return HttpResponse(303, [("Location", location), ("Content-Type", "text/plain")], b"See Other")
+
+    def _link_page(self, method: str, link_id: str, paying: bool, query: str, body: bytes) -> HttpResponse:
+        """A payment link's hosted page: GET shows it, its "Pay" form POSTs to ``…/pay``, which
+        answers ``303 See Other`` to the page with ``?payment_id=`` (reloading it pays nothing)."""
+        page_url = f"{RAZORPAY_PREFIX}/l/{link_id}"
+        action = f"{page_url}/pay"
+        try:
+            link = self.standin.fetch_link(link_id)
+        except RazorpayError:
+            return _html(404, render_not_found(link_id))
+        if not paying and method == "GET":
+            payment_id = parse_qs(query).get("payment_id", [""])[-1]
+            result = self._paid.get(payment_id)
+            if result is not None and result.get("link_id") != link_id:
+                result = None
+            return _html(200, render_link_page(link, action=action, result=result))
+        if not paying or method != "POST":
+            return HttpResponse.json(*gateway.NOT_FOUND)
+        form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        try:
+            outcome = self.pay_link(link_id, form.get("method") or "upi")
+        except RazorpayError as error:
+            return _html(
+                400, render_link_page(self.standin.fetch_link(link_id), action=action, error=error.display)
+            )
+        self._paid[outcome["payment_id"]] = {**outcome, "link_id": link_id}
         location = f"{page_url}?{urlencode({'payment_id': outcome['payment_id']})}"
         return HttpResponse(303, [("Location", location), ("Content-Type", "text/plain")], b"See Other")
 

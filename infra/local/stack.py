@@ -28,7 +28,7 @@ import boto3
 
 from infra import moto_speed
 from infra.cfn import create_resources, function_environment, load_template, physical_names
-from infra.demo import DEMO_ACCOUNT
+from infra.demo import DEMO_ACCOUNT, DEMO_PREPAID_ACCOUNT
 from infra.local.aws import (
     EventTap,
     PortInUseError,
@@ -362,6 +362,7 @@ class LocalStack:
     def banner(self) -> str:
         operator = make_token(DEMO_ACCOUNT, admin=True)
         customer = make_token(DEMO_ACCOUNT)
+        prepaid = make_token(DEMO_PREPAID_ACCOUNT)
         api = self.api_url
         demo = (
             f"{len(self.seeded)} invoices for {DEMO_ACCOUNT} ({', '.join(self.seeded)})"
@@ -391,6 +392,7 @@ class LocalStack:
                 "Another one: make token ACCOUNT=acc_x [ADMIN=1]",
                 f"  export OPERATOR_TOKEN={operator}",
                 f"  export CUSTOMER_TOKEN={customer}",
+                f"  export PREPAID_TOKEN={prepaid}   # {DEMO_PREPAID_ACCOUNT}: a prepaid wallet",
                 "",
                 "Try:",
                 f'  curl -s -H "Authorization: Bearer $CUSTOMER_TOKEN" {api}/invoices',
@@ -400,9 +402,12 @@ class LocalStack:
                 *self._credit_example(api),
                 f'  curl -s -H "Authorization: Bearer $CUSTOMER_TOKEN" {api}/credit-notes',
                 f"  curl -s -X POST {api}/_local/schedules/billing-run   # invoices last month's demo usage",
+                f'  curl -s -H "Authorization: Bearer $PREPAID_TOKEN" {api}/wallet/balance',
+                *self._top_up_example(api),
                 "",
                 "Local only: GET /_local/emails · GET /_local/events · "
-                "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay · GET /_local/razorpay/refunds · "
+                "POST /_local/razorpay/invoices/{razorpay_invoice_id}/pay · "
+                "POST /_local/razorpay/payment-links/{plink_id}/pay · GET /_local/razorpay/refunds · "
                 "POST /_local/razorpay/refunds/{id}/fail (refunds are processed after a second) · "
                 "GET /_local/irp/certificate · GET /_local/irp/documents · POST /_local/irp/fail-next",
                 "Ctrl-C stops everything (pressed again, it quits within a second).",
@@ -415,6 +420,16 @@ class LocalStack:
         issuer = f"iss {jwt.issuer}" if jwt.issuer else "iss unchecked: JWT_ISSUER unset"
         audiences = " or ".join(jwt.audiences)
         return f"{issuer}; " + (f"aud {audiences}" if audiences else "aud unchecked: JWT_AUDIENCE unset")
+
+    @staticmethod
+    def _top_up_example(api: str) -> list[str]:
+        """A wallet top-up of the prepaid demo account, as a curl line (pay its link next)."""
+        body = f'{{"account_id": "{DEMO_PREPAID_ACCOUNT}", "amount": 500000}}'
+        return [
+            '  curl -s -X POST -H "Authorization: Bearer $PREPAID_TOKEN" \\',
+            '       -H "Content-Type: application/json" \\',
+            f"       {api}/wallet/top-ups -d '{body}'   # pay: /_local/razorpay/payment-links/{{id}}/pay",
+        ]
 
     def _credit_example(self, api: str) -> list[str]:
         """A credit note on the demo's issued invoice, as a curl line (none without demo data)."""

@@ -5,6 +5,7 @@ deliver the queue's messages the way the billing function would."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from invoicing.adapters.razorpay import RazorpayPaymentProvider
 from invoicing.adapters.secrets import RazorpayCredentials
 from invoicing.domain.access import Caller
 from invoicing.domain.billing import BillingRun, UsageRecord
+from invoicing.domain.einvoice import Mode
 from invoicing.domain.errors import PaymentProviderError
 from invoicing.domain.ids import new_id
 from invoicing.domain.invoice import Invoice
@@ -22,9 +24,11 @@ from invoicing.domain.numbering import IST
 from invoicing.services.billing import BillingRunService, BillingService, IngestResult
 from invoicing.services.invoices import InvoicePolicy, InvoiceService
 from invoicing.services.retry import NO_WAIT
+from invoicing.services.wallet import AdvanceSettlementService
 from tests.fakes.billing import FakeBillingStore, RecordingBillingQueue
 from tests.fakes.messaging import FixedClock, RecordingCounter
 from tests.fakes.store import InMemoryStore
+from tests.fakes.wallet import InMemoryWallets
 from tests.support.razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, standin_responses
 from tests.unit.factories import customer, supplier
 
@@ -64,6 +68,8 @@ class World:
     queue: RecordingBillingQueue
     payments: FlakyPayments
     metrics: RecordingCounter
+    wallets: InMemoryWallets
+    standin: Any  # the Razorpay stand-in behind the real adapter
     delivered: list[Any] = field(default_factory=list)
 
     # ------------------------------------------------------------------ set-up
@@ -141,10 +147,18 @@ def hourly(
 
 @pytest.fixture
 def world() -> Iterator[World]:
+    with make_world() as made:
+        yield made
+
+
+@contextmanager
+def make_world(*, einvoicing: Mode = "off") -> Iterator[World]:
+    """One of everything, fresh (a hypothesis example makes its own); ``einvoicing`` is the invoice
+    policy's e-invoicing mode (einvoice.md)."""
     clock = FixedClock(RUN_AT.astimezone(UTC), tick=True)
     store = InMemoryStore(clock=clock)
     billing = FakeBillingStore(store)
-    with standin_responses():
+    with standin_responses() as standin:
         provider = RazorpayPaymentProvider(
             lambda: RazorpayCredentials(KEY_ID, KEY_SECRET, WEBHOOK_SECRET), timeout_seconds=2
         )
@@ -153,19 +167,26 @@ def world() -> Iterator[World]:
             invoices=store,
             transactions=store,
             payments=payments,  # type: ignore[arg-type]
-            policy=InvoicePolicy(prefix="INV", supplier=supplier()),
+            policy=InvoicePolicy(prefix="INV", supplier=supplier(), einvoicing=einvoicing),
             clock=clock,
         )
         queue = RecordingBillingQueue()
         metrics = RecordingCounter()
         service = BillingService(store=billing, transactions=store, clock=clock, backoff=NO_WAIT)
+        wallets = InMemoryWallets(store)
+        advances = AdvanceSettlementService(
+            invoices=store, wallets=wallets, transactions=store, clock=clock, backoff=NO_WAIT
+        )
         runs = BillingRunService(
             store=billing,
             transactions=store,
             invoices=invoices,
+            advances=advances,
             queue=queue,
             metrics=metrics,
             clock=clock,
             backoff=NO_WAIT,
         )
-        yield World(clock, store, billing, service, runs, invoices, queue, payments, metrics)
+        yield World(
+            clock, store, billing, service, runs, invoices, queue, payments, metrics, wallets, standin
+        )

@@ -109,8 +109,13 @@ def test_the_template_carries_the_billing_function_its_queue_schedule_and_routes
     queue = resources["BillingQueue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["BillingDeadLetterQueue", "Arn"]}
     assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
-    actions = {a for s in function["Policies"][0]["Statement"] if "Action" in s for a in s["Action"]}
-    assert "dynamodb:Scan" not in actions and "dynamodb:DeleteItem" not in actions
+    statements = [s for s in function["Policies"][0]["Statement"] if "Action" in s]
+    actions = {a for s in statements for a in s["Action"]}
+    assert "dynamodb:Scan" not in actions
+    # it deletes nothing but the prepaid advances a settlement draws to 0 (never an invoice or usage)
+    (deleting,) = [s for s in statements if "dynamodb:DeleteItem" in s["Action"]]
+    assert deleting["Action"] == ["dynamodb:DeleteItem"]
+    assert deleting["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["WALLET#*"]}}
     routes = {
         (e["Properties"]["Method"], e["Properties"]["Path"])
         for e in resources["InvoiceApiFunction"]["Properties"]["Events"].values()

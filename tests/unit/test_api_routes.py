@@ -87,7 +87,7 @@ def test_the_route_that_answers_does_not_depend_on_the_order_routers_were_includ
     assert tried > 500
 
 
-def test_a_cold_start_imports_only_the_router_its_request_needs() -> None:
+def test_a_cold_start_imports_only_the_router_its_request_needs(routes_package: Any) -> None:
     """``import handler`` loads no router; routing ``GET /invoices/{id}`` loads ``routes.invoices``
     alone, and the OpenAPI document loads them all."""
     probe = (
@@ -109,4 +109,4 @@ def test_a_cold_start_imports_only_the_router_its_request_needs() -> None:
         check=True,
     )
     before, after, everything = done.stdout.splitlines()
-    assert (before, after, everything) == ("[]", "['routes.invoices']", "11")
+    assert (before, after, everything) == ("[]", "['routes.invoices']", str(len(routes_package.ORDER)))

@@ -172,7 +172,6 @@ def test_a_failed_payment_sample_is_read():
     "name",
     [
         "razorpay-webhook-order-paid.json",
-        "razorpay-webhook-payment-link-paid.json",
         "razorpay-sdk-fixture-payment-authorized-webhook.json",
     ],
 )

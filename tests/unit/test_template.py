@@ -50,6 +50,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/usage/summary"): "InvoiceApiFunction",
     ("POST", "/billing-runs"): "InvoiceApiFunction",
     ("GET", "/billing-runs/{id}"): "InvoiceApiFunction",
+    # billing.md, "Prepaid"
+    ("POST", "/wallet/top-ups"): "InvoiceApiFunction",
+    ("GET", "/wallet/top-ups"): "InvoiceApiFunction",
+    ("GET", "/wallet/top-ups/{id}"): "InvoiceApiFunction",
+    ("GET", "/wallet/balance"): "InvoiceApiFunction",
+    ("GET", "/receipts/{id}/pdf"): "InvoiceApiFunction",
     ("GET", "/openapi.json"): "InvoiceApiFunction",
     ("GET", "/swagger"): "InvoiceApiFunction",
     ("POST", "/webhooks/razorpay"): "RazorpayWebhookFunction",
@@ -120,11 +126,12 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
         CUSTOMER_KEY: {"kms:Decrypt"},
     },
     "RenderDeadLetterFunction": {str(INVOICES): {"dynamodb:UpdateItem"}, CUSTOMER_KEY: {"kms:Decrypt"}},
-    # The billing run makes and issues invoices, plans from its index and fans out on its queue.
+    # The billing run makes and issues invoices, plans from its index and fans out on its queue;
+    # settling a prepaid invoice deletes the advances it draws to 0 (WALLET# keys only).
     "BillingRunFunction": {
         str(INVOICES): {
             "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
+            "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
         },
         str({"Fn::Sub": "${InvoicesTable.Arn}/index/UnbilledIndex"}): {"dynamodb:Query"},
         str({"Fn::GetAtt": ["BillingQueue", "Arn"]}): {"sqs:SendMessage"},

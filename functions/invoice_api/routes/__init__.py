@@ -32,6 +32,7 @@ ORDER = (
     "prices",
     "usage",
     "billing_runs",
+    "wallet",
 )
 
 ROUTES = {
@@ -68,6 +69,11 @@ ROUTES = {
     "GET /statements/{}": "statements",
     "POST /usage": "usage",
     "GET /usage/summary": "usage",
+    "POST /wallet/top-ups": "wallet",
+    "GET /wallet/top-ups": "wallet",
+    "GET /wallet/top-ups/{}": "wallet",
+    "GET /wallet/balance": "wallet",
+    "GET /receipts/{}/pdf": "wallet",
 }
 
 

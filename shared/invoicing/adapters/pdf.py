@@ -65,6 +65,7 @@ _METHODS = {
     "emi": "EMI",
     "bank_transfer": "Bank transfer",
     "paylater": "Pay later",
+    "advance": "Advance adjusted",  # a prepaid account's advances (its receipt vouchers)
 }
 _RESOURCE_TYPES = {"pod": "GPU pod", "vm": "VM", "storage": "Storage", "network": "Network"}
 _STAMPS = {
@@ -141,7 +142,7 @@ def payment_method(method: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _address_lines(address: Any) -> list[str]:
+def address_lines(address: Any) -> list[str]:
     """Two printed lines: street (line1, line2), then city, state, PIN and country."""
     country = "India" if address.country.upper() in ("IN", "IND") else address.country
     street = ", ".join(part for part in (address.line1, address.line2) if part)
@@ -173,10 +174,10 @@ def _taxes(rate_text: str, intra_state: bool, cgst: int, sgst: int, igst: int) -
     return [{"label": f"IGST @ {full}%", "rate": f"{full}%", "name": "IGST", "amount": format_inr(igst)}]
 
 
-def _party(party: Any) -> dict[str, Any]:
+def party_view(party: Any) -> dict[str, Any]:
     return {
         "name": party.name,
-        "address": _address_lines(party.address),
+        "address": address_lines(party.address),
         "gstin": party.gstin,
         "state": f"{state_name(party.state_code)} ({party.state_code})",
     }
@@ -234,14 +235,14 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         "stamp": {"text": stamp[0], "tone": stamp[1]} if stamp else None,
         "supplier": {
             "name": invoice.supplier.name,
-            "address": _address_lines(invoice.supplier.address),
+            "address": address_lines(invoice.supplier.address),
             "gstin": invoice.supplier.gstin,
             "state": f"{state_name(invoice.supplier.state_code)} ({invoice.supplier.state_code})",
         },
         "customer": {
             "name": invoice.customer.name,
             "email": invoice.customer.email,
-            "address": _address_lines(invoice.customer.address),
+            "address": address_lines(invoice.customer.address),
             "gstin": invoice.customer.gstin,
             "state": f"{state_name(invoice.customer.state_code)} ({invoice.customer.state_code})",
         },
@@ -279,7 +280,7 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
         "has_balance": invoice.amount_due > 0,
         "payments": [
             {
-                "id": payment.id,
+                "id": ", ".join(payment.receipts) if payment.receipts else payment.id,
                 "method": payment_method(payment.method),
                 "date": format_ist(payment.paid_at),
                 "amount": format_inr(payment.amount),
@@ -303,7 +304,7 @@ def invoice_view(invoice: Invoice) -> dict[str, Any]:
 def credit_note_view(note: CreditNote) -> dict[str, Any]:
     """A credit note as printed: every field CGST Rule 53 asks for, already formatted."""
     taxes = _taxes(note.tax.rate, note.intra_state, note.tax.cgst, note.tax.sgst, note.tax.igst)
-    customer = _party(note.customer) | {"email": note.customer.email}
+    customer = party_view(note.customer) | {"email": note.customer.email}
     return {
         "title": f"Credit Note {note.credit_note_number}",
         "number": note.credit_note_number,
@@ -312,7 +313,7 @@ def credit_note_view(note: CreditNote) -> dict[str, Any]:
         "invoice_date": format_date(note.invoice_date),
         "reason": _REASONS.get(note.reason.value, note.reason.value),
         "description": note.description,
-        "supplier": _party(note.supplier),
+        "supplier": party_view(note.supplier),
         "customer": customer,
         "place_of_supply": f"{state_name(note.place_of_supply)} ({note.place_of_supply})",
         "supply_type": "Intra-state (CGST + SGST)" if note.intra_state else "Inter-state (IGST)",
@@ -398,7 +399,12 @@ class InvoicePdfRenderer:
 
     def html_from_view(self, view: dict[str, Any], *, template: str = TEMPLATE) -> str:
         name = "note" if template == CREDIT_NOTE_TEMPLATE else "invoice"
-        return self._environment().get_template(template).render(**{name: view})
+        return self.render_template(template, **{name: view})
+
+    def render_template(self, template: str, **context: Any) -> str:
+        """One of the assets' templates rendered to HTML (every document's renderer uses this one
+        Jinja environment: autoescaping, strict undefined, the ``lines`` filter)."""
+        return self._environment().get_template(template).render(**context)
 
     def credit_note_html(self, note: CreditNote) -> str:
         return self.html_from_view(credit_note_view(note), template=CREDIT_NOTE_TEMPLATE)

@@ -16,18 +16,15 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from invoicing.adapters.pdf import InvoicePdfRenderer, format_date
+from invoicing.adapters.pdf import InvoicePdfRenderer, address_lines, format_date
 from invoicing.contracts.common import csv_cell, rupees
 from invoicing.domain.gst import state_name
 from invoicing.domain.ledger import EntryType, LedgerEntry
 from invoicing.domain.numbering import IST
 from invoicing.domain.statements import StatementDocument
 from invoicing.domain.words import format_inr
-
-if TYPE_CHECKING:
-    from jinja2 import Environment
 
 TEMPLATE = "statement.html"
 CSV_COLUMNS = ("date", "type", "reference", "description", "debit", "credit", "balance")
@@ -46,12 +43,6 @@ def balance_text(paise: int) -> str:
     return f"{format_inr(abs(paise))} {'Dr' if paise > 0 else 'Cr'}"
 
 
-def _address(address: Any) -> list[str]:
-    country = "India" if address.country.upper() in ("IN", "IND") else address.country
-    street = ", ".join(part for part in (address.line1, address.line2) if part)
-    return [street, f"{address.city}, {address.state} {address.postal_code}, {country}"]
-
-
 def statement_view(document: StatementDocument) -> dict[str, Any]:
     """Everything the page prints, already formatted."""
     statement, figures, supplier = document.statement, document.figures, document.supplier
@@ -68,7 +59,7 @@ def statement_view(document: StatementDocument) -> dict[str, Any]:
         f"{format_date(statement.end)}",
         "supplier": {
             "name": supplier.name,
-            "address": _address(supplier.address),
+            "address": address_lines(supplier.address),
             "gstin": supplier.gstin,
             "state": f"{state_name(supplier.state_code)} ({supplier.state_code})",
         },
@@ -76,7 +67,7 @@ def statement_view(document: StatementDocument) -> dict[str, Any]:
             {
                 "name": customer.name,
                 "email": customer.email,
-                "address": _address(customer.address),
+                "address": address_lines(customer.address),
                 "gstin": customer.gstin,
             }
             if customer
@@ -124,10 +115,9 @@ class StatementPdfRenderer:
         self._assets = self._pdf.assets
         if not (self._assets / "templates" / TEMPLATE).is_file():
             raise FileNotFoundError(f"no templates/{TEMPLATE} under {self._assets}")
-        self._env: Environment | None = None
 
     def html(self, document: StatementDocument) -> str:
-        return self._environment().get_template(TEMPLATE).render(statement=statement_view(document))
+        return self._pdf.render_template(TEMPLATE, statement=statement_view(document))
 
     def render(self, document: StatementDocument) -> bytes:
         """The statement's PDF; the same statement generated at the same moment gives the same bytes."""
@@ -149,20 +139,6 @@ class StatementPdfRenderer:
                 rupees(entry.balance),
             )
         )
-
-    def _environment(self) -> Environment:
-        if self._env is None:
-            from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-            self._env = Environment(
-                loader=FileSystemLoader(self._assets / "templates"),
-                autoescape=True,
-                undefined=StrictUndefined,
-                trim_blocks=True,
-                lstrip_blocks=True,
-                auto_reload=False,
-            )
-        return self._env
 
 
 def _line(cells: tuple[str, ...]) -> str:

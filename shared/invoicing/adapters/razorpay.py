@@ -15,7 +15,11 @@ Endpoints used (Razorpay's documented Invoices API):
 - ``POST /v1/payments/{id}/refund`` with ``X-Refund-Idempotency`` = our refund id (Razorpay's
   documented idempotent refund: a repeat answers the first refund, never a second one);
 - ``GET /v1/invoices?receipt=...`` — which of Razorpay's invoices carry a receipt (a balance link
-  after a credit note needs one no collecting invoice holds: see :meth:`draft_balance`).
+  after a credit note needs one no collecting invoice holds: see :meth:`draft_balance`);
+- Payment Links, for wallet top-ups: ``POST /v1/payment_links`` (SMS and e-mail off, our ids in
+  ``notes``, ``reference_id`` = the top-up's id, ``expire_by`` set), ``GET /v1/payment_links?
+  reference_id=...`` (a retry finds the link it made: never a second one), ``GET`` and
+  ``POST /v1/payment_links/{id}/cancel``.
 
 Razorpay's total is our ``amount`` to the paisa: one Razorpay line per line of ours (quantity 1,
 the line's amount) plus one line per GST component ("CGST @ 9%", "SGST @ 9%" or "IGST @ 18%").
@@ -44,7 +48,8 @@ from invoicing.domain.errors import (
     PaymentProviderError,
 )
 from invoicing.domain.invoice import Invoice, LineItem
-from invoicing.domain.provider import ProviderInvoice, ProviderRefund
+from invoicing.domain.provider import ProviderInvoice, ProviderLink, ProviderRefund
+from invoicing.domain.wallet import TopUp
 
 # Razorpay statuses (theirs, not ours).
 DRAFT = "draft"
@@ -227,6 +232,34 @@ class RazorpayPaymentProvider:
                 return _provider_invoice(current)
             return _provider_invoice(client.invoice.issue(provider_id))
 
+    # ---------------------------------------------------- payment links (wallet top-ups)
+    def create_payment_link(self, top_up: TopUp) -> ProviderLink:
+        """A payment link collecting ``top_up.total``; the one already made for this top-up (its
+        ``reference_id``) when an earlier attempt created it, so a retry never makes a second."""
+        with self._session("create the payment link") as client:
+            existing = _link_with_reference(client, top_up.id)
+            if existing is not None:
+                return _provider_link(existing)
+            return _provider_link(client.payment_link.create(payment_link_body(top_up)))
+
+    def fetch_payment_link(self, provider_id: str) -> ProviderLink:
+        with self._session("read the payment link") as client:
+            return _provider_link(client.payment_link.fetch(provider_id))
+
+    def cancel_payment_link(self, provider_id: str) -> None:
+        """Cancel it; one already cancelled, paid or expired there is fine (it collects nothing)."""
+        from razorpay.errors import BadRequestError
+
+        with self._session("cancel the payment link") as client:
+            try:
+                client.payment_link.cancel(provider_id)
+            except BadRequestError:
+                status = client.payment_link.fetch(provider_id).get("status")
+                if status not in _LINK_DONE:
+                    raise PaymentProviderError(
+                        f"Razorpay refused to cancel payment link {provider_id}: it is {status} there."
+                    ) from None
+
     # --------------------------------------------------------------- helpers
     @contextmanager
     def _session(self, action: str) -> Iterator[Any]:
@@ -380,6 +413,53 @@ def balance_body(invoice: Invoice, receipt: str) -> dict[str, Any]:
     if epoch is not None and epoch > time.time():
         body["expire_by"] = epoch
     return body
+
+
+_LINK_DONE = frozenset({"cancelled", "paid", "expired"})
+
+
+def payment_link_body(top_up: TopUp) -> dict[str, Any]:
+    """A payment link for a top-up: its total, nobody notified by Razorpay (the portal shows the
+    link), our ids in ``notes``, the top-up's id as ``reference_id``, and an expiry."""
+    tax = " + ".join(
+        f"{name} {_rupees(amount)}"
+        for name, amount in (("CGST", top_up.tax.cgst), ("SGST", top_up.tax.sgst), ("IGST", top_up.tax.igst))
+        if amount
+    )
+    return {
+        "amount": top_up.total,
+        "currency": top_up.currency,
+        "accept_partial": False,
+        "description": (
+            f"Wallet top-up: credit {_rupees(top_up.amount)} + {tax} (advance for GPU cloud services)"
+        ),
+        "customer": {"name": top_up.customer.name[:_MAX_NAME], "email": top_up.customer.email},
+        "notify": {"sms": False, "email": False},
+        "reminder_enable": False,
+        "notes": {"top_up_id": top_up.id, "account_id": top_up.account_id},
+        "reference_id": top_up.id,
+        "expire_by": int(top_up.expire_by.timestamp()),
+    }
+
+
+def _link_with_reference(client: Any, reference_id: str) -> dict[str, Any] | None:
+    links = client.payment_link.all({"reference_id": reference_id}).get("payment_links") or []
+    live = [
+        link
+        for link in links
+        if link.get("reference_id") == reference_id and link.get("status") != "cancelled"
+    ]
+    return live[0] if live else None
+
+
+def _provider_link(data: dict[str, Any]) -> ProviderLink:
+    return ProviderLink(
+        provider_id=str(data["id"]),
+        status=str(data.get("status") or ""),
+        payment_url=data.get("short_url") or None,
+        amount=int(data.get("amount") or 0),
+        reference_id=data.get("reference_id"),
+    )
 
 
 def _free_receipt(client: Any, invoice: Invoice) -> str:

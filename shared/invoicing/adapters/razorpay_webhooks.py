@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -42,6 +43,12 @@ INVOICE_PAYMENT_EVENTS = frozenset({"invoice.paid", "invoice.partially_paid"})
 EXPIRY_EVENTS = frozenset({"invoice.expired"})
 FAILED_PAYMENT_EVENTS = frozenset({"payment.failed"})
 REFUND_EVENTS = frozenset({"refund.processed", "refund.failed"})
+# Wallet top-ups are collected by payment links: paid (with the payment), or no longer payable.
+LINK_PAYMENT_EVENTS = frozenset({"payment_link.paid", "payment_link.partially_paid"})
+LINK_EXPIRY_EVENTS = frozenset({"payment_link.expired", "payment_link.cancelled"})
+# A payment made on a payment link describes itself "#" + the link id without its "plink_" prefix
+# (Razorpay's payment_link.paid sample); payment.captured carries nothing else naming the link.
+_LINK_PAYMENT_DESCRIPTION = re.compile(r"#([A-Za-z0-9]{14})")
 
 
 # ------------------------------------------------------------------------------------- signature
@@ -102,6 +109,7 @@ class PaymentEntity(_Entity):
     method: str | None = None
     order_id: str | None = None
     invoice_id: str | None = None
+    description: str | None = None
     captured: bool | None = None
     error_code: str | None = None
     error_reason: str | None = None
@@ -124,6 +132,29 @@ class InvoiceEntity(_Entity):
     @property
     def our_invoice_id(self) -> str | None:
         return _note(self.notes, "invoice_id")
+
+    @property
+    def our_account_id(self) -> str | None:
+        return _note(self.notes, "account_id")
+
+
+class PaymentLinkEntity(_Entity):
+    id: str = Field(min_length=1)
+    status: str | None = None
+    amount: StrictInt | None = None
+    amount_paid: StrictInt | None = None
+    currency: str | None = None
+    reference_id: str | None = None
+    notes: Notes = Field(default_factory=dict)
+
+    @property
+    def our_top_up_id(self) -> str | None:
+        """Ours when the notes say so, or when its reference is a top-up id (we set both)."""
+        noted = _note(self.notes, "top_up_id")
+        if noted:
+            return noted
+        reference = self.reference_id or ""
+        return reference if reference.startswith("top_") else None
 
     @property
     def our_account_id(self) -> str | None:
@@ -163,6 +194,13 @@ class InvoiceEventPayload(_Entity):
     """``invoice.paid``, ``invoice.partially_paid`` (with the payment), ``invoice.expired`` (without)."""
 
     invoice: Wrapped[InvoiceEntity]
+    payment: Wrapped[PaymentEntity] | None = None
+
+
+class PaymentLinkEventPayload(_Entity):
+    """``payment_link.paid`` (with the payment and its order), ``payment_link.expired``/``cancelled``."""
+
+    payment_link: Wrapped[PaymentLinkEntity]
     payment: Wrapped[PaymentEntity] | None = None
 
 
@@ -230,13 +268,37 @@ def _fields(event: RazorpayEvent) -> dict[str, Any]:
             "payment": to_payment(payment),
             "payment_captured": _captured(payment),
         }
-    if name in PAYMENT_EVENTS:  # payment.captured: the payment names Razorpay's invoice only
+    if name in LINK_PAYMENT_EVENTS:
+        link_payload = PaymentLinkEventPayload.model_validate(event.payload)
+        if link_payload.payment is None:
+            return {"kind": NoticeKind.UNREADABLE, "problem": f"{name} without payload.payment"}
+        link, payment = link_payload.payment_link.entity, link_payload.payment.entity
+        return {
+            "kind": NoticeKind.PAYMENT,
+            "top_up_id": link.our_top_up_id,
+            "provider_link_id": link.id,
+            "account_id": link.our_account_id,
+            "ours": link.our_top_up_id is not None,
+            "payment": to_payment(payment),
+            "payment_captured": _captured(payment),
+        }
+    if name in PAYMENT_EVENTS:  # payment.captured: the payment names Razorpay's invoice (or link) only
         payment = PaymentEventPayload.model_validate(event.payload).payment.entity
         return {
             "kind": NoticeKind.PAYMENT,
             "provider_invoice_id": payment.invoice_id,
             "payment": to_payment(payment),
             "payment_captured": _captured(payment),
+            **_link_of(payment),
+        }
+    if name in LINK_EXPIRY_EVENTS:
+        link = PaymentLinkEventPayload.model_validate(event.payload).payment_link.entity
+        return {
+            "kind": NoticeKind.EXPIRY,
+            "top_up_id": link.our_top_up_id,
+            "provider_link_id": link.id,
+            "account_id": link.our_account_id,
+            "ours": link.our_top_up_id is not None,
         }
     if name in EXPIRY_EVENTS:
         invoice = InvoiceEventPayload.model_validate(event.payload).invoice.entity
@@ -274,6 +336,22 @@ def _fields(event: RazorpayEvent) -> dict[str, Any]:
             ),
         }
     return {"kind": NoticeKind.UNHANDLED}
+
+
+def _link_of(payment: PaymentEntity) -> dict[str, Any]:
+    """What a payment (not on an invoice) says of the payment link it was made on, if anything."""
+    if payment.invoice_id is not None:
+        return {}
+    found = _LINK_PAYMENT_DESCRIPTION.fullmatch(payment.description or "")
+    top_up_id = _note(payment.notes, "top_up_id")
+    if found is None and top_up_id is None:
+        return {}
+    return {
+        "provider_link_id": f"plink_{found.group(1)}" if found else None,
+        "top_up_id": top_up_id,
+        "account_id": _note(payment.notes, "account_id"),
+        "ours": top_up_id is not None,
+    }
 
 
 def to_payment(entity: PaymentEntity) -> Payment:

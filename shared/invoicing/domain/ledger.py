@@ -9,7 +9,8 @@ ledger can never disagree with the invoices it summarises:
 - a credit note: a credit of its ``amount`` on its date;
 - a refund, once Razorpay has processed it: a debit on the day it was processed (a pending or
   failed refund has not moved money yet);
-- a prepaid top-up paid: a credit of its ``total`` (``topup_entry``);
+- a prepaid top-up paid: a credit of its ``total`` on the day it was paid (``topup_entry``, booked by
+  the commit that issues its receipt voucher);
 - settling an invoice from advances moves no money and adds no entry (so a negative balance is
   advance not yet used).
 
@@ -178,3 +179,19 @@ def invoice_entries(before: Invoice | None, after: Invoice) -> list[LedgerEvent]
                 )
             )
     return events
+
+
+def topup_entry(
+    account_id: str, *, top_up_id: str, receipt_number: str, paid_on: date, total: int, method: str
+) -> LedgerEvent:
+    """A prepaid top-up paid: a payment, credit of its ``total`` (GST included), referenced by its
+    receipt voucher's number. Settling invoices from the advance later books nothing."""
+    return LedgerEvent(
+        account_id,
+        EntryType.PAYMENT,
+        paid_on,
+        receipt_number,
+        f"Wallet top-up ({method}), receipt voucher {receipt_number}",
+        credit=total,
+        source=top_up_id,
+    )

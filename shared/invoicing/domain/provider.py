@@ -25,3 +25,14 @@ class ProviderRefund:
     payment_id: str
     amount: int
     status: str  # pending | processed | failed
+
+
+@dataclass(frozen=True)
+class ProviderLink:
+    """The payment provider's payment link that collects a wallet top-up."""
+
+    provider_id: str
+    status: str  # the provider's own: created, partially_paid, paid, expired, cancelled
+    payment_url: str | None
+    amount: int
+    reference_id: str | None

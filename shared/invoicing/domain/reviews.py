@@ -36,6 +36,8 @@ class ReviewItem:
     payment_id: str | None = None
     amount: int | None = None
     currency: str | None = None
+    top_up_id: str | None = None  # a wallet top-up's event
+    razorpay_payment_link_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,11 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 LEDGER_ATTEMPTS = 5  # another commit of the same account booked first: book after it
 
 # Repository modules that register writers for their changes (imported once, on first commit).
-WRITER_MODULES: tuple[str, ...] = ("invoicing.repository.credit_notes", "invoicing.repository.billing")
+WRITER_MODULES: tuple[str, ...] = (
+    "invoicing.repository.credit_notes",
+    "invoicing.repository.billing",
+    "invoicing.repository.wallet",
+)
 
 
 @dataclass

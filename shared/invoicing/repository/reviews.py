@@ -58,6 +58,8 @@ def review_to_item(item: ReviewItem) -> dict[str, Any]:
         "payment_id": item.payment_id,
         "amount": item.amount,
         "currency": item.currency,
+        "top_up_id": item.top_up_id,
+        "razorpay_payment_link_id": item.razorpay_payment_link_id,
     }
 
 
@@ -110,6 +112,8 @@ class DynamoReviewStore:
                 payment_id=item.get("payment_id"),
                 amount=item.get("amount"),
                 currency=item.get("currency"),
+                top_up_id=item.get("top_up_id"),
+                razorpay_payment_link_id=item.get("razorpay_payment_link_id"),
             )
             for item in items
         ]

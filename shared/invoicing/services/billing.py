@@ -35,6 +35,7 @@ from invoicing.domain.billing import (
     UNBILLED_SHARDS,
     AccountOutcome,
     AccountWork,
+    BillingModel,
     BillingProfile,
     BillingRun,
     ClaimPeriod,
@@ -80,11 +81,11 @@ from invoicing.domain.errors import (
     RetryableError,
 )
 from invoicing.domain.ids import new_id
-from invoicing.domain.invoice import Customer, Invoice, InvoiceStatus
+from invoicing.domain.invoice import PAYABLE_STATUSES, Customer, Invoice, InvoiceStatus
 from invoicing.domain.outbox import PublishEvent
 from invoicing.observability import logger
 from invoicing.services.invoices import InvoiceService
-from invoicing.services.ports import BillingQueue, BillingStore, Clock, Counter, Transactions
+from invoicing.services.ports import AdvanceSettler, BillingQueue, BillingStore, Clock, Counter, Transactions
 from invoicing.services.retry import Backoff
 
 MAX_TRANSACTION_ITEMS = 100
@@ -379,6 +380,7 @@ class BillingRunService:
     store: BillingStore
     transactions: Transactions
     invoices: InvoiceService
+    advances: AdvanceSettler  # settles a prepaid account's invoice from its wallet, after its issue
     queue: BillingQueue
     metrics: Counter
     clock: Clock
@@ -471,7 +473,7 @@ class BillingRunService:
         for earlier in periods:
             claim = self.store.claim(account_id, earlier)
             if claim is not None and claim.pending:
-                outcome = self._finish(run_id, claim, created=False)
+                outcome = self._finish(run_id, claim, created=False, profile=self.store.profile(account_id))
                 if outcome.kind == "failed":
                     return outcome
         return None
@@ -483,7 +485,7 @@ class BillingRunService:
         for _ in self.backoff.tries():
             claim = self.store.claim(account_id, period)
             if claim is not None:
-                return self._finish(run_id, claim, created=False)
+                return self._finish(run_id, claim, created=False, profile=profile)
             months = [
                 (usage, period_lines(self.store, account_id, usage.period, usage.generation))
                 for usage in self.store.open_periods(account_id, period)
@@ -535,7 +537,7 @@ class BillingRunService:
                 )
                 continue
             self.metrics.count("UsageInvoiceCreated")
-            return self._finish(run_id, claim, created=True, invoice=draft)
+            return self._finish(run_id, claim, created=True, invoice=draft, profile=profile)
         raise RetryableError(f"The usage of {account_id} kept changing meanwhile.")
 
     def _close(self, chosen: list[tuple[UsagePeriod, list[UsageLine]]]) -> bool:
@@ -547,9 +549,17 @@ class BillingRunService:
         return True
 
     def _finish(
-        self, run_id: str, claim: PeriodClaim, *, created: bool, invoice: Invoice | None = None
+        self,
+        run_id: str,
+        claim: PeriodClaim,
+        *,
+        created: bool,
+        invoice: Invoice | None = None,
+        profile: BillingProfile | None = None,
     ) -> AccountOutcome:
-        """The claimed invoice, issued when the run must issue it (a retry resumes a draft)."""
+        """The claimed invoice, issued when the run must issue it (a retry resumes a draft); a
+        prepaid account's is then settled from its advances, before the claim is settled, so a
+        retry after a crash in between settles it (at most once: ``AdvanceSettler``)."""
         account = claim.account_id
         invoice = invoice or self.invoices.invoices.get(claim.invoice_id)
         issued_here = False
@@ -570,6 +580,9 @@ class BillingRunService:
                 if isinstance(exc, RetryableError):
                     raise
                 return AccountOutcome.failed(account, exc.message, invoice.id)
+        prepaid = profile is not None and profile.billing_model is BillingModel.PREPAID
+        if claim.pending and prepaid and invoice.status in PAYABLE_STATUSES:
+            invoice = self.advances.settle(invoice.id)
         if claim.pending:
             self.transactions.commit([SettleClaim(account, claim.period)])
         if created or issued_here or claim.run_id == run_id:

@@ -33,12 +33,13 @@ from invoicing.domain.einvoice import EInvoice, EInvoiceEntry, RegisteredDocumen
 from invoicing.domain.invoice import Invoice, Refund
 from invoicing.domain.ledger import LedgerEntry, LedgerHead
 from invoicing.domain.outbox import OutboxMessage
-from invoicing.domain.provider import ProviderInvoice, ProviderRefund
+from invoicing.domain.provider import ProviderInvoice, ProviderLink, ProviderRefund
 from invoicing.domain.queries import InvoiceRow, ListQuery, Page, SweepPage
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.domain.statements import Statement, StatementDocument, StatementFigures, StatementStatus
 from invoicing.domain.summary import AccountSummary
 from invoicing.domain.sweep import Reminder, SweepWork
+from invoicing.domain.wallet import Advance, ReceiptDocument, ReceiptVoucher, SettlementRecord, TopUp
 
 
 class Clock(Protocol):
@@ -140,6 +141,38 @@ class CreditNoteStore(Protocol):
 
     def mark_rendered(self, credit_note_id: str, version: int) -> bool:
         """Record the PDF of ``version``; ``False`` when it was already recorded."""
+
+
+class WalletStore(Protocol):
+    """Prepaid wallets: top-ups, receipt vouchers, advances and balances (writes are commits)."""
+
+    def top_up(self, top_up_id: str) -> TopUp:
+        """The top-up, read consistently; ``NotFoundError`` if there is none."""
+
+    def top_up_by_link(self, provider_link_id: str) -> TopUp:
+        """The top-up a provider payment link collects; ``NotFoundError`` if none."""
+
+    def list_top_ups(self, account_id: str, *, limit: int, cursor: str | None) -> Page[TopUp]:
+        """One page of an account's top-ups, newest first (one ``Query``)."""
+
+    def balance(self, account_id: str) -> int:
+        """The advance balance (taxable value not yet adjusted): one read, never a sum."""
+
+    def open_advances(self, account_id: str, *, covering: int, limit: int) -> list[Advance]:
+        """The account's advances with something left, oldest first, read consistently until they
+        cover ``covering`` paise of taxable value (or all of them, at most ``limit``)."""
+
+    def settlement(self, account_id: str, invoice_id: str) -> SettlementRecord | None:
+        """What the invoice's settlement from advances drew on (one read); ``None``: not settled."""
+
+    def receipt(self, receipt_id: str) -> ReceiptDocument:
+        """The receipt voucher with the version of it whose PDF is stored; ``NotFoundError``."""
+
+    def mark_receipt_rendered(self, receipt_id: str, version: int) -> bool:
+        """Record the PDF of ``version``; ``False`` when it was already recorded."""
+
+    def next_sequence(self, series: str) -> int:
+        """The number a series would hand out next (its counter + 1)."""
 
 
 class DocumentStore(Protocol):
@@ -283,6 +316,10 @@ class CreditNoteRenderer(Protocol):
     def render_credit_note(self, note: CreditNote) -> bytes: ...
 
 
+class ReceiptRenderer(Protocol):
+    def render_receipt(self, receipt: ReceiptVoucher) -> bytes: ...
+
+
 class StatementRenderer(Protocol):
     """The statement's two documents: the PDF, and the CSV one line at a time."""
 
@@ -367,6 +404,22 @@ class PaymentProvider(Protocol):
 
     def issue_draft(self, provider_id: str) -> ProviderInvoice:
         """Issue a draft made by ``draft_balance`` (already issued: returned as it is)."""
+
+
+class TopUpLinks(Protocol):
+    """Razorpay Payment Links, for wallet top-ups. Safe to call again after a failure."""
+
+    def create_payment_link(self, top_up: TopUp) -> ProviderLink:
+        """A payment link collecting ``top_up.total`` (``reference_id`` = the top-up's id); the
+        existing one when a link with that reference was already made."""
+
+    def cancel_payment_link(self, provider_id: str) -> None:
+        """Make sure it collects nothing more (cancelled, paid or expired already is fine)."""
+
+
+class AdvanceSettler(Protocol):
+    def settle(self, invoice_id: str) -> Invoice:
+        """Settle what a prepaid account's issued invoice owes from its advances (at most once)."""
 
 
 class PaymentLinks(Protocol):

@@ -170,4 +170,7 @@ def reset() -> None:
         statement_service,
     ):
         factory.cache_clear()
+    from invoicing.wiring import wallet  # the wallet's services, built by its own wiring module
+
+    wallet.forget()
     common.reset()

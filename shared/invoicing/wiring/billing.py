@@ -65,6 +65,7 @@ def run_service() -> BillingRunService:
 def _runs(config: InvoiceSettings, queue_url: str) -> BillingRunService:
     from invoicing.services.billing import BillingRunService
     from invoicing.services.invoices import InvoiceService
+    from invoicing.wiring import wallet  # prepaid accounts' settlement from advances
 
     invoices = InvoiceService(
         invoices=common.invoice_store(config.invoices_table),
@@ -77,6 +78,7 @@ def _runs(config: InvoiceSettings, queue_url: str) -> BillingRunService:
         store=store(config.invoices_table),
         transactions=common.transactions(config.invoices_table),
         invoices=invoices,
+        advances=wallet.advance_settlement(config),
         queue=queue(queue_url),
         metrics=common.counter(),
         clock=common.clock(),
@@ -86,4 +88,7 @@ def _runs(config: InvoiceSettings, queue_url: str) -> BillingRunService:
 def reset() -> None:
     for factory in (store, queue, billing_service, billing_run_service, run_service):
         factory.cache_clear()
+    from invoicing.wiring import wallet
+
+    wallet.forget()
     common.reset()

@@ -18,7 +18,7 @@ from invoicing.services.ledger_backfill import LedgerBackfill
 from invoicing.services.rendering import ExportService, RenderService
 from invoicing.services.retry import Backoff
 from invoicing.services.statements import StatementRenderService
-from invoicing.wiring import common
+from invoicing.wiring import common, wallet
 
 
 def settings() -> PdfSettings:
@@ -86,4 +86,5 @@ def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
     for factory in (renderer, render_service, credit_note_render_service, export_service, statement_service):
         factory.cache_clear()
+    wallet.forget()
     common.reset()

@@ -1,4 +1,5 @@
-"""Composition of the Razorpay webhook: receiver → (idempotent on the event id) → PaymentService.
+"""Composition of the Razorpay webhook: receiver → (idempotent on the event id) → the notice's use
+case: a wallet top-up's payment link (``TopUpPaymentService``) or an invoice (``PaymentService``).
 
 De-duplication is two layers deep:
 
@@ -37,7 +38,8 @@ from invoicing.config import WebhookSettings
 from invoicing.repository.reviews import DynamoReviewStore
 from invoicing.services.payments import Outcome, OutcomeStatus, PaymentService
 from invoicing.services.retry import Backoff
-from invoicing.wiring import common
+from invoicing.services.wallet import NoticeRouter
+from invoicing.wiring import common, wallet
 
 IDEMPOTENCY_KEY_PREFIX = "razorpay-webhook-event"
 IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600
@@ -58,6 +60,13 @@ def payment_service() -> PaymentService:
         clock=common.clock(),
         backoff=Backoff(),
     )
+
+
+def notices() -> NoticeRouter:
+    """Every notice: a top-up's payment link to the wallet, the rest to the invoices (built with the
+    receiver, once; not cached of its own, so forgetting ``payment_service`` and the receiver is
+    enough for a new one)."""
+    return NoticeRouter(invoices=payment_service(), top_ups=wallet.top_up_payments())
 
 
 @cache
@@ -83,7 +92,7 @@ def _receiver() -> RazorpayWebhookReceiver[Outcome]:
         table_name=settings().idempotency_table, boto3_client=client("dynamodb")
     )
     process = idempotent_function(
-        payment_service().handle,
+        notices().handle,
         data_keyword_argument="notice",
         persistence_store=persistence,
         config=idempotency_config(),
@@ -110,4 +119,5 @@ def reset() -> None:
     """Forget everything built (tests that change the environment between cases)."""
     for factory in (payment_service, idempotency_config, _receiver):
         factory.cache_clear()
+    wallet.forget()
     common.reset()

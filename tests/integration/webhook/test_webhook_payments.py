@@ -351,19 +351,19 @@ def test_a_payment_naming_our_invoice_is_recorded_there_whichever_razorpay_invoi
     assert repository.get(other.id) == other
 
 
-@pytest.mark.parametrize("name", ["order-paid", "payment-link-paid"])
-def test_an_unhandled_event_type_is_ignored_and_kept_for_review(webhooks, reviews, name):
+@pytest.mark.parametrize(
+    ("name", "reason"), [("order-paid", "unhandled_event"), ("payment-link-paid", "unknown_link")]
+)
+def test_an_unhandled_event_type_or_a_link_not_ours_is_ignored_and_kept_for_review(
+    webhooks, reviews, name, reason
+):
     document = sample(name)
 
     answer = webhooks.deliver(document)
 
     assert (answer.status, answer.body) == (200, IGNORED)
     [item] = reviews.in_month(_month_of(document["created_at"]))
-    assert (item.reason, item.event_type, item.event_id) == (
-        "unhandled_event",
-        document["event"],
-        answer.event_id,
-    )
+    assert (item.reason, item.event_type, item.event_id) == (reason, document["event"], answer.event_id)
 
 
 def test_a_review_item_is_not_duplicated_by_a_redelivery(webhooks, reviews, resources, idempotency_records):

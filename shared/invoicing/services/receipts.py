@@ -1,0 +1,75 @@
+"""Receipt-voucher PDFs: the API's link to one (``GET /receipts/{id}/pdf``, with the invoice PDF's
+``200``/``202`` rules) and the renderer's job (``RenderDocument(document="receipt")``).
+
+A receipt voucher never changes once issued, so its PDF is rendered once (version 1), from the
+outbox of the commit that issued it, and again only if that job was lost: the link request finds no
+``pdf_version`` and queues it. Rendering is deterministic and keyed by version, so a repeated job
+writes the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from invoicing.domain.access import Caller
+from invoicing.domain.documents import PDF, DownloadLink
+from invoicing.domain.errors import ConflictError, NotFoundError
+from invoicing.domain.wallet import pdf_filename, pdf_key
+from invoicing.services.credit_note_documents import RenderOutcome
+from invoicing.services.documents import RETRY_AFTER_SECONDS
+from invoicing.services.ports import Clock, DocumentStorage, Links, ReceiptRenderer, RenderJobs, WalletStore
+
+DOCUMENT = "receipt"
+
+
+@dataclass(frozen=True)
+class ReceiptRendering:
+    """The receipt voucher's PDF is not stored yet; a render job is queued."""
+
+    receipt_id: str
+    retry_after_seconds: int = RETRY_AFTER_SECONDS
+
+
+@dataclass
+class ReceiptDocumentService:
+    wallets: WalletStore
+    links: Links
+    jobs: RenderJobs
+    clock: Clock
+
+    def pdf_link(self, caller: Caller, receipt_id: str) -> DownloadLink | ReceiptRendering:
+        """A short-lived link to the PDF, or ``ReceiptRendering`` after queueing it; another
+        tenant's voucher is not found."""
+        try:
+            document = self.wallets.receipt(receipt_id)
+        except NotFoundError:
+            raise NotFoundError(f"No receipt voucher {receipt_id}.") from None
+        receipt = document.receipt
+        if not caller.owns(receipt.account_id):
+            raise NotFoundError(f"No receipt voucher {receipt_id}.")
+        if not document.pdf_is_current:
+            self.jobs.enqueue(DOCUMENT, receipt.id, receipt.version)
+            return ReceiptRendering(receipt.id)
+        return self.links.download_link(
+            pdf_key(receipt), filename=pdf_filename(receipt), content_type=PDF, now=self.clock()
+        )
+
+
+@dataclass
+class ReceiptRenderService:
+    wallets: WalletStore
+    renderer: ReceiptRenderer
+    storage: DocumentStorage
+
+    def render(self, receipt_id: str, version: int) -> RenderOutcome:
+        """Make sure the voucher's PDF is stored (``NotFoundError`` for an unknown one)."""
+        document = self.wallets.receipt(receipt_id)
+        receipt = document.receipt
+        if version > receipt.version:
+            raise ConflictError(f"The render job names version {version} of receipt voucher {receipt.id}.")
+        if document.pdf_is_current:
+            return RenderOutcome.ALREADY_RENDERED
+        body = self.renderer.render_receipt(receipt)
+        self.storage.put(pdf_key(receipt), body, filename=pdf_filename(receipt), content_type=PDF)
+        self.wallets.mark_receipt_rendered(receipt.id, receipt.version)
+        return RenderOutcome.RENDERED
