@@ -62,7 +62,7 @@ ADVANCE_PREFIX = "ADVANCE#"
 SETTLEMENT_PREFIX = "SETTLEMENT#"
 PDF_VERSION = "pdf_version"
 ADVANCE_PAGE = 100
-_STORAGE_ONLY = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION})
+_STORAGE_ONLY = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION, records.LISTED_COPY})
 
 
 # ------------------------------------------------------------------------------------------ keys
@@ -106,6 +106,8 @@ def top_up_to_item(top_up: TopUp) -> dict[str, Any]:
         **top_up.model_dump(mode="json"),
         "gsi1pk": top_ups_partition(top_up.account_id),
         "gsi1sk": f"{ts(top_up.created_at)}#{top_up.id}",
+        # ListIndex projects list rows, not whole items: the top-up, whole, for the list page
+        records.LISTED_COPY: top_up.model_dump_json(),
     }
 
 
@@ -349,9 +351,16 @@ class DynamoWalletStore:
             items = items[:limit]
             last_key = {k: items[-1][k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
         return Page(
-            items=[item_to_top_up(item) for item in items],
+            items=[self._listed(item) for item in items],
             next_cursor=self._cursors.encode(last_key, query_print) if last_key else None,
         )
+
+    def _listed(self, item: dict[str, Any]) -> TopUp:
+        """A top-up from its ListIndex entry (``listed``, its JSON copy); one written before the copy
+        existed is read whole (one ``GetItem``: old top-ups only, until they are written again)."""
+        if records.LISTED_COPY in item:
+            return TopUp.model_validate_json(item[records.LISTED_COPY])
+        return self.top_up(str(item["pk"]).removeprefix("TOPUP#"))
 
     def balance(self, account_id: str) -> int:
         item = self._table.get(balance_key(account_id)) or {}
