@@ -162,6 +162,7 @@ LIST_ATTRIBUTES = (
     "paid_at",
     "search_text",
     "note",  # a credit note, whole (repository.credit_notes)
+    "top_up",  # a wallet top-up, whole (repository.wallet)
 )
 
 
