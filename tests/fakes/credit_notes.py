@@ -8,14 +8,13 @@ Importing this module registers the handlers (``SaveCreditNote``, ``ReviseCredit
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Sequence
 
 from invoicing.domain.credit_notes import CreditNote, CreditNoteDocument, ReviseCreditNote, SaveCreditNote
-from invoicing.domain.errors import BadRequestError, ConflictError, NotFoundError
+from invoicing.domain.errors import ConflictError, NotFoundError
 from invoicing.domain.invoice import Refund
 from invoicing.domain.queries import Page
+from tests.fakes.pages import page_of
 from tests.fakes.store import InMemoryStore, _ts, handles
 
 NOTES = "credit_notes"
@@ -70,27 +69,13 @@ class InMemoryCreditNotes:
         return CreditNoteDocument(note=note, pdf_version=self.store.collection(PDFS).get(credit_note_id))
 
     def list_page(self, account_id: str, *, limit: int, cursor: str | None) -> Page[CreditNote]:
-        ordered = sorted(
-            (n for n in self.notes.values() if n.account_id == account_id), key=_sort_key, reverse=True
+        return page_of(
+            (n for n in self.notes.values() if n.account_id == account_id),
+            account_id,
+            key=_sort_key,
+            limit=limit,
+            cursor=cursor,
         )
-        start = 0
-        if cursor:
-            try:
-                decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-                if decoded["a"] != account_id:
-                    raise ValueError
-                start = next(i + 1 for i, n in enumerate(ordered) if _sort_key(n) == decoded["k"])
-            except (ValueError, KeyError, StopIteration, TypeError):
-                raise BadRequestError(
-                    "The cursor is not valid for this query; start again without a cursor.",
-                    [{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-                ) from None
-        items = ordered[start : start + limit]
-        next_cursor = None
-        if start + limit < len(ordered) and items:
-            raw = json.dumps({"a": account_id, "k": _sort_key(items[-1])}).encode()
-            next_cursor = base64.urlsafe_b64encode(raw).decode()
-        return Page(items=items, next_cursor=next_cursor)
 
     def refunds_of(self, invoice_ids: Sequence[str]) -> dict[str, tuple[Refund, ...]]:
         return {

@@ -10,10 +10,7 @@ refunded instead of credited).
 
 from __future__ import annotations
 
-import base64
-import json
-
-from invoicing.domain.errors import BadRequestError, ConflictError, DuplicateError, NotFoundError
+from invoicing.domain.errors import ConflictError, DuplicateError, NotFoundError
 from invoicing.domain.ledger import topup_entry
 from invoicing.domain.numbering import ist_date
 from invoicing.domain.queries import Page
@@ -29,6 +26,7 @@ from invoicing.domain.wallet import (
     SettlementRecord,
     TopUp,
 )
+from tests.fakes.pages import page_of
 from tests.fakes.store import InMemoryStore, _ts, handles
 
 TOP_UPS, RECEIPTS, PDFS, ADVANCES, WALLETS, UNAPPLIED, SETTLEMENTS = (
@@ -168,27 +166,13 @@ class InMemoryWallets:
         return self.top_up(pointer["document_id"])
 
     def list_top_ups(self, account_id: str, *, limit: int, cursor: str | None) -> Page[TopUp]:
-        ordered = sorted(
-            (t for t in self.top_ups.values() if t.account_id == account_id), key=_sort_key, reverse=True
+        return page_of(
+            (t for t in self.top_ups.values() if t.account_id == account_id),
+            account_id,
+            key=_sort_key,
+            limit=limit,
+            cursor=cursor,
         )
-        start = 0
-        if cursor:
-            try:
-                decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-                if decoded["a"] != account_id:
-                    raise ValueError
-                start = next(i + 1 for i, t in enumerate(ordered) if _sort_key(t) == decoded["k"])
-            except (ValueError, KeyError, StopIteration, TypeError):
-                raise BadRequestError(
-                    "The cursor is not valid for this query; start again without a cursor.",
-                    [{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
-                ) from None
-        items = ordered[start : start + limit]
-        next_cursor = None
-        if start + limit < len(ordered) and items:
-            raw = json.dumps({"a": account_id, "k": _sort_key(items[-1])}).encode()
-            next_cursor = base64.urlsafe_b64encode(raw).decode()
-        return Page(items=items, next_cursor=next_cursor)
 
     def balance(self, account_id: str) -> int:
         self.reads.append("balance")

@@ -11,7 +11,7 @@ import pytest
 
 from invoicing.domain.access import Caller
 from invoicing.domain.changes import SaveInvoice
-from invoicing.domain.documents import DownloadStatus, pdf_key
+from invoicing.domain.documents import DownloadStatus, Rendering, pdf_key
 from invoicing.domain.errors import (
     ConflictError,
     DomainValidationError,
@@ -19,7 +19,7 @@ from invoicing.domain.errors import (
     NotFoundError,
 )
 from invoicing.domain.invoice import Invoice
-from invoicing.services.documents import RENDER_AGAIN_AFTER, RenderFailedError, Rendering
+from invoicing.services.documents import RENDER_AGAIN_AFTER, RenderFailedError
 from invoicing.services.rendering import ExportOutcome, Outcome, RenderService
 from tests.fakes.storage import RecordingRenderer
 from tests.fakes.store import Documents

@@ -17,11 +17,12 @@ from infra.local.irp_standin import derive_irn
 from invoicing.domain.access import Caller
 from invoicing.domain.changes import SaveInvoice
 from invoicing.domain.credit_notes import CreditNote, CreditReason, CreditRequest
+from invoicing.domain.documents import Rendering
 from invoicing.domain.einvoice import CANCEL_REASON_ORDER_CANCELLED, EInvoiceStatus, ErrorKind
 from invoicing.domain.errors import InvalidTransitionError, RetryableError
 from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.domain.outbox import RegisterEInvoice, RenderDocument
-from invoicing.services.credit_note_documents import CreditNoteRendering, RenderOutcome
+from invoicing.services.credit_note_documents import RenderOutcome
 from invoicing.services.einvoicing import Outcome
 from tests.services.conftest import World
 from tests.unit.factories import NOW, SUPPLIER_GSTIN, customer, line
@@ -93,7 +94,7 @@ def test_the_credit_note_pdf_waits_for_its_irn_and_then_prints_it(world):
 
     waiting = world.credit_note_documents.pdf_link(OPERATOR, issued.id)
 
-    assert isinstance(waiting, CreditNoteRendering)  # 202, and nothing queued: no IRN yet
+    assert isinstance(waiting, Rendering)  # 202, and nothing queued: no IRN yet
     assert world.render_jobs.jobs == jobs_before
     assert world.credit_note_renders.render(issued.id, 1) is RenderOutcome.AWAITING_IRN
     assert world.storage.objects == {}
@@ -103,7 +104,7 @@ def test_the_credit_note_pdf_waits_for_its_irn_and_then_prints_it(world):
     (rendered,) = world.renderer.credit_notes
     assert rendered.e_invoice is not None and rendered.e_invoice.irn is not None
     link = world.credit_note_documents.pdf_link(OPERATOR, issued.id)
-    assert not isinstance(link, CreditNoteRendering)
+    assert not isinstance(link, Rendering)
 
 
 def test_a_failed_crn_is_listed_refuses_its_pdf_and_is_registered_once_re_queued(world):

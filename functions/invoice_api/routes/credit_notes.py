@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,12 +14,12 @@ from invoicing.contracts.credit_notes import (
     CreditNoteListResponse,
     CreditNoteResponse,
 )
-from invoicing.contracts.documents import PdfLinkResponse, RenderingResponse
 from invoicing.domain.credit_notes import CreditNoteView
-from invoicing.http import CUSTOMER, OPERATOR, current_caller, json_content, responses
+from invoicing.http import CUSTOMER, OPERATOR, current_caller, responses
 from invoicing.observability import logger, metrics
-from invoicing.services.credit_note_documents import CreditNoteRendering
 from invoicing.wiring.api import credit_note_document_service, credit_note_service
+
+from ._pdf_links import pdf_link_answer, pdf_link_responses
 
 router = Router()
 
@@ -89,29 +87,8 @@ def get_credit_note(credit_note_id: str) -> CreditNoteResponse:
     "/credit-notes/<credit_note_id>/pdf",
     tags=[CUSTOMER],
     summary="A short-lived download link for the credit note's PDF (202 while rendered or awaiting its IRN)",
-    responses={
-        **responses(
-            200, "A presigned link (at most 15 minutes)", 404, 409, content=json_content(PdfLinkResponse)
-        ),
-        202: {
-            "description": "Being rendered, or waiting for its IRN: ask again after Retry-After seconds",
-            "content": json_content(RenderingResponse),
-        },
-    },
+    responses=pdf_link_responses(404, 409, waiting="Being rendered, or waiting for its IRN"),
 )
 def get_credit_note_pdf(credit_note_id: str):
     logger.append_keys(credit_note_id=credit_note_id)
-    result = credit_note_document_service().pdf_link(current_caller(), credit_note_id)
-    if isinstance(result, CreditNoteRendering):
-        return Response(
-            status_code=HTTPStatus.ACCEPTED.value,
-            content_type=content_types.APPLICATION_JSON,
-            body=RenderingResponse(),
-            headers={"Retry-After": str(result.retry_after_seconds), "Cache-Control": "no-store"},
-        )
-    return Response(
-        status_code=HTTPStatus.OK.value,
-        content_type=content_types.APPLICATION_JSON,
-        body=PdfLinkResponse.from_domain(result),
-        headers={"Cache-Control": "no-store"},
-    )
+    return pdf_link_answer(credit_note_document_service().pdf_link(current_caller(), credit_note_id))

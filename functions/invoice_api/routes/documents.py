@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.metrics import MetricUnit
@@ -14,13 +12,12 @@ from invoicing.contracts.documents import (
     DownloadAcceptedResponse,
     DownloadRequest,
     DownloadResponse,
-    PdfLinkResponse,
-    RenderingResponse,
 )
-from invoicing.http import CUSTOMER, current_caller, json_content, responses
+from invoicing.http import CUSTOMER, current_caller, responses
 from invoicing.observability import logger, metrics
-from invoicing.services.documents import Rendering
 from invoicing.wiring.api import document_service
+
+from ._pdf_links import pdf_link_answer, pdf_link_responses
 
 router = Router()
 
@@ -29,32 +26,11 @@ router = Router()
     "/invoices/<invoice_id>/pdf",
     tags=[CUSTOMER],
     summary="A short-lived download link for the invoice's PDF (202 while it is rendered)",
-    responses={
-        **responses(
-            200, "A presigned link (at most 15 minutes)", 404, 409, content=json_content(PdfLinkResponse)
-        ),
-        202: {
-            "description": "Being rendered: ask again after Retry-After seconds",
-            "content": json_content(RenderingResponse),
-        },
-    },
+    responses=pdf_link_responses(404, 409),
 )
 def get_invoice_pdf(invoice_id: str):
     logger.append_keys(invoice_id=invoice_id)
-    result = document_service().pdf_link(current_caller(), invoice_id)
-    if isinstance(result, Rendering):
-        return Response(
-            status_code=HTTPStatus.ACCEPTED.value,
-            content_type=content_types.APPLICATION_JSON,
-            body=RenderingResponse(),
-            headers={"Retry-After": str(result.retry_after_seconds), "Cache-Control": "no-store"},
-        )
-    return Response(
-        status_code=HTTPStatus.OK.value,
-        content_type=content_types.APPLICATION_JSON,
-        body=PdfLinkResponse.from_domain(result),
-        headers={"Cache-Control": "no-store"},
-    )
+    return pdf_link_answer(document_service().pdf_link(current_caller(), invoice_id))
 
 
 @router.post(

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from invoicing.contracts.common import AccountId, IdempotencyKey
-from invoicing.contracts.documents import PdfLinkResponse, RenderingResponse
 from invoicing.contracts.wallet import (
     CreateTopUpRequest,
     TopUpListResponse,
     TopUpResponse,
     WalletBalanceResponse,
 )
-from invoicing.http import CUSTOMER, current_caller, json_content, responses
+from invoicing.http import CUSTOMER, current_caller, responses
 from invoicing.observability import logger, metrics
-from invoicing.services.receipts import ReceiptRendering
 from invoicing.wiring.wallet import receipt_document_service, wallet_service
+
+from ._pdf_links import pdf_link_answer, pdf_link_responses
 
 router = Router()
 
@@ -94,27 +92,8 @@ def get_wallet_balance(account_id: AccountQuery = None) -> WalletBalanceResponse
     "/receipts/<receipt_id>/pdf",
     tags=[CUSTOMER],
     summary="A short-lived download link for a receipt voucher's PDF (202 while it is rendered)",
-    responses={
-        **responses(200, "A presigned link (at most 15 minutes)", 404, content=json_content(PdfLinkResponse)),
-        202: {
-            "description": "Being rendered: ask again after Retry-After seconds",
-            "content": json_content(RenderingResponse),
-        },
-    },
+    responses=pdf_link_responses(404),
 )
 def get_receipt_pdf(receipt_id: str):
     logger.append_keys(receipt_id=receipt_id)
-    result = receipt_document_service().pdf_link(current_caller(), receipt_id)
-    if isinstance(result, ReceiptRendering):
-        return Response(
-            status_code=HTTPStatus.ACCEPTED.value,
-            content_type=content_types.APPLICATION_JSON,
-            body=RenderingResponse(),
-            headers={"Retry-After": str(result.retry_after_seconds), "Cache-Control": "no-store"},
-        )
-    return Response(
-        status_code=HTTPStatus.OK.value,
-        content_type=content_types.APPLICATION_JSON,
-        body=PdfLinkResponse.from_domain(result),
-        headers={"Cache-Control": "no-store"},
-    )
+    return pdf_link_answer(receipt_document_service().pdf_link(current_caller(), receipt_id))

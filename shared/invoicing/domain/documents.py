@@ -26,6 +26,18 @@ class InvoiceDocument:
         return self.pdf_failed_version == self.invoice.version
 
 
+RETRY_AFTER_SECONDS = 2  # what a 202 for a PDF not stored yet tells the client to wait
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A document's PDF is not stored yet (being rendered, or waiting for its IRN): ask again later.
+    The answer of every document's ``pdf_link`` besides the link itself."""
+
+    document_id: str
+    retry_after_seconds: int = RETRY_AFTER_SECONDS
+
+
 class DownloadStatus(StrEnum):
     PENDING = "pending"
     READY = "ready"

@@ -5,7 +5,7 @@ Item: ``CREDITNOTE#{id}`` / ``CREDITNOTE`` with the note as the domain has it, a
 ``gsi1pk=CREDITNOTES#{account}`` (a partition of its own beside the account's invoices) and
 ``gsi1sk={date}#{created_at}#{id}``, so an account's credit notes read newest first, one ``Query``
 per page. ``ListIndex`` projects an invoice's list row, not whole items: a note's item carries
-itself once more as ``listed`` (JSON) for the index, which a list page reads (notes are written
+itself once more as ``note`` (JSON) for the index, which a list page reads (notes are written
 rarely: at issue, and when their e-invoice moves). ``pdf_version`` (storage only) says which
 version's PDF is in S3, as on an invoice.
 
@@ -38,7 +38,7 @@ CREDIT_NOTE_SK = "CREDITNOTE"
 PDF_VERSION = "pdf_version"
 BATCH_GET_KEYS = 100
 BATCH_GET_ATTEMPTS = 5
-LISTED = records.LISTED_COPY  # the note as ListIndex holds it (records.LIST_ATTRIBUTES)
+LISTED = "note"  # the note as ListIndex holds it (records.LIST_ATTRIBUTES)
 _STORAGE_ONLY = frozenset(
     {"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION, "einv_pk", "einv_sk", LISTED}
 )
@@ -140,7 +140,7 @@ class DynamoCreditNoteStore:
         )
 
     def _listed(self, items: list[dict[str, Any]]) -> list[CreditNote]:
-        """The notes of a page from their ``listed`` copies; a note written before the copy existed
+        """The notes of a page from their ``note`` copies; a note written before the copy existed
         is read whole (one ``GetItem`` each: old notes only, until they are backfilled)."""
         notes = []
         for item in items:

@@ -141,10 +141,8 @@ def search_text(invoice: Invoice) -> str:
 
 # What ListIndex projects besides the keys (template.yaml lists the same names; a test compares
 # them): an invoice's list row (its derived figures stored beside it, below) and the search text,
-# and, for the other documents listed through it (credit notes, top-ups), a JSON copy of the whole
-# document (``LISTED_COPY``). Nothing an invoice change rewrites often and at length: lines,
+# and a credit note's ``note``. Nothing an invoice change rewrites often and at length: lines,
 # payments, refunds, the supplier and the tax breakdown stay in the table.
-LISTED_COPY = "listed"
 DERIVED = ("amount_due", "amount_paid", "amount_credited", "amount_refunded", "tax_amount")
 LIST_ATTRIBUTES = (
     "entity",
@@ -163,7 +161,8 @@ LIST_ATTRIBUTES = (
     *DERIVED,
     "paid_at",
     "search_text",
-    LISTED_COPY,  # a credit note or top-up, whole (repository.credit_notes, repository.wallet)
+    "note",  # a credit note, whole (repository.credit_notes)
+    "top_up",  # a wallet top-up, whole (repository.wallet)
 )
 
 

@@ -4,7 +4,8 @@ Items:
 
 - top-up: ``TOPUP#{id}`` / ``TOPUP``, the top-up as the domain has it; on ``ListIndex``
   ``gsi1pk=TOPUPS#{account}`` and ``gsi1sk={created_at}#{id}``: an account's top-ups newest first,
-  one ``Query`` per page. Its payment link points at it (``PROVIDER#razorpay#{plink}``).
+  one ``Query`` per page, read from its ``top_up`` attribute (the top-up as JSON: ListIndex projects
+  only the list rows' attributes). Its payment link points at it (``PROVIDER#razorpay#{plink}``).
 - receipt voucher: ``RECEIPT#{id}`` / ``RECEIPT``, immutable; ``pdf_version`` (storage only) says
   which version's PDF is in S3, as on a credit note.
 - advance: ``WALLET#{account}`` / ``ADVANCE#{date}#{receipt_number}``: what remains (taxable value)
@@ -62,7 +63,8 @@ ADVANCE_PREFIX = "ADVANCE#"
 SETTLEMENT_PREFIX = "SETTLEMENT#"
 PDF_VERSION = "pdf_version"
 ADVANCE_PAGE = 100
-_STORAGE_ONLY = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION, records.LISTED_COPY})
+LISTED = "top_up"  # the top-up as ListIndex holds it (records.LIST_ATTRIBUTES projects no more)
+_STORAGE_ONLY = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION, LISTED})
 
 
 # ------------------------------------------------------------------------------------------ keys
@@ -106,8 +108,7 @@ def top_up_to_item(top_up: TopUp) -> dict[str, Any]:
         **top_up.model_dump(mode="json"),
         "gsi1pk": top_ups_partition(top_up.account_id),
         "gsi1sk": f"{ts(top_up.created_at)}#{top_up.id}",
-        # ListIndex projects list rows, not whole items: the top-up, whole, for the list page
-        records.LISTED_COPY: top_up.model_dump_json(),
+        LISTED: top_up.model_dump_json(),
     }
 
 
@@ -351,16 +352,9 @@ class DynamoWalletStore:
             items = items[:limit]
             last_key = {k: items[-1][k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
         return Page(
-            items=[self._listed(item) for item in items],
+            items=[TopUp.model_validate_json(item[LISTED]) for item in items],
             next_cursor=self._cursors.encode(last_key, query_print) if last_key else None,
         )
-
-    def _listed(self, item: dict[str, Any]) -> TopUp:
-        """A top-up from its ListIndex entry (``listed``, its JSON copy); one written before the copy
-        existed is read whole (one ``GetItem``: old top-ups only, until they are written again)."""
-        if records.LISTED_COPY in item:
-            return TopUp.model_validate_json(item[records.LISTED_COPY])
-        return self.top_up(str(item["pk"]).removeprefix("TOPUP#"))
 
     def balance(self, account_id: str) -> int:
         item = self._table.get(balance_key(account_id)) or {}

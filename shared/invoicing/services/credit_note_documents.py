@@ -16,10 +16,9 @@ from enum import StrEnum
 
 from invoicing.domain.access import Caller
 from invoicing.domain.credit_notes import pdf_filename, pdf_key
-from invoicing.domain.documents import PDF, DownloadLink
+from invoicing.domain.documents import PDF, DownloadLink, Rendering
 from invoicing.domain.einvoice import AWAITING, EInvoiceStatus, printable
 from invoicing.domain.errors import ConflictError, NotFoundError
-from invoicing.services.documents import RETRY_AFTER_SECONDS
 from invoicing.services.ports import (
     Clock,
     CreditNoteRenderer,
@@ -32,14 +31,6 @@ from invoicing.services.ports import (
 DOCUMENT = "credit_note"
 
 
-@dataclass(frozen=True)
-class CreditNoteRendering:
-    """The credit note's PDF is not stored yet; a render job is queued."""
-
-    credit_note_id: str
-    retry_after_seconds: int = RETRY_AFTER_SECONDS
-
-
 @dataclass
 class CreditNoteDocumentService:
     credit_notes: CreditNoteStore
@@ -47,8 +38,8 @@ class CreditNoteDocumentService:
     jobs: RenderJobs
     clock: Clock
 
-    def pdf_link(self, caller: Caller, credit_note_id: str) -> DownloadLink | CreditNoteRendering:
-        """A short-lived link to the PDF, or ``CreditNoteRendering`` after queueing it."""
+    def pdf_link(self, caller: Caller, credit_note_id: str) -> DownloadLink | Rendering:
+        """A short-lived link to the PDF, or ``Rendering`` after queueing it."""
         try:
             document = self.credit_notes.document(credit_note_id)
         except NotFoundError:
@@ -57,10 +48,10 @@ class CreditNoteDocumentService:
         if not caller.owns(note.account_id):
             raise NotFoundError(f"No credit note {credit_note_id}.")
         if not printable(note.e_invoice, note.id, "issued"):
-            return CreditNoteRendering(note.id)  # e-invoicing: the PDF waits for the IRN (202)
+            return Rendering(note.id)  # e-invoicing: the PDF waits for the IRN (202)
         if not document.pdf_is_current:
             self.jobs.enqueue(DOCUMENT, note.id, note.version)
-            return CreditNoteRendering(note.id)
+            return Rendering(note.id)
         return self.links.download_link(
             pdf_key(note), filename=pdf_filename(note), content_type=PDF, now=self.clock()
         )

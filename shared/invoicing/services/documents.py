@@ -22,6 +22,7 @@ from invoicing.domain.documents import (
     Download,
     DownloadLink,
     DownloadStatus,
+    Rendering,
     export_key,
     pdf_filename,
     pdf_key,
@@ -34,7 +35,6 @@ from invoicing.domain.invoice import InvoiceStatus
 from invoicing.services.ports import Clock, DocumentStore, DownloadStore, InvoiceStore, Links, RenderJobs
 
 DOWNLOAD_RETENTION = timedelta(days=7)  # the bucket's lifecycle rule expires exports/ after 7 days
-RETRY_AFTER_SECONDS = 2
 # A render request older than this is queued again: the render queue retries a job for about
 # five visibility timeouts (the template's 6 minutes each) before it dead-letters it.
 RENDER_AGAIN_AFTER = timedelta(minutes=35)
@@ -50,14 +50,6 @@ class RenderFailedError(InvalidTransitionError):
             f"The PDF of invoice {invoice_id} could not be rendered; it is rendered again when the "
             "invoice changes. Contact support if this persists.",
         )
-
-
-@dataclass(frozen=True)
-class Rendering:
-    """The PDF of the invoice as it is now is not stored yet; a render job is queued."""
-
-    invoice_id: str
-    retry_after_seconds: int = RETRY_AFTER_SECONDS
 
 
 @dataclass(frozen=True)

@@ -12,22 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from invoicing.domain.access import Caller
-from invoicing.domain.documents import PDF, DownloadLink
+from invoicing.domain.documents import PDF, DownloadLink, Rendering
 from invoicing.domain.errors import ConflictError, NotFoundError
 from invoicing.domain.wallet import pdf_filename, pdf_key
 from invoicing.services.credit_note_documents import RenderOutcome
-from invoicing.services.documents import RETRY_AFTER_SECONDS
 from invoicing.services.ports import Clock, DocumentStorage, Links, ReceiptRenderer, RenderJobs, WalletStore
 
 DOCUMENT = "receipt"
-
-
-@dataclass(frozen=True)
-class ReceiptRendering:
-    """The receipt voucher's PDF is not stored yet; a render job is queued."""
-
-    receipt_id: str
-    retry_after_seconds: int = RETRY_AFTER_SECONDS
 
 
 @dataclass
@@ -37,8 +28,8 @@ class ReceiptDocumentService:
     jobs: RenderJobs
     clock: Clock
 
-    def pdf_link(self, caller: Caller, receipt_id: str) -> DownloadLink | ReceiptRendering:
-        """A short-lived link to the PDF, or ``ReceiptRendering`` after queueing it; another
+    def pdf_link(self, caller: Caller, receipt_id: str) -> DownloadLink | Rendering:
+        """A short-lived link to the PDF, or ``Rendering`` after queueing it; another
         tenant's voucher is not found."""
         try:
             document = self.wallets.receipt(receipt_id)
@@ -49,7 +40,7 @@ class ReceiptDocumentService:
             raise NotFoundError(f"No receipt voucher {receipt_id}.")
         if not document.pdf_is_current:
             self.jobs.enqueue(DOCUMENT, receipt.id, receipt.version)
-            return ReceiptRendering(receipt.id)
+            return Rendering(receipt.id)
         return self.links.download_link(
             pdf_key(receipt), filename=pdf_filename(receipt), content_type=PDF, now=self.clock()
         )
