@@ -24,7 +24,7 @@ from moto import mock_aws
 from infra.cfn import load_template
 from infra.moto_speed import per_item_rollback
 from invoicing.repository.commit import DynamoTransactions
-from invoicing.repository.documents import DynamoDocumentStore
+from invoicing.repository.documents import DynamoDocumentStore, DynamoRenderRequests
 from invoicing.repository.downloads import DynamoDownloadStore
 from invoicing.repository.invoices import DynamoInvoiceStore
 from invoicing.repository.outbox import DynamoOutbox
@@ -32,7 +32,7 @@ from invoicing.repository.reviews import DynamoReviewStore
 from invoicing.repository.table import Table
 from invoicing.services import ports
 from tests.fakes.messaging import FixedClock
-from tests.fakes.store import Documents, Downloads, InMemoryStore, OutboxView
+from tests.fakes.store import Documents, Downloads, InMemoryStore, OutboxView, RenderRequests
 from tests.unit.factories import NOW
 
 CURSOR_KEY = b"contract-tests-cursor-key-0123456789"
@@ -50,6 +50,7 @@ class Stores:
     downloads: ports.DownloadStore
     reviews: ports.ReviewStore
     outbox: ports.Outbox
+    render_requests: ports.RenderRequests
     clock: FixedClock
     calls: list[str] = field(default_factory=list)  # DynamoDB operations, in order (dynamo only)
 
@@ -113,6 +114,7 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
             downloads=Downloads(store),
             reviews=store,
             outbox=OutboxView(store),
+            render_requests=RenderRequests(store),
             clock=clock,
         )
         return
@@ -132,6 +134,7 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
         downloads=DynamoDownloadStore(table),
         reviews=DynamoReviewStore(table),
         outbox=DynamoOutbox(table),
+        render_requests=DynamoRenderRequests(table),
         clock=clock,
         calls=moto.calls,
     )

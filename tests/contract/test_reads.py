@@ -288,6 +288,18 @@ def test_a_render_is_requested_once_per_version_until_the_request_is_stale(store
     assert stores.documents.request_render(invoice.id, invoice.version + 1, late, again_after=again) is True
 
 
+def test_a_credit_note_or_receipt_render_is_requested_once_per_version_and_document(stores):
+    again, ask = timedelta(minutes=30), stores.render_requests.request_render
+
+    assert ask("credit_note", "cn_1", 1, NOW, again_after=again) is True
+    assert ask("credit_note", "cn_1", 1, NOW + timedelta(minutes=29), again_after=again) is False
+    assert ask("receipt", "cn_1", 1, NOW, again_after=again) is True  # another kind, another document
+    assert ask("credit_note", "cn_2", 1, NOW, again_after=again) is True
+    assert ask("credit_note", "cn_1", 2, NOW, again_after=again) is True
+    assert ask("credit_note", "cn_1", 1, NOW, again_after=again) is False  # never backwards
+    assert ask("credit_note", "cn_1", 2, NOW + timedelta(minutes=31), again_after=again) is True
+
+
 def test_a_change_of_the_invoice_leaves_its_new_version_without_a_pdf(stores):
     invoice = issue(stores)
     stores.documents.mark_rendered(invoice.id, invoice.version)

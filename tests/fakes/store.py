@@ -431,6 +431,18 @@ class Documents:
         return self.store.request_render(invoice_id, version, now, again_after=again_after)
 
 
+class RenderRequests:
+    """``RenderRequests`` view of an :class:`InMemoryStore`: the same rule as an invoice's request."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+
+    def request_render(
+        self, document: str, document_id: str, version: int, now: datetime, *, again_after: timedelta
+    ) -> bool:
+        return self.store.request_render(f"{document}#{document_id}", version, now, again_after=again_after)
+
+
 class OutboxView:
     """``Outbox`` view of an :class:`InMemoryStore` (its ``get`` answers messages)."""
 

@@ -50,7 +50,7 @@ from tests.fakes.messaging import (
 )
 from tests.fakes.payments import StandInProvider
 from tests.fakes.storage import InMemoryStorage, RecordingRenderer
-from tests.fakes.store import Documents, Downloads, InMemoryStore, OutboxView
+from tests.fakes.store import Documents, Downloads, InMemoryStore, OutboxView, RenderRequests
 from tests.support.irp import gsp_client, irp_standin_responses, new_standin
 from tests.support.razorpay import standin_responses
 from tests.unit.factories import NOW, billing_period, customer, line, supplier
@@ -152,7 +152,11 @@ class World:
     @property
     def credit_note_documents(self) -> CreditNoteDocumentService:
         return CreditNoteDocumentService(
-            credit_notes=self.credit_notes, links=self.storage, jobs=self.render_jobs, clock=self.clock
+            credit_notes=self.credit_notes,
+            links=self.storage,
+            jobs=self.render_jobs,
+            requests=RenderRequests(self.store),
+            clock=self.clock,
         )
 
     @property

@@ -11,6 +11,7 @@ import pytest
 
 from invoicing.domain.access import Caller
 from invoicing.domain.changes import SaveInvoice
+from invoicing.domain.credit_notes import CreditReason, CreditRequest
 from invoicing.domain.documents import DownloadStatus, Rendering, pdf_key
 from invoicing.domain.errors import (
     ConflictError,
@@ -297,3 +298,19 @@ def test_a_transient_failure_leaves_the_job_pending_and_no_zip(world):
 
     assert world.store.downloads[download.id].status is DownloadStatus.PENDING
     assert download.key not in world.storage.objects
+
+
+def test_polling_a_credit_notes_pdf_queues_one_render_per_version(world):
+    invoice = world.issued()
+    request = CreditRequest(reason=CreditReason.DISCOUNT, description="Goodwill.", lines=((0, 10_000),))
+    note = world.credits.issue(invoice.id, request).note
+    world.drain()  # the note's own render job, queued by its commit
+    queued = len(world.render_jobs.jobs)
+
+    answers = [world.credit_note_documents.pdf_link(CUSTOMER, note.id) for _ in range(3)]
+
+    assert answers == [Rendering(note.id)] * 3
+    assert world.render_jobs.jobs[queued:] == [("credit_note", note.id, note.version)]
+    world.clock.now = NOW + RENDER_AGAIN_AFTER + timedelta(minutes=1)  # its job may be lost
+    world.credit_note_documents.pdf_link(CUSTOMER, note.id)
+    assert len(world.render_jobs.jobs) == queued + 2

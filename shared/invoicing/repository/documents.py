@@ -108,3 +108,25 @@ class DynamoDocumentStore:
 
 def _int(value: object) -> int | None:
     return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+class DynamoRenderRequests:
+    """``services.ports.RenderRequests``: one small item per document (``RENDER#{document}#{id}`` /
+    ``REQUESTED``) holding the last version whose render a ``GET …/pdf`` queued, and when; the same
+    condition as an invoice's render state, so concurrent polls queue one job per version."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def request_render(
+        self, document: str, document_id: str, version: int, now: datetime, *, again_after: timedelta
+    ) -> bool:
+        return self._table.update_if(
+            {"pk": f"RENDER#{document}#{document_id}", "sk": "REQUESTED"},
+            UpdateExpression="SET #requested = :version, #at = :now",
+            ConditionExpression=f"{_never_backwards('#requested')} OR #at < :stale",
+            ExpressionAttributeNames={"#requested": "requested_version", "#at": "requested_at"},
+            ExpressionAttributeValues=serialize(
+                {":version": version, ":now": ts(now), ":stale": ts(now - again_after)}
+            ),
+        )

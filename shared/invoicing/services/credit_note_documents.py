@@ -19,6 +19,7 @@ from invoicing.domain.credit_notes import pdf_filename, pdf_key
 from invoicing.domain.documents import PDF, DownloadLink, Rendering
 from invoicing.domain.einvoice import AWAITING, EInvoiceStatus, printable
 from invoicing.domain.errors import ConflictError, NotFoundError
+from invoicing.services.documents import RENDER_AGAIN_AFTER
 from invoicing.services.ports import (
     Clock,
     CreditNoteRenderer,
@@ -26,6 +27,7 @@ from invoicing.services.ports import (
     DocumentStorage,
     Links,
     RenderJobs,
+    RenderRequests,
 )
 
 DOCUMENT = "credit_note"
@@ -36,6 +38,7 @@ class CreditNoteDocumentService:
     credit_notes: CreditNoteStore
     links: Links
     jobs: RenderJobs
+    requests: RenderRequests  # one render job per version while a client polls
     clock: Clock
 
     def pdf_link(self, caller: Caller, credit_note_id: str) -> DownloadLink | Rendering:
@@ -50,7 +53,10 @@ class CreditNoteDocumentService:
         if not printable(note.e_invoice, note.id, "issued"):
             return Rendering(note.id)  # e-invoicing: the PDF waits for the IRN (202)
         if not document.pdf_is_current:
-            self.jobs.enqueue(DOCUMENT, note.id, note.version)
+            if self.requests.request_render(
+                DOCUMENT, note.id, note.version, self.clock(), again_after=RENDER_AGAIN_AFTER
+            ):
+                self.jobs.enqueue(DOCUMENT, note.id, note.version)
             return Rendering(note.id)
         return self.links.download_link(
             pdf_key(note), filename=pdf_filename(note), content_type=PDF, now=self.clock()

@@ -190,6 +190,16 @@ class DocumentStore(Protocol):
         yet, or the last request is older than ``again_after``)."""
 
 
+class RenderRequests(Protocol):
+    """Who queues the render of a credit note's or receipt voucher's PDF while a client polls."""
+
+    def request_render(
+        self, document: str, document_id: str, version: int, now: datetime, *, again_after: timedelta
+    ) -> bool:
+        """``True`` for the one caller that should queue the render of ``version`` of that document
+        (none requested yet, or the last request is older than ``again_after``)."""
+
+
 class DownloadStore(Protocol):
     def create(self, download: Download) -> Download: ...
 

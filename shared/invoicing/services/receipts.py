@@ -16,7 +16,16 @@ from invoicing.domain.documents import PDF, DownloadLink, Rendering
 from invoicing.domain.errors import ConflictError, NotFoundError
 from invoicing.domain.wallet import pdf_filename, pdf_key
 from invoicing.services.credit_note_documents import RenderOutcome
-from invoicing.services.ports import Clock, DocumentStorage, Links, ReceiptRenderer, RenderJobs, WalletStore
+from invoicing.services.documents import RENDER_AGAIN_AFTER
+from invoicing.services.ports import (
+    Clock,
+    DocumentStorage,
+    Links,
+    ReceiptRenderer,
+    RenderJobs,
+    RenderRequests,
+    WalletStore,
+)
 
 DOCUMENT = "receipt"
 
@@ -26,6 +35,7 @@ class ReceiptDocumentService:
     wallets: WalletStore
     links: Links
     jobs: RenderJobs
+    requests: RenderRequests  # one render job per version while a client polls
     clock: Clock
 
     def pdf_link(self, caller: Caller, receipt_id: str) -> DownloadLink | Rendering:
@@ -39,7 +49,10 @@ class ReceiptDocumentService:
         if not caller.owns(receipt.account_id):
             raise NotFoundError(f"No receipt voucher {receipt_id}.")
         if not document.pdf_is_current:
-            self.jobs.enqueue(DOCUMENT, receipt.id, receipt.version)
+            if self.requests.request_render(
+                DOCUMENT, receipt.id, receipt.version, self.clock(), again_after=RENDER_AGAIN_AFTER
+            ):
+                self.jobs.enqueue(DOCUMENT, receipt.id, receipt.version)
             return Rendering(receipt.id)
         return self.links.download_link(
             pdf_key(receipt), filename=pdf_filename(receipt), content_type=PDF, now=self.clock()

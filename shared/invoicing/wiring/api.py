@@ -121,6 +121,7 @@ def credit_note_document_service() -> CreditNoteDocumentService:
         credit_notes=common.credit_note_store(config.invoices_table, config.cursor_secret_name),
         links=common.storage(config.pdf_bucket),
         jobs=common.render_jobs(config.render_queue_url),
+        requests=common.render_requests(config.invoices_table),
         clock=common.clock(),
     )
 

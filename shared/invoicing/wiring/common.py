@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from invoicing.config import EInvoiceSettings, InvoiceSettings, RazorpaySettings, S
     from invoicing.repository.commit import DynamoTransactions
     from invoicing.repository.credit_notes import DynamoCreditNoteStore
+    from invoicing.repository.documents import DynamoRenderRequests
     from invoicing.repository.invoices import DynamoInvoiceStore
     from invoicing.repository.table import Table
     from invoicing.services.invoices import InvoicePolicy
@@ -135,6 +136,14 @@ def render_jobs(queue_url: str) -> SqsRenderQueue:
 
 
 @cache
+def render_requests(table_name: str) -> DynamoRenderRequests:
+    """Which versions of credit notes' and receipt vouchers' PDFs a ``GET …/pdf`` queued."""
+    from invoicing.repository.documents import DynamoRenderRequests
+
+    return DynamoRenderRequests(table(table_name))
+
+
+@cache
 def storage(bucket: str) -> DocumentStorage:
     from invoicing.adapters.storage import DocumentStorage
 
@@ -215,6 +224,7 @@ def reset() -> None:
         credit_note_store,
         events,
         render_jobs,
+        render_requests,
         storage,
         mailer,
         _payments,

@@ -46,6 +46,7 @@ def receipt_document_service() -> ReceiptDocumentService:
         wallets=store(config.invoices_table),
         links=common.storage(config.pdf_bucket),
         jobs=common.render_jobs(config.render_queue_url),
+        requests=common.render_requests(config.invoices_table),
         clock=common.clock(),
     )
 
