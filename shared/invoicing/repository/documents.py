@@ -95,15 +95,7 @@ class DynamoDocumentStore:
         """Claim the render of ``version`` for one caller: ``True`` when no render of it was
         requested yet, or the last request is older than ``again_after`` (its job may be lost).
         One conditional ``UpdateItem``; concurrent callers get ``True`` once."""
-        return self._table.update_if(
-            render_key(invoice_id),
-            UpdateExpression="SET #requested = :version, #at = :now",
-            ConditionExpression=f"{_never_backwards('#requested')} OR #at < :stale",
-            ExpressionAttributeNames={"#requested": "requested_version", "#at": "requested_at"},
-            ExpressionAttributeValues=serialize(
-                {":version": version, ":now": ts(now), ":stale": ts(now - again_after)}
-            ),
-        )
+        return _request_render(self._table, render_key(invoice_id), version, now, again_after)
 
 
 def _int(value: object) -> int | None:
@@ -121,12 +113,22 @@ class DynamoRenderRequests:
     def request_render(
         self, document: str, document_id: str, version: int, now: datetime, *, again_after: timedelta
     ) -> bool:
-        return self._table.update_if(
-            {"pk": f"RENDER#{document}#{document_id}", "sk": "REQUESTED"},
-            UpdateExpression="SET #requested = :version, #at = :now",
-            ConditionExpression=f"{_never_backwards('#requested')} OR #at < :stale",
-            ExpressionAttributeNames={"#requested": "requested_version", "#at": "requested_at"},
-            ExpressionAttributeValues=serialize(
-                {":version": version, ":now": ts(now), ":stale": ts(now - again_after)}
-            ),
-        )
+        key = {"pk": f"RENDER#{document}#{document_id}", "sk": "REQUESTED"}
+        return _request_render(self._table, key, version, now, again_after)
+
+
+def _request_render(
+    table: Table, key: dict[str, str], version: int, now: datetime, again_after: timedelta
+) -> bool:
+    """Record that ``version``'s render was queued now, unless it (or a later version) was queued
+    less than ``again_after`` ago: one conditional ``UpdateItem``, so concurrent polls get ``True``
+    once."""
+    return table.update_if(
+        key,
+        UpdateExpression="SET #requested = :version, #at = :now",
+        ConditionExpression=f"{_never_backwards('#requested')} OR #at < :stale",
+        ExpressionAttributeNames={"#requested": "requested_version", "#at": "requested_at"},
+        ExpressionAttributeValues=serialize(
+            {":version": version, ":now": ts(now), ":stale": ts(now - again_after)}
+        ),
+    )
