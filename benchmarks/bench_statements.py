@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.processes import peak_rss_mb, run_steps
+
 INVOICES = 20_000
 ACCOUNT = "acc_bench"
 DESCRIPTION = (
@@ -168,15 +167,6 @@ def seed(folder: Path) -> None:
     (folder / "env.json").write_text(json.dumps(env))
 
 
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def measure(folder: Path) -> dict[str, float]:
     """The API as Lambda runs it: its handler and clients only; AWS is another process."""
     import time
@@ -208,12 +198,12 @@ def measure(folder: Path) -> dict[str, float]:
 
     warm = export("acc_warm")
     assert warm["statusCode"] == 200, warm
-    baseline = _peak_rss_mb()
+    baseline = peak_rss_mb()
     waiting[0] = 0.0
     started = time.perf_counter()
     result = export(ACCOUNT)
     seconds = time.perf_counter() - started
-    peak = _peak_rss_mb()
+    peak = peak_rss_mb()
     assert result["statusCode"] == 303, {k: v for k, v in result.items() if k != "body"}
     key = "exports/" + result["headers"]["Location"].split("/exports/", 1)[1].split("?", 1)[0]
     size = client("s3").head_object(Bucket=os.environ["PDF_BUCKET"], Key=key)["ContentLength"]
@@ -226,51 +216,10 @@ def measure(folder: Path) -> dict[str, float]:
     }
 
 
-def _child(step: str, folder: Path, endpoint: str) -> str:
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "ap-south-1",
-        "AWS_REGION": "ap-south-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_DEV": "0",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join([str(REPO / "shared"), str(REPO)]),
-    }
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_statements", step, str(folder)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-        env=env,
-    )
-    return out.stdout
-
-
 def export_memory() -> dict[str, float]:
     """AWS (moto's server) runs in this process; the seeding and the measured API in others."""
-    import logging
-    import socket
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
-            _child("seed", Path(folder), endpoint)
-            return json.loads(_child("measure", Path(folder), endpoint).strip().splitlines()[-1])
-    finally:
-        server.stop()
+    quiet = {"POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_DEV": "0", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    return run_steps("benchmarks.bench_statements", ("seed", "measure"), prefix="bench-export-", env=quiet)
 
 
 def run() -> dict[str, float]:

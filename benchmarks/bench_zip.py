@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from benchmarks.processes import peak_rss_mb, run_steps
 
 REPO = Path(__file__).resolve().parents[1]
 INVOICES = 100
@@ -90,18 +90,6 @@ def seed(folder: Path) -> None:
     (folder / "env.json").write_text(json.dumps({"env": env, "first_invoice": ids[0]}))
 
 
-def _peak_rss_mb() -> float:
-    """This process's own high-water RSS. ``ru_maxrss`` is not: on Linux it carries the parent's
-    high-water mark across fork+exec (a big ``make bench`` parent made a 100 MB child read 2.5 GB).
-    ``VmHWM`` belongs to the process's own memory map, which exec replaces."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    import resource  # not Linux: the best available
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def measure(folder: Path) -> dict[str, float]:
     """The renderer as Lambda runs it: its handler and clients only; AWS is another process."""
     import time
@@ -123,11 +111,11 @@ def measure(folder: Path) -> dict[str, float]:
     # download's, not the cold start's.
     warm = renderer.invoke(job({"kind": "invoice", "document_id": seeded["first_invoice"], "version": 1}))
     assert warm == {"batchItemFailures": []}, warm
-    baseline = _peak_rss_mb()
+    baseline = peak_rss_mb()
     started = time.perf_counter()
     result = renderer.invoke(job({"kind": "download", "download_id": DOWNLOAD_ID}))
     seconds = time.perf_counter() - started
-    peak = _peak_rss_mb()
+    peak = peak_rss_mb()
     assert result == {"batchItemFailures": []}, result
     key = f"exports/{ACCOUNT}/{DOWNLOAD_ID}.zip"
     size = client("s3").head_object(Bucket=os.environ["PDF_BUCKET"], Key=key)["ContentLength"]
@@ -139,51 +127,9 @@ def measure(folder: Path) -> dict[str, float]:
     }
 
 
-def _child(step: str, folder: Path, endpoint: str) -> str:
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "ap-south-1",
-        "AWS_REGION": "ap-south-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "PYTHONPATH": os.pathsep.join([str(REPO / "shared"), str(REPO)]),
-    }
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_zip", step, str(folder)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-        env=env,
-    )
-    return out.stdout
-
-
 def run() -> dict[str, float]:
     """AWS (moto's server) runs in this process; the seeding and the measured renderer in others."""
-    import logging
-    import socket
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-zip-") as folder:
-            _child("prepare", Path(folder), endpoint)
-            _child("seed", Path(folder), endpoint)
-            figures = json.loads(_child("measure", Path(folder), endpoint).strip().splitlines()[-1])
-    finally:
-        server.stop()
-    return figures
+    return run_steps("benchmarks.bench_zip", ("prepare", "seed", "measure"), prefix="bench-zip-")
 
 
 if __name__ == "__main__":
