@@ -13,10 +13,10 @@ import pytest
 
 from tests.conftest import NOW
 from tests.events.http import OPERATOR, customer, http_event
-from tests.support.api import Reply
+from tests.support.api import Reply, create_body
 from tests.support.functions import API, Functions
 
-__all__ = ["NOW"]
+__all__ = ["NOW", "create_body"]
 
 
 class Api:
@@ -64,50 +64,6 @@ class Api:
         reply = self.operator("POST", f"/invoices/{draft['id']}/issue")
         assert reply.status == 200, reply.text
         return reply.json()
-
-
-def create_body(account_id: str = "acc_1", **overrides: Any) -> dict[str, Any]:
-    """A valid create body: intra-state (Maharashtra) customer, two lines (₹900 + ₹45.50)."""
-    body: dict[str, Any] = {
-        "account_id": account_id,
-        "customer": {
-            "name": "Acme Analytics LLP",
-            "email": "billing@acme.example",
-            "gstin": "27AAPFU0939F1ZV",
-            "state_code": "27",
-            "address": {
-                "line1": "4th Floor, Example Towers",
-                "city": "Mumbai",
-                "state": "Maharashtra",
-                "postal_code": "400001",
-                "country": "IN",
-            },
-        },
-        "billing_period": {"start": "2026-09-01", "end": "2026-09-30"},
-        "line_items": [
-            {
-                "resource_type": "vm",
-                "resource_name": "vm-web-1",
-                "description": "General purpose VM",
-                "usage_start": "2026-09-01T00:00:00Z",
-                "usage_end": "2026-09-30T18:29:00Z",
-                "quantity": "720",
-                "unit": "hour",
-                "unit_rate": "1.25",
-            },
-            {
-                "resource_type": "storage",
-                "resource_name": "vol-data",
-                "usage_start": "2026-09-01T00:00:00+05:30",
-                "usage_end": "2026-09-30T23:59:00+05:30",
-                "quantity": "0.5",
-                "unit": "TB-month",
-                "unit_rate": "91",
-            },
-        ],
-        "description": "Cloud usage September 2026",
-    }
-    return body | overrides
 
 
 @pytest.fixture

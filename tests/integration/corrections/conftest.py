@@ -22,7 +22,7 @@ from infra.local.events import scheduled_event, sqs_event
 from infra.local.functions import LocalFunction
 from infra.local.razorpay_standin import RazorpayStandIn, WebhookDelivery
 from tests.events.http import OPERATOR, customer, http_event
-from tests.support.api import Reply
+from tests.support.api import Reply, create_body
 from tests.support.functions import functions as loaded_functions
 from tests.support.razorpay import standin_responses
 
@@ -114,50 +114,6 @@ class Stack:
             for message in messages:
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             done += len(messages)
-
-
-def create_body(account_id: str = ACCOUNT, **overrides: Any) -> dict[str, Any]:
-    """Intra-state (Maharashtra) customer, two lines: ₹900.00 and ₹45.50 taxable (₹1,115.70 in all)."""
-    body: dict[str, Any] = {
-        "account_id": account_id,
-        "customer": {
-            "name": "Acme Analytics LLP",
-            "email": "billing@acme.example",
-            "gstin": "27AAPFU0939F1ZV",
-            "state_code": "27",
-            "address": {
-                "line1": "4th Floor, Example Towers",
-                "city": "Mumbai",
-                "state": "Maharashtra",
-                "postal_code": "400001",
-                "country": "IN",
-            },
-        },
-        "billing_period": {"start": "2026-09-01", "end": "2026-09-30"},
-        "line_items": [
-            {
-                "resource_type": "vm",
-                "resource_name": "vm-web-1",
-                "description": "General purpose VM",
-                "usage_start": "2026-09-01T00:00:00Z",
-                "usage_end": "2026-09-30T18:29:00Z",
-                "quantity": "720",
-                "unit": "hour",
-                "unit_rate": "1.25",
-            },
-            {
-                "resource_type": "storage",
-                "resource_name": "disk-1",
-                "usage_start": "2026-09-01T00:00:00Z",
-                "usage_end": "2026-09-30T18:29:00Z",
-                "quantity": "91",
-                "unit": "GB",
-                "unit_rate": "0.5",
-            },
-        ],
-        "description": "Cloud usage September 2026",
-    }
-    return body | overrides
 
 
 USED = ("InvoiceApiFunction", "RazorpayWebhookFunction", "OutboxDispatcherFunction", "PdfRendererFunction")

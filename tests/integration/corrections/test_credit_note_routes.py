@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import boto3
 
 from tests.integration.corrections.conftest import ACCOUNT, NOW, Stack
+from tests.support.api import create_body
 
 CREDIT_NOTE_FIELDS = {
     "id",
@@ -195,7 +196,7 @@ def test_drafts_and_cancelled_invoices_cannot_be_credited(stack: Stack):
     draft = stack.operator(
         "POST",
         "/invoices",
-        body=__import__("tests.integration.corrections.conftest", fromlist=["create_body"]).create_body(),
+        body=create_body(),
     ).json()
     refused = stack.credit(draft["id"], vm_credit())
     assert refused.status == 409 and refused.error["code"] == "invalid_state"

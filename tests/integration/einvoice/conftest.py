@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from infra.local.irp_standin import IrpStandIn
-from tests.integration.api.conftest import Api, create_body
-from tests.support.api import Reply
+from tests.integration.api.conftest import Api
+from tests.support.api import Reply, create_body
 from tests.support.functions import Functions
 from tests.support.stack import MotoStack
 
