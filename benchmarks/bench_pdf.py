@@ -7,7 +7,8 @@
 - ``pdf.ratio_to_bare_xhtml2pdf.200_lines`` (goal <= 1.5): the 200-line invoice against the same
   200 lines as a bare ``<table>`` of the same columns in the same font (the invoice's DejaVu Sans,
   embedded the same way) and nothing else: no CSS, no page template. What the template and the
-  renderer add to what xhtml2pdf costs for that much table anyway.
+  renderer add to what xhtml2pdf costs for that much table anyway. Below 1 since the line table
+  is drawn by ReportLab directly (``invoicing.adapters.pdf_tables``), not parsed from HTML.
 - ``pdf.ratio_to_bare_xhtml2pdf``: the 10-line invoice against its 10 lines as a bare ``<table>``
   in minimal HTML (xhtml2pdf's default font, no CSS). A figure, not a goal: at 10 lines it mostly
   measures the fixed cost of an invoice's header, totals and footer. Both ratios are measured

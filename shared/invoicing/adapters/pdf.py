@@ -33,7 +33,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -42,6 +42,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from invoicing.adapters.pdf_tables import (
+    FAMILY,
+    Fonts,
+    TableBuilder,
+    invoice_lines,
+    place_tables,
+    placeholder,
+)
 from invoicing.domain.credit_notes import CreditNote
 from invoicing.domain.einvoice import EInvoice
 from invoicing.domain.gst import state_name
@@ -420,19 +428,34 @@ class InvoicePdfRenderer:
         return self.render_view(invoice_view(invoice), timestamp=invoice.updated_at)
 
     def render_view(self, view: dict[str, Any], *, timestamp: datetime, template: str = TEMPLATE) -> bytes:
-        """PDF bytes with "Page n of N" on every page, from one layout pass."""
+        """PDF bytes with "Page n of N" on every page, from one layout pass; an invoice's line
+        table is drawn by ReportLab directly (``pdf_tables``)."""
         html = self.html_from_view(view, template=template)
-        return self.to_pdf(html, timestamp=timestamp, page_label=self._page_label)
+        tables = {"lines": invoice_lines(view["lines"])} if template == TEMPLATE else {}
+        return self.to_pdf(html, timestamp=timestamp, page_label=self._page_label, tables=tables)
 
-    def to_pdf(self, html: str, *, timestamp: datetime, page_label: PageLabel | None = None) -> bytes:
+    def to_pdf(
+        self,
+        html: str,
+        *,
+        timestamp: datetime,
+        page_label: PageLabel | None = None,
+        tables: Mapping[str, TableBuilder] | None = None,
+    ) -> bytes:
         """Trusted HTML (our template's output) to PDF bytes, dated ``timestamp``.
 
-        With ``page_label``, every page is labelled "Page n of N" (see ``_labelled_pages``).
+        With ``page_label``, every page is labelled "Page n of N" (see ``_labelled_pages``); each
+        of ``tables`` is drawn where the template placed it (see ``_tables_placed``).
         """
         from xhtml2pdf import pisa
 
         out = io.BytesIO()
-        with _source_date(timestamp), _labelled_pages(page_label), _frames_copied_cheaply():
+        with (
+            _source_date(timestamp),
+            _labelled_pages(page_label),
+            _frames_copied_cheaply(),
+            _tables_placed(tables or {}),
+        ):
             status = pisa.CreatePDF(
                 html,
                 dest=out,
@@ -473,6 +496,7 @@ class InvoicePdfRenderer:
                 auto_reload=False,
             )
             env.filters["lines"] = lines
+            env.globals["table"] = placeholder
             self._env = env
         return self._env
 
@@ -531,6 +555,35 @@ def _labelled_pages(label: PageLabel | None) -> Iterator[None]:
         yield
     finally:
         xhtml2pdf_reportlab.MarkedCanvas = base
+
+
+@contextmanager
+def _tables_placed(tables: Mapping[str, TableBuilder]) -> Iterator[None]:
+    """Have xhtml2pdf's story carry ``tables`` where the template's placeholders are.
+
+    xhtml2pdf parses the HTML into a story (``document.pisaStory``) and then lays it out; between
+    the two, each placeholder paragraph is swapped for its table, built in the fonts the template
+    registered. ``pisaStory`` is looked up in ``xhtml2pdf.document`` when a document is built, so
+    that name points at a wrapper for the duration of the render (serialised like the canvas
+    above). Every render goes through here, so a template that places a table nobody gave fails
+    loudly instead of printing the placeholder.
+    """
+    from reportlab.lib.fonts import tt2ps
+    from xhtml2pdf import document
+
+    parse = document.pisaStory
+
+    def story(*args: Any, **kwargs: Any) -> Any:
+        context = parse(*args, **kwargs)
+        family = context.getFontName(FAMILY)  # @font-face maps the family's faces in ReportLab
+        place_tables(context.story, tables, Fonts(regular=tt2ps(family, 0, 0), bold=tt2ps(family, 1, 0)))
+        return context
+
+    document.pisaStory = story
+    try:
+        yield
+    finally:
+        document.pisaStory = parse
 
 
 @contextmanager
