@@ -97,11 +97,12 @@ def _records() -> list[dict[str, str]]:
 
 
 def run() -> dict[str, float]:
-    from infra.moto_speed import per_item_rollback
+    from infra import moto_speed
 
+    moto_speed.install()
     _time_calls()
     figures: dict[str, float] = {}
-    with support.aws_stack() as env, per_item_rollback():
+    with support.aws_stack() as env:
         import logging
 
         import boto3

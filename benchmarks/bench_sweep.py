@@ -29,7 +29,7 @@ only the items a transaction names (below). moto evaluates each index Query agai
 ``sweep.query_time_share``), so the figure is an upper bound dominated by the emulator: a tripwire
 for regressions in our own path (reads per due invoice, writes, SES and EventBridge calls), not a
 forecast. Three emulator costs that DynamoDB does not have are switched off (``_emulator_shortcuts``,
-and ``infra.moto_speed.per_item_rollback`` for the transactions each commit now is: a reminder
+and ``infra.moto_speed`` for the transactions each commit now is: a reminder
 carries its e-mail in the outbox).
 """
 
@@ -176,11 +176,12 @@ def _seed(table: str) -> int:
 
 
 def run() -> dict[str, float]:
-    from infra.moto_speed import per_item_rollback
+    from infra import moto_speed
 
-    # per_item_rollback: the sweep's commits carry their outbox message, so they are transactions,
+    # moto_speed: the sweep's commits carry their outbox message, so they are transactions,
     # and moto's own rollback copies the whole 100,000-item table for each (minutes and gigabytes).
-    with support.aws_stack() as env, _emulator_shortcuts(), per_item_rollback():
+    moto_speed.install()
+    with support.aws_stack() as env, _emulator_shortcuts():
         import boto3
 
         from invoicing.adapters.sweep_queue import SqsSweepQueue

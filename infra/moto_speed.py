@@ -1,27 +1,49 @@
-"""Make moto's ``TransactWriteItems`` cost what the transaction touches, not what the table holds.
+"""Make moto's DynamoDB cost what a request touches, not what the table or the item model holds.
 
-moto (5.x) backs up every table a transaction names with ``copy.deepcopy`` — once per *item* of the
-transaction — to roll back when a condition fails. Usage ingestion commits 100-item transactions
-into a table of thousands of usage items, so each would take minutes. Here moto's own transaction
-code runs unchanged (conditions, cancellation reasons, writes); only the backup is replaced: the
-items the transaction names are snapshotted before it runs and put back on any failure, and the
-table-wide copy is skipped (moto's rollback re-assigns the same, already restored, table). For the
-local stack (``install``, for good), and for the contract tests, the integration tests and the
-benchmarks (``per_item_rollback``, for a block). Emulator speed only: DynamoDB has no such cost,
-and the semantics are moto's.
+Emulator speed only: DynamoDB has none of these costs, and every answer stays moto's own. Three
+places where moto (5.x) spends most of an integration test's time:
+
+1. **Transactions.** moto backs up every table a transaction names with ``copy.deepcopy`` — once
+   per *item* of the transaction — to roll back when a condition fails. Usage ingestion commits
+   100-item transactions into a table of thousands of usage items, so each would take minutes.
+   moto's own transaction code runs unchanged (conditions, cancellation reasons, writes); only the
+   backup is replaced: the items the transaction names are snapshotted before it runs and put back
+   on any failure, and the table-wide copy is skipped (moto's rollback re-assigns the same, already
+   restored, table).
+2. **Building an item.** moto checks the 400 KB item limit on every attribute it sets, summing the
+   sizes of all the attributes already set: quadratic in the attributes. A new item is built with
+   one running sum and checked against the same limit once (the same ``ItemSizeTooLarge`` when it
+   is over); updates keep moto's per-attribute check.
+3. **Answering.** moto's generic response serializer walks the botocore shape of every attribute
+   value member by member (ten members per value, alias look-ups for each): serializing a 500-line
+   invoice item takes seconds. An attribute value (string, number, boolean, null, sets, nested maps
+   and lists) is written as the JSON DynamoDB sends, which it already is in moto's model; a value
+   holding binary goes the generic way (``tests/unit/test_moto_speed.py`` compares both).
+
+``install()`` applies them for the rest of the process: the local stack's embedded moto server, the
+test processes (``tests/conftest.py``) and the benchmarks.
 """
 
 from __future__ import annotations
 
 import copy
 import types
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-from unittest import mock
+
+_installed: list[bool] = []
 
 
-def _patches() -> tuple[Any, Any, Any]:
+def install() -> None:
+    """For the rest of the process (idempotent)."""
+    if _installed:
+        return
+    _per_item_rollback()
+    _linear_item_size()
+    _plain_attribute_values()
+    _installed.append(True)
+
+
+def _per_item_rollback() -> None:
     from moto.dynamodb import models
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
@@ -67,27 +89,68 @@ def _patches() -> tuple[Any, Any, Any]:
     def deepcopy(value: Any, memo: Any = None) -> Any:
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
-    return models, transact, types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)
-
-
-@contextmanager
-def per_item_rollback() -> Iterator[None]:
-    models, transact, shim = _patches()
-    with (
-        mock.patch.object(models, "copy", shim),
-        mock.patch.object(models.DynamoDBBackend, "transact_write_items", transact),
-    ):
-        yield
-
-
-_installed: list[bool] = []
-
-
-def install() -> None:
-    """For the rest of the process (the local stack's embedded moto server)."""
-    if _installed:
-        return
-    models, transact, shim = _patches()
-    models.copy = shim
+    models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[assignment]
     models.DynamoDBBackend.transact_write_items = transact
-    _installed.append(True)
+
+
+def _linear_item_size() -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    limit = 405000  # LimitedSizeDict's own figure (DynamoDB's 400 KB, as moto measured it)
+
+    def build(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        values = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.__init__(values)
+        size = 0
+        for name, value in attrs.items():
+            typed = DynamoType(value)
+            size += dynamo_type.bytesize(name) + typed.size()
+            if size > limit:
+                raise ItemSizeTooLarge
+            dict.__setitem__(values, name, typed)
+        self.attrs = values
+
+    Item.__init__ = build  # type: ignore[method-assign]
+
+
+class _Generic(Exception):
+    """This value needs moto's own serializer (binary data)."""
+
+
+def _plain_attribute_values() -> None:
+    from moto.core.serialize import BaseJSONSerializer
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    scalar = frozenset({"S", "N", "BOOL", "NULL", "SS", "NS"})
+
+    def plain(value: Any) -> dict[str, Any]:
+        if isinstance(value, DynamoType):
+            kind, inner = value.type, value.value
+        elif isinstance(value, dict) and len(value) == 1:
+            ((kind, inner),) = value.items()
+        else:
+            raise _Generic
+        if kind in scalar:
+            return {kind: inner}
+        if kind == "M":
+            return {"M": {name: plain(member) for name, member in inner.items()}}
+        if kind == "L":
+            return {"L": [plain(member) for member in inner]}
+        raise _Generic
+
+    generic = BaseJSONSerializer._serialize_type_structure
+
+    def structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if shape.name == "AttributeValue" and value is not None:
+            try:
+                self._default_serialize(serialized, plain(value), shape, key)
+                return
+            except _Generic:
+                pass
+        generic(self, serialized, value, shape, key)
+
+    BaseJSONSerializer._serialize_type_structure = structure  # type: ignore[method-assign]

@@ -34,6 +34,7 @@ import boto3  # noqa: E402
 import botocore.client  # noqa: E402
 import pytest  # noqa: E402
 
+from infra import moto_speed  # noqa: E402
 from infra.cfn import function_environment, load_template  # noqa: E402
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def _recording_make_api_call(self, operation_name, api_params):  # type: ignore[
 
 
 botocore.client.BaseClient._make_api_call = _recording_make_api_call
+moto_speed.install()  # moto's DynamoDB at the cost of what a request touches (infra/moto_speed.py)
 
 
 @pytest.fixture

@@ -207,7 +207,7 @@ class LocalStack:
         ensure_port_free(self.settings.port)  # both ports checked before anything starts
 
         self.moto, self.aws_url = start_moto(self.settings.aws_port)
-        moto_speed.install()  # usage ingestion commits 100-item transactions
+        moto_speed.install()  # emulator speed: transactions, item building, answers
         self.checkpoint()
         log.info("embedded AWS (moto) on %s; creating the resources of template.yaml", self.aws_url)
         point_at_local_aws(os.environ, self.aws_url)

@@ -22,7 +22,6 @@ import pytest
 from moto import mock_aws
 
 from infra.cfn import load_template
-from infra.moto_speed import per_item_rollback
 from invoicing.repository.commit import DynamoTransactions
 from invoicing.repository.documents import DynamoDocumentStore, DynamoRenderRequests
 from invoicing.repository.downloads import DynamoDownloadStore
@@ -88,7 +87,7 @@ class _Moto:
 @pytest.fixture(scope="module")
 def _moto() -> Iterator[_Moto]:
     """One moto session and one DynamoDB client for the whole module."""
-    with mock_aws(), per_item_rollback():
+    with mock_aws():
         client = boto3.client("dynamodb", region_name="ap-south-1")
         moto = _Moto(
             client,

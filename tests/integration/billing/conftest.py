@@ -14,7 +14,6 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from infra.local.events import failed_ids, scheduled_event, sqs_event
-from infra.moto_speed import per_item_rollback
 from tests.events.http import OPERATOR, customer, http_event
 from tests.support.api import Reply
 from tests.support.functions import API, Functions
@@ -138,7 +137,7 @@ def stack(
     env = {**function_env("InvoiceApiFunction"), **function_env("BillingRunFunction")}
     monkeypatch.delenv("RAZORPAY_BASE_URL", raising=False)
     clock.set(NOW)
-    with per_item_rollback(), standin_responses() as standin:
+    with standin_responses() as standin:
         stack = Stack(env, functions)
         stack.standin = standin  # type: ignore[attr-defined]
         yield stack

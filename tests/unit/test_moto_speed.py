@@ -1,0 +1,112 @@
+"""moto with the emulator shortcuts of infra/moto_speed.py (installed for every test process) answers
+as moto does: every kind of attribute value reads back as written, the item size limit holds, and a
+transaction that fails leaves every item it named as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import boto3
+import pytest
+from boto3.dynamodb.types import Binary
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from infra import moto_speed
+
+NAME = "moto-speed"
+EVERY_KIND = {
+    "pk": "ITEM#1",
+    "sk": "A",
+    "text": "₹ & <b>",
+    "empty": "",
+    "number": Decimal("-12345678901234567890.123"),
+    "yes": True,
+    "no": False,
+    "nothing": None,
+    "names": {"a", "b"},
+    "numbers": {Decimal(1), Decimal("2.5")},
+    "map": {"nested": {"deeper": [1, "two", {"three": None}], "flag": True}, "empty": {}},
+    "list": [Decimal(0), "x", [], {"k": {"v"}}],
+}
+
+
+@pytest.fixture
+def table() -> Iterator[object]:
+    moto_speed.install()  # the suite's conftest did already; the test says what it relies on
+    with mock_aws():  # inside the suite's moto session when one runs: a table of the test's own
+        dynamodb = boto3.resource("dynamodb", region_name="ap-south-1")
+        table = dynamodb.create_table(
+            TableName=NAME,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield table
+        table.delete()
+
+
+def test_every_kind_of_value_reads_back_as_written(table):
+    table.put_item(Item=EVERY_KIND)
+
+    assert table.get_item(Key={"pk": "ITEM#1", "sk": "A"})["Item"] == EVERY_KIND
+    assert table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "ITEM#1"})[
+        "Items"
+    ] == [EVERY_KIND]
+
+
+def test_binary_values_read_back_through_moto_s_own_serializer(table):
+    item = {"pk": "ITEM#2", "sk": "B", "blob": Binary(b"\x00\xffpdf"), "blobs": {Binary(b"a"), Binary(b"b")}}
+    item["map"] = {"inside": Binary(b"\x01")}
+    table.put_item(Item=item)
+
+    assert table.get_item(Key={"pk": "ITEM#2", "sk": "B"})["Item"] == item
+
+
+def test_an_item_over_the_size_limit_is_refused_and_one_under_it_is_kept(table):
+    table.put_item(Item={"pk": "ITEM#3", "sk": "A", "a": "x" * 200_000, "b": "y" * 190_000})
+
+    with pytest.raises(ClientError, match="Item size has exceeded the maximum allowed size"):
+        table.put_item(Item={"pk": "ITEM#4", "sk": "A", "a": "x" * 200_000, "b": "y" * 210_000})
+
+    assert "Item" in table.get_item(Key={"pk": "ITEM#3", "sk": "A"})
+    assert "Item" not in table.get_item(Key={"pk": "ITEM#4", "sk": "A"})
+
+
+def test_a_transaction_that_fails_leaves_every_item_as_it_was(table):
+    table.put_item(Item={"pk": "ITEM#5", "sk": "A", "n": 1})
+    table.put_item(Item={"pk": "ITEM#7", "sk": "A", "n": 1})
+    client = table.meta.client
+
+    with pytest.raises(ClientError, match="TransactionCanceledException"):
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": NAME,
+                        "Key": {"pk": "ITEM#5", "sk": "A"},
+                        "UpdateExpression": "SET n = :two",
+                        "ExpressionAttributeValues": {":two": 2},
+                    }
+                },
+                {"Put": {"TableName": NAME, "Item": {"pk": "ITEM#6", "sk": "A"}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": NAME,
+                        "Key": {"pk": "ITEM#7", "sk": "A"},
+                        "ConditionExpression": "n = :nine",
+                        "ExpressionAttributeValues": {":nine": 9},
+                    }
+                },
+            ]
+        )
+
+    assert table.get_item(Key={"pk": "ITEM#5", "sk": "A"})["Item"]["n"] == 1
+    assert "Item" not in table.get_item(Key={"pk": "ITEM#6", "sk": "A"})
