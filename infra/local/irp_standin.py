@@ -36,9 +36,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 IST = ZoneInfo("Asia/Kolkata")
 TOKEN_LIFETIME = timedelta(hours=6)
@@ -109,13 +112,16 @@ class IrpStandIn:
         user_name: str,
         password: str,
         clock: Callable[[], datetime] | None = None,
+        key: RSAPrivateKey | None = None,
     ) -> None:
+        """``key`` signs its JWTs (a new 2048-bit key when not given: ~0.1 s to make, so a test
+        process shares one)."""
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         self.client_id, self.client_secret = client_id, client_secret
         self.user_name, self.password = user_name, password
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._certificate = _self_signed(self._key, self.clock())
         self._lock = threading.Lock()
         self._tokens: dict[str, datetime] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,13 +33,22 @@ CREDENTIALS = GspCredentials(
 
 
 def new_standin(clock: Callable[[], datetime] | None = None) -> IrpStandIn:
+    """A fresh stand-in (no documents, no tokens) signing with the test process's one key."""
     return IrpStandIn(
         client_id=CREDENTIALS.client_id,
         client_secret=CREDENTIALS.client_secret,
         user_name=CREDENTIALS.user_name,
         password=CREDENTIALS.password,
         clock=clock,
+        key=_signing_key(),
     )
+
+
+@cache
+def _signing_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def gsp_client(credentials: GspCredentials = CREDENTIALS, **kwargs: Any) -> GspIrpClient:
