@@ -231,14 +231,14 @@ def test_a_razorpay_failure_leaves_the_revision_unmade(world):
     assert world.get(issued.id) == issued
 
 
-def test_notes_change_without_razorpay_and_render_a_new_pdf(world):
+def test_notes_change_without_razorpay_and_their_pdf_waits_for_its_first_download(world):
     issued = world.issued()
     world.store.outbox.clear()
 
     revised = world.invoices.revise(issued.id, {"notes": "Thank you"})
 
     assert world.razorpay.calls == ["create_draft", "publish"]
-    assert effects(world) == [RenderDocument(document_id=issued.id, version=revised.version)]
+    assert revised.needs_new_pdf(issued) and effects(world) == []
 
 
 def test_a_revision_that_loses_a_race_is_a_conflict_and_the_other_write_stands(world):

@@ -1088,6 +1088,41 @@ def test_issuing_needs_the_first_pdf_and_drafts_never_need_one():
     assert not before.revise({"notes": "x"}, LATER).needs_new_pdf(before)
 
 
+# ------------------------------------------------------------------------------- renders_ahead
+
+
+@pytest.mark.parametrize(
+    ("change", "ahead"),
+    [
+        (lambda inv: inv.apply_payment(payment(inv.amount), LATER), True),
+        (lambda inv: inv.cancel(LATER), True),
+        (lambda inv: inv.apply_payment(payment(100), LATER), False),
+        (lambda inv: inv.mark_overdue(inv.due_date + timedelta(days=1), LATER), False),
+        (lambda inv: inv.expire(LATER), False),
+        (lambda inv: inv.revise({"notes": "Thank you"}, LATER), False),
+        (lambda inv: inv.relink("inv_Rzp2", "https://rzp.io/i/two", LATER), False),
+        (lambda inv: inv.open_dispute(dispute(invoice_id=inv.id), LATER), False),
+    ],
+    ids=["paid", "cancelled", "part_paid", "overdue", "expired", "notes", "relink", "dispute"],
+)
+def test_only_the_versions_customers_fetch_soon_are_rendered_ahead(change, ahead):
+    # Issued, paid in full and cancelled are rendered as they are committed; every other printed
+    # change waits for its first download (and one that prints nothing new needs no PDF at all).
+    before = issued()
+    after = change(before)
+
+    assert after.renders_ahead(before) is ahead
+    assert not ahead or after.needs_new_pdf(before)
+
+
+def test_the_issued_version_is_rendered_ahead_and_a_paid_invoice_s_later_changes_are_not():
+    before = draft()
+    first = issued(before)
+    assert first.renders_ahead(before)
+    paid = first.apply_payment(payment(first.amount), LATER)
+    assert not paid.revise({"notes": "Receipt sent"}, LATER).renders_ahead(paid)
+
+
 # ------------------------------------------------------------------------------------- bounds
 
 

@@ -1,7 +1,8 @@
 """Which side effects a change of an invoice has: one rule for every use case.
 
 - the domain events the use case names (``InvoiceIssued``, ``InvoicePaid``, ...);
-- a render of the PDF when something printed on it changed (``Invoice.needs_new_pdf``);
+- a render of the PDF ahead of its first download for the versions customers fetch soon: issued,
+  paid in full, cancelled (``Invoice.renders_ahead``; any other printed change renders on demand);
 - a refund request for every refund the change decided (an overpayment, a credit note's excess);
 - a registration with the IRP when its e-invoice became ``pending`` (at issue, or re-queued).
 """
@@ -31,7 +32,7 @@ def invoice_effects(
     effects: list[Effect] = [
         event if isinstance(event, PublishEvent) else invoice_event(event, after) for event in events
     ]
-    if before is not None and after.needs_new_pdf(before):
+    if before is not None and after.renders_ahead(before):
         effects.append(RenderDocument(document="invoice", document_id=after.id, version=after.version))
     known = {refund.id for refund in before.refunds} if before is not None else set()
     effects += [

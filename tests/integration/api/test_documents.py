@@ -83,11 +83,15 @@ def test_pdf_of_a_changed_invoice_is_rendered_again(api, resources, effects):
     effects.render()
     assert api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf").status == 200
 
-    # When the invoice changes (a new version), the stored PDF is no longer "as it is now"
+    # When the invoice changes (a new version), the stored PDF is no longer "as it is now"; a new
+    # note is not one of the versions rendered ahead (Invoice.renders_ahead): nothing is queued
     assert api.operator("PATCH", f"/invoices/{invoice['id']}", body={"notes": "PO 4711"}).status == 200
-    effects.render()  # the change's own render job
-    reply = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
+    assert effects.render() == []
 
+    # Then the first download asks for it and gets it once rendered
+    assert api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf").status == 202
+    assert len(effects.render()) == 1
+    reply = api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf")
     assert reply.status == 200
     assert "PO 4711" in pdf_text(object_bytes(resources, url_key(resources, reply.json()["url"])))
 
@@ -135,9 +139,10 @@ def test_a_pdf_that_failed_for_good_is_409_with_the_contract_body_and_queues_not
     assert "could not be rendered" in reply.error["message"]
     assert effects.new_render_jobs() == []
 
-    # And once the invoice changes, its new version is rendered afresh
+    # And once the invoice changes, its new version is rendered afresh on its first download
     monkeypatch.undo()
     assert api.operator("PATCH", f"/invoices/{invoice['id']}", body={"notes": "again"}).status == 200
+    assert api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf").status == 202
     effects.render()
     assert api.customer("acc_1", "GET", f"/invoices/{invoice['id']}/pdf").status == 200
 
