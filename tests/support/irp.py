@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
 from datetime import datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
