@@ -64,6 +64,9 @@ def render_credit_note(credit_note_id: str, version: int) -> None:
     logger.info("Render job done", extra={"outcome": outcome.value, "job_version": version})
     if outcome is RenderOutcome.RENDERED:
         metrics.add_metric(name="CreditNotePdfRendered", unit=MetricUnit.Count, value=1)
+    elif outcome is RenderOutcome.FAILED:
+        logger.error("The credit note cannot be rendered; marked failed", extra={"version": version})
+        metrics.add_metric(name="CreditNotePdfFailed", unit=MetricUnit.Count, value=1)
 
 
 def render_receipt(receipt_id: str, version: int) -> None:
@@ -72,6 +75,9 @@ def render_receipt(receipt_id: str, version: int) -> None:
     logger.info("Render job done", extra={"outcome": outcome.value, "job_version": version})
     if outcome is RenderOutcome.RENDERED:
         metrics.add_metric(name="ReceiptPdfRendered", unit=MetricUnit.Count, value=1)
+    elif outcome is RenderOutcome.FAILED:
+        logger.error("The receipt voucher cannot be rendered; marked failed", extra={"version": version})
+        metrics.add_metric(name="ReceiptPdfFailed", unit=MetricUnit.Count, value=1)
 
 
 def export_download(job: DownloadJob) -> None:

@@ -3,7 +3,8 @@
 After five failed receives SQS moves a render-queue message to its dead-letter queue. A bulk
 download or a statement it names would otherwise stay ``pending`` forever: it is marked
 ``failed`` (only if still pending); so is the version an invoice PDF job names
-(``GET /invoices/{id}/pdf`` then answers 409, not 202 forever; a credit note's job is only logged).
+(``GET /invoices/{id}/pdf`` then answers 409, not 202 forever; so do a credit note's and a receipt
+voucher's PDF routes for the version their job named).
 The alarm on the dead-letter queue tells someone either way. A record that cannot be handled now
 (DynamoDB trouble) raises and comes back; one that is no render job at all is logged and dropped.
 """
@@ -38,10 +39,9 @@ def record_handler(record: SQSRecord) -> None:
     elif job.kind == "invoice":
         logger.append_keys(document_id=job.document_id)
         marked = dead_letters().invoice_pdf_failed(job.document_id, job.version)
-    else:
+    else:  # a credit note's or a receipt voucher's
         logger.append_keys(document_id=job.document_id)
-        logger.warning("A render job was given up", extra={"kind": job.kind, "version": job.version})
-        return
+        marked = dead_letters().document_pdf_failed(job.kind, job.document_id, job.version)
     logger.warning("A job was given up", extra={"kind": job.kind, "marked_failed": marked})
 
 

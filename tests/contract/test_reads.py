@@ -437,3 +437,17 @@ def test_retrying_a_message_that_is_gone_does_not_bring_it_back(stores):
     stores.outbox.retry_later(message, NOW, "late")
 
     assert stores.outbox.due(LATER) == [] and stores.outbox.get(message.id) is None
+
+
+def test_a_credit_note_or_receipt_render_that_failed_is_marked_once_per_version_and_document(stores):
+    requests = stores.render_requests
+
+    assert not requests.failed("credit_note", "cn_1", 1)
+    assert requests.mark_failed("credit_note", "cn_1", 1, "ValueError: broken") is True
+    assert requests.mark_failed("credit_note", "cn_1", 1, "again") is False
+    assert requests.failed("credit_note", "cn_1", 1)
+    assert not requests.failed("credit_note", "cn_1", 2)  # a later version is not failed
+    assert not requests.failed("receipt", "cn_1", 1) and not requests.failed("credit_note", "cn_2", 1)
+    assert requests.mark_failed("credit_note", "cn_1", 2, "broken") is True
+    assert requests.mark_failed("credit_note", "cn_1", 1, "late") is False  # never backwards
+    assert not requests.failed("credit_note", "cn_1", 1) and requests.failed("credit_note", "cn_1", 2)

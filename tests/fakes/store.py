@@ -442,6 +442,16 @@ class RenderRequests:
     ) -> bool:
         return self.store.request_render(f"{document}#{document_id}", version, now, again_after=again_after)
 
+    def mark_failed(self, document: str, document_id: str, version: int, reason: str) -> bool:
+        key = f"{document}#{document_id}"
+        if self.store.pdf_failures.get(key, 0) >= version:
+            return False
+        self.store.pdf_failures[key] = version
+        return True
+
+    def failed(self, document: str, document_id: str, version: int) -> bool:
+        return self.store.pdf_failures.get(f"{document}#{document_id}") == version
+
 
 class OutboxView:
     """``Outbox`` view of an :class:`InMemoryStore` (its ``get`` answers messages)."""

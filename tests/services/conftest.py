@@ -162,7 +162,10 @@ class World:
     @property
     def credit_note_renders(self) -> CreditNoteRenderService:
         return CreditNoteRenderService(
-            credit_notes=self.credit_notes, renderer=self.renderer, storage=self.storage
+            credit_notes=self.credit_notes,
+            renderer=self.renderer,
+            storage=self.storage,
+            requests=RenderRequests(self.store),
         )
 
     @property

@@ -20,10 +20,11 @@ from invoicing.domain.errors import (
     NotFoundError,
 )
 from invoicing.domain.invoice import Invoice
+from invoicing.services.credit_note_documents import CreditNoteRenderService, RenderOutcome
 from invoicing.services.documents import RENDER_AGAIN_AFTER, RenderFailedError
 from invoicing.services.rendering import ExportOutcome, Outcome, RenderService
 from tests.fakes.storage import RecordingRenderer
-from tests.fakes.store import Documents
+from tests.fakes.store import Documents, RenderRequests
 from tests.unit.factories import NOW
 
 CUSTOMER = Caller(account_id="acc_1")
@@ -314,3 +315,47 @@ def test_polling_a_credit_notes_pdf_queues_one_render_per_version(world):
     world.clock.now = NOW + RENDER_AGAIN_AFTER + timedelta(minutes=1)  # its job may be lost
     world.credit_note_documents.pdf_link(CUSTOMER, note.id)
     assert len(world.render_jobs.jobs) == queued + 2
+
+
+class BrokenCreditNoteRenderer(RecordingRenderer):
+    def render_credit_note(self, note: object) -> bytes:
+        raise OverflowError("date value out of range")
+
+
+def issued_note(world):  # type: ignore[no-untyped-def]
+    invoice = world.issued()
+    request = CreditRequest(reason=CreditReason.DISCOUNT, description="Goodwill.", lines=((0, 10_000),))
+    return world.credits.issue(invoice.id, request).note
+
+
+def test_a_credit_note_the_renderer_fails_on_is_marked_failed_and_its_link_answers_409(world):
+    note = issued_note(world)
+    renders = CreditNoteRenderService(
+        world.credit_notes, BrokenCreditNoteRenderer(), world.storage, RenderRequests(world.store)
+    )
+    queued = len(world.render_jobs.jobs)
+
+    assert renders.render(note.id, note.version) is RenderOutcome.FAILED
+    assert world.storage.objects == {}
+
+    with pytest.raises(RenderFailedError, match=r"credit note \S+ could not be rendered") as refused:
+        world.credit_note_documents.pdf_link(CUSTOMER, note.id)
+    assert isinstance(refused.value, InvalidTransitionError)  # 409 invalid_state, not 202 forever
+    assert len(world.render_jobs.jobs) == queued
+
+
+def test_a_storage_failure_of_a_credit_note_is_no_failed_render(world):
+    note = issued_note(world)
+
+    class BrokenStorage:
+        def put(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            raise ConnectionError("S3 is away")
+
+    renders = CreditNoteRenderService(
+        world.credit_notes, RecordingRenderer(), BrokenStorage(), RenderRequests(world.store)
+    )
+    with pytest.raises(ConnectionError):
+        renders.render(note.id, note.version)
+
+    assert not RenderRequests(world.store).failed("credit_note", note.id, note.version)
+    assert world.credit_note_documents.pdf_link(CUSTOMER, note.id) == Rendering(note.id)

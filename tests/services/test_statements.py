@@ -21,7 +21,7 @@ from invoicing.services.retry import NO_WAIT
 from invoicing.services.statements import StatementOutcome, StatementRenderService, StatementService
 from tests.fakes.backfill import LedgerHistory, forget_ledger
 from tests.fakes.statements import RecordingStatementJobs, RecordingStatementRenderer, Statements
-from tests.fakes.store import Documents, Downloads, Ledger
+from tests.fakes.store import Documents, Downloads, Ledger, RenderRequests
 from tests.services.conftest import World
 from tests.unit.factories import NOW, draft, issued, payment, supplier
 
@@ -409,13 +409,22 @@ def test_a_new_account_s_ledger_is_complete_from_its_first_invoice(st: Statement
 
 
 # ----------------------------------------------------------------------------------- dead letters
+def dead_letters(st: Statements_, *, downloads: Downloads | None = None) -> DeadLetters:
+    return DeadLetters(
+        downloads=downloads or Downloads(st.world.store),
+        statements=st.store,
+        documents=Documents(st.world.store),
+        render_requests=RenderRequests(st.world.store),
+    )
+
+
 def test_a_dead_lettered_download_or_statement_is_marked_failed_once(st: Statements_) -> None:
     downloads = Downloads(st.world.store)
     downloads.create(
         Download("dl_1", "acc_1", ("inv_1",), DownloadStatus.PENDING, "exports/acc_1/dl_1.zip", NOW, NOW)
     )
     statement = st.api.request(Caller("acc_1"), "acc_1", OCT, date(2026, 10, 31))
-    dead = DeadLetters(downloads=downloads, statements=st.store, documents=Documents(st.world.store))
+    dead = dead_letters(st, downloads=downloads)
 
     assert dead.download_failed("dl_1") and dead.statement_failed(statement.id)
     assert not dead.download_failed("dl_1") and not dead.statement_failed(statement.id)
@@ -426,19 +435,28 @@ def test_a_dead_lettered_download_or_statement_is_marked_failed_once(st: Stateme
 def test_a_dead_lettered_invoice_render_marks_that_version_failed_once(st: Statements_) -> None:
     invoice = Book.issue(st.world, 1).invoice
     documents = Documents(st.world.store)
-    dead = DeadLetters(downloads=Downloads(st.world.store), statements=st.store, documents=documents)
+    dead = dead_letters(st)
 
     assert dead.invoice_pdf_failed(invoice.id, invoice.version)
     assert not dead.invoice_pdf_failed(invoice.id, invoice.version)
     assert documents.get(invoice.id).pdf_failed
 
 
+def test_a_dead_lettered_credit_note_or_receipt_render_marks_that_version_failed_once(
+    st: Statements_,
+) -> None:
+    dead, requests = dead_letters(st), RenderRequests(st.world.store)
+
+    assert dead.document_pdf_failed("credit_note", "cn_1", 1)
+    assert not dead.document_pdf_failed("credit_note", "cn_1", 1)
+    assert requests.failed("credit_note", "cn_1", 1)
+    assert not requests.failed("receipt", "cn_1", 1) and not requests.failed("credit_note", "cn_1", 2)
+
+
 def test_a_dead_letter_for_a_job_that_did_finish_leaves_it_as_it_is(st: Statements_) -> None:
     october(st.world)
     view = st.made(Caller("acc_1"), "acc_1", OCT, date(2026, 10, 31))
-    dead = DeadLetters(
-        downloads=Downloads(st.world.store), statements=st.store, documents=Documents(st.world.store)
-    )
+    dead = dead_letters(st)
 
     assert not dead.statement_failed(view.statement.id)
     assert st.store.get(view.statement.id).status is StatementStatus.READY

@@ -92,7 +92,7 @@ def get_wallet_balance(account_id: AccountQuery = None) -> WalletBalanceResponse
     "/receipts/<receipt_id>/pdf",
     tags=[CUSTOMER],
     summary="A short-lived download link for a receipt voucher's PDF (202 while it is rendered)",
-    responses=pdf_link_responses(404),
+    responses=pdf_link_responses(404, 409),
 )
 def get_receipt_pdf(receipt_id: str):
     logger.append_keys(receipt_id=receipt_id)

@@ -113,8 +113,26 @@ class DynamoRenderRequests:
     def request_render(
         self, document: str, document_id: str, version: int, now: datetime, *, again_after: timedelta
     ) -> bool:
-        key = {"pk": f"RENDER#{document}#{document_id}", "sk": "REQUESTED"}
-        return _request_render(self._table, key, version, now, again_after)
+        return _request_render(self._table, _request_key(document, document_id), version, now, again_after)
+
+    def mark_failed(self, document: str, document_id: str, version: int, reason: str) -> bool:
+        """One conditional ``UpdateItem`` on the same item (``failed_version``, ``failure``)."""
+        return self._table.update_if(
+            _request_key(document, document_id),
+            UpdateExpression="SET #failed = :version, #failure = :reason",
+            ConditionExpression=_never_backwards("#failed"),
+            ExpressionAttributeNames={"#failed": "failed_version", "#failure": "failure"},
+            ExpressionAttributeValues=serialize({":version": version, ":reason": reason}),
+        )
+
+    def failed(self, document: str, document_id: str, version: int) -> bool:
+        """One strongly consistent ``GetItem`` (asked only when the PDF is not there)."""
+        item = self._table.get(_request_key(document, document_id), consistent=True)
+        return item is not None and _int(item.get("failed_version")) == version
+
+
+def _request_key(document: str, document_id: str) -> dict[str, str]:
+    return {"pk": f"RENDER#{document}#{document_id}", "sk": "REQUESTED"}
 
 
 def _request_render(

@@ -6,20 +6,23 @@ was lost: the link request finds no ``pdf_version`` and queues it. With e-invoic
 buyer is printed only once the IRP registered it: until then the link answers ``202`` (``409`` when
 the registration failed) and nothing is rendered; the registrar queues the render of the version
 that carries the IRN. Rendering is deterministic and keyed by version, so a repeated job writes the
-same object.
+same object, and a version the renderer fails on (or whose job was dead-lettered) is marked failed
+for good (``RenderRequests.mark_failed``): the link then answers ``409``, not ``202`` forever.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from invoicing.domain.access import Caller
 from invoicing.domain.credit_notes import pdf_filename, pdf_key
 from invoicing.domain.documents import PDF, DownloadLink, Rendering
 from invoicing.domain.einvoice import AWAITING, EInvoiceStatus, printable
 from invoicing.domain.errors import ConflictError, NotFoundError
-from invoicing.services.documents import RENDER_AGAIN_AFTER
+from invoicing.services.documents import RENDER_AGAIN_AFTER, RenderFailedError
 from invoicing.services.ports import (
     Clock,
     CreditNoteRenderer,
@@ -53,6 +56,8 @@ class CreditNoteDocumentService:
         if not printable(note.e_invoice, note.id, "issued"):
             return Rendering(note.id)  # e-invoicing: the PDF waits for the IRN (202)
         if not document.pdf_is_current:
+            if self.requests.failed(DOCUMENT, note.id, note.version):
+                raise RenderFailedError(note.id, DOCUMENT)  # 409, not 202 forever
             if self.requests.request_render(
                 DOCUMENT, note.id, note.version, self.clock(), again_after=RENDER_AGAIN_AFTER
             ):
@@ -67,6 +72,20 @@ class RenderOutcome(StrEnum):
     RENDERED = "rendered"
     ALREADY_RENDERED = "already_rendered"
     AWAITING_IRN = "awaiting_irn"  # e-invoicing: nothing rendered until the IRN is there
+    FAILED = "failed"  # the renderer failed on this version: recorded as failed for good
+
+
+def render_once(
+    requests: RenderRequests, document: str, document_id: str, version: int, render: Callable[[], bytes]
+) -> bytes | None:
+    """The renderer's bytes, or ``None`` after recording the version as failed for good: rendering
+    is deterministic, so a renderer that fails on a document fails on every retry (the invoices'
+    rule, ``services.rendering``); storage and DynamoDB failures are not caught and are retried."""
+    try:
+        return render()
+    except Exception as exc:  # the renderer's own failure, whatever it is
+        requests.mark_failed(document, document_id, version, f"{type(exc).__name__}: {exc}"[:500])
+        return None
 
 
 @dataclass
@@ -74,6 +93,7 @@ class CreditNoteRenderService:
     credit_notes: CreditNoteStore
     renderer: CreditNoteRenderer
     storage: DocumentStorage
+    requests: RenderRequests  # where a version that cannot be rendered is marked failed
 
     def render(self, credit_note_id: str, version: int) -> RenderOutcome:
         """Make sure the PDF of the credit note is stored (``NotFoundError`` for an unknown one)."""
@@ -85,7 +105,10 @@ class CreditNoteRenderService:
             return RenderOutcome.ALREADY_RENDERED
         if note.e_invoice is not None and note.e_invoice.status in AWAITING | {EInvoiceStatus.FAILED}:
             return RenderOutcome.AWAITING_IRN  # rendered once its IRN is there (the registrar asks)
-        body = self.renderer.render_credit_note(note)
+        render = partial(self.renderer.render_credit_note, note)
+        body = render_once(self.requests, DOCUMENT, note.id, note.version, render)
+        if body is None:
+            return RenderOutcome.FAILED
         self.storage.put(pdf_key(note), body, filename=pdf_filename(note), content_type=PDF)
         self.credit_notes.mark_rendered(note.id, note.version)
         return RenderOutcome.RENDERED

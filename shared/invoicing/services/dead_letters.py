@@ -5,7 +5,8 @@ named would stay ``pending`` forever — a customer polling ``GET /invoices/down
 ``GET /statements/{id}`` would never hear. The dead-letter consumer turns such a job ``failed``
 (only if it is still pending: a job that did finish stays as it is). An invoice PDF job marks the
 version it names failed (unless that version, or a later one, was rendered meanwhile):
-``GET /invoices/{id}/pdf`` then answers 409 instead of 202 forever, until the invoice changes.
+``GET /invoices/{id}/pdf`` then answers 409 instead of 202 forever, until the invoice changes; a
+credit note's or receipt voucher's job likewise (``GET /credit-notes/{id}/pdf``, ``/receipts/…``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from invoicing.domain.documents import DownloadStatus
 from invoicing.domain.statements import StatementStatus
-from invoicing.services.ports import DocumentStore, DownloadStore, StatementStore
+from invoicing.services.ports import DocumentStore, DownloadStore, RenderRequests, StatementStore
 
 REASON = "The job failed repeatedly and was given up; request it again."
 
@@ -24,6 +25,7 @@ class DeadLetters:
     downloads: DownloadStore
     statements: StatementStore
     documents: DocumentStore
+    render_requests: RenderRequests
 
     def download_failed(self, download_id: str) -> bool:
         """``True`` when the download was still pending and is now ``failed``."""
@@ -35,3 +37,7 @@ class DeadLetters:
     def invoice_pdf_failed(self, invoice_id: str, version: int) -> bool:
         """``True`` when the render of ``version`` is now recorded as failed for good."""
         return self.documents.mark_failed(invoice_id, version, REASON)
+
+    def document_pdf_failed(self, document: str, document_id: str, version: int) -> bool:
+        """A credit note's or receipt voucher's: ``GET …/pdf`` then answers 409 for that version."""
+        return self.render_requests.mark_failed(document, document_id, version, REASON)

@@ -41,14 +41,15 @@ RENDER_AGAIN_AFTER = timedelta(minutes=35)
 
 
 class RenderFailedError(InvalidTransitionError):
-    """The PDF of the invoice as it is now could not be rendered, and will not be retried."""
+    """The PDF of a document as it is now could not be rendered, and will not be retried."""
 
-    def __init__(self, invoice_id: str) -> None:
+    def __init__(self, document_id: str, document: str = "invoice") -> None:
+        again = "it is rendered again when the invoice changes. " if document == "invoice" else ""
         super().__init__(
             "download",
             "render_failed",
-            f"The PDF of invoice {invoice_id} could not be rendered; it is rendered again when the "
-            "invoice changes. Contact support if this persists.",
+            f"The PDF of {document.replace('_', ' ')} {document_id} could not be rendered; {again}"
+            "Contact support if this persists.",
         )
 
 

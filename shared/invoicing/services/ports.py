@@ -191,13 +191,21 @@ class DocumentStore(Protocol):
 
 
 class RenderRequests(Protocol):
-    """Who queues the render of a credit note's or receipt voucher's PDF while a client polls."""
+    """Who queues the render of a credit note's or receipt voucher's PDF while a client polls, and
+    which version's render failed for good."""
 
     def request_render(
         self, document: str, document_id: str, version: int, now: datetime, *, again_after: timedelta
     ) -> bool:
         """``True`` for the one caller that should queue the render of ``version`` of that document
         (none requested yet, or the last request is older than ``again_after``)."""
+
+    def mark_failed(self, document: str, document_id: str, version: int, reason: str) -> bool:
+        """Record that rendering ``version`` failed for good; ``False`` (and nothing changed) when
+        that version or a later one was marked already."""
+
+    def failed(self, document: str, document_id: str, version: int) -> bool:
+        """Whether the render of ``version`` failed for good."""
 
 
 class DownloadStore(Protocol):

@@ -4,19 +4,21 @@
 A receipt voucher never changes once issued, so its PDF is rendered once (version 1), from the
 outbox of the commit that issued it, and again only if that job was lost: the link request finds no
 ``pdf_version`` and queues it. Rendering is deterministic and keyed by version, so a repeated job
-writes the same object.
+writes the same object; a voucher the renderer fails on is marked failed for good and its link
+answers ``409`` (the credit notes' rule, ``render_once``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from invoicing.domain.access import Caller
 from invoicing.domain.documents import PDF, DownloadLink, Rendering
 from invoicing.domain.errors import ConflictError, NotFoundError
 from invoicing.domain.wallet import pdf_filename, pdf_key
-from invoicing.services.credit_note_documents import RenderOutcome
-from invoicing.services.documents import RENDER_AGAIN_AFTER
+from invoicing.services.credit_note_documents import RenderOutcome, render_once
+from invoicing.services.documents import RENDER_AGAIN_AFTER, RenderFailedError
 from invoicing.services.ports import (
     Clock,
     DocumentStorage,
@@ -49,6 +51,8 @@ class ReceiptDocumentService:
         if not caller.owns(receipt.account_id):
             raise NotFoundError(f"No receipt voucher {receipt_id}.")
         if not document.pdf_is_current:
+            if self.requests.failed(DOCUMENT, receipt.id, receipt.version):
+                raise RenderFailedError(receipt.id, "receipt voucher")  # 409, not 202 forever
             if self.requests.request_render(
                 DOCUMENT, receipt.id, receipt.version, self.clock(), again_after=RENDER_AGAIN_AFTER
             ):
@@ -64,6 +68,7 @@ class ReceiptRenderService:
     wallets: WalletStore
     renderer: ReceiptRenderer
     storage: DocumentStorage
+    requests: RenderRequests  # where a version that cannot be rendered is marked failed
 
     def render(self, receipt_id: str, version: int) -> RenderOutcome:
         """Make sure the voucher's PDF is stored (``NotFoundError`` for an unknown one)."""
@@ -73,7 +78,10 @@ class ReceiptRenderService:
             raise ConflictError(f"The render job names version {version} of receipt voucher {receipt.id}.")
         if document.pdf_is_current:
             return RenderOutcome.ALREADY_RENDERED
-        body = self.renderer.render_receipt(receipt)
+        render = partial(self.renderer.render_receipt, receipt)
+        body = render_once(self.requests, DOCUMENT, receipt.id, receipt.version, render)
+        if body is None:
+            return RenderOutcome.FAILED
         self.storage.put(pdf_key(receipt), body, filename=pdf_filename(receipt), content_type=PDF)
         self.wallets.mark_receipt_rendered(receipt.id, receipt.version)
         return RenderOutcome.RENDERED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from invoicing.config import TableSettings
-from invoicing.repository.documents import DynamoDocumentStore
+from invoicing.repository.documents import DynamoDocumentStore, DynamoRenderRequests
 from invoicing.repository.downloads import DynamoDownloadStore
 from invoicing.repository.statements import DynamoStatementStore
 from invoicing.services.dead_letters import DeadLetters
@@ -19,6 +19,7 @@ def dead_letters() -> DeadLetters:
         downloads=DynamoDownloadStore(table),
         statements=DynamoStatementStore(table),
         documents=DynamoDocumentStore(table),
+        render_requests=DynamoRenderRequests(table),
     )
 
 

@@ -49,6 +49,7 @@ def credit_note_render_service(assets: Path) -> CreditNoteRenderService:
         credit_notes=common.credit_note_store(config.invoices_table),
         renderer=renderer(assets),
         storage=common.storage(config.pdf_bucket),
+        requests=common.render_requests(config.invoices_table),
     )
 
 

@@ -92,6 +92,7 @@ def receipt_render_service(assets: Path) -> ReceiptRenderService:
         wallets=store(config.invoices_table),
         renderer=ReceiptPdfRenderer(assets, pdf.renderer(assets)),
         storage=common.storage(config.pdf_bucket),
+        requests=common.render_requests(config.invoices_table),
     )
 
 

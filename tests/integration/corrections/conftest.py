@@ -116,7 +116,13 @@ class Stack:
             done += len(messages)
 
 
-USED = ("InvoiceApiFunction", "RazorpayWebhookFunction", "OutboxDispatcherFunction", "PdfRendererFunction")
+USED = (
+    "InvoiceApiFunction",
+    "RazorpayWebhookFunction",
+    "OutboxDispatcherFunction",
+    "PdfRendererFunction",
+    "RenderDeadLetterFunction",
+)
 
 
 def _functions() -> dict[str, LocalFunction]:

@@ -3,10 +3,12 @@ stored state, the relinked payment page, refusals that change nothing, and the r
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import boto3
 
+from infra.local.events import sqs_event
 from tests.integration.corrections.conftest import ACCOUNT, NOW, Stack
 from tests.support.api import create_body
 
@@ -290,3 +292,22 @@ def test_the_new_routes_are_documented_in_the_openapi_document(stack: Stack):
     ):
         assert method in paths[path], (path, method)
     assert "Idempotency-Key" in json.dumps(paths["/invoices/{invoice_id}/credit-notes"])
+
+
+def test_a_dead_lettered_credit_note_render_answers_409_for_that_version(stack: Stack):
+    # Given a credit note whose render job SQS gave up on (five failed receives)
+    invoice = stack.issued()
+    note = stack.credit(invoice["id"], vm_credit()).json()
+    stack.dispatch()
+    job = {"kind": "credit_note", "document_id": note["id"], "version": 1}  # a new note is version 1
+    message = {"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": json.dumps(job)}
+    event = sqs_event([message], queue_arn="arn:aws:sqs:ap-south-1:123456789012:render-dlq")
+
+    # When the dead-letter consumer takes it
+    assert stack.functions["RenderDeadLetterFunction"].invoke(event) == {"batchItemFailures": []}
+
+    # Then the credit note's PDF is 409 in the contract body, not 202 forever
+    reply = stack.customer("GET", f"/credit-notes/{note['id']}/pdf")
+    assert reply.status == 409, reply.text
+    assert reply.json()["error"]["code"] == "invalid_state"
+    assert "credit note" in reply.json()["error"]["message"]

@@ -434,3 +434,25 @@ def test_a_settlement_racing_a_redelivered_one_draws_once(wallets: Wallets, monk
     )
     (left,) = store.open_advances("acc_1", covering=10**9, limit=90)
     assert left.remaining == 104_500
+
+
+def test_a_receipt_voucher_the_renderer_fails_on_answers_409_not_202_forever(wallets: Wallets, monkeypatch):
+    # Given a voucher whose render fails (the renderer breaks on it every time)
+    from invoicing.adapters.pdf_receipt import ReceiptPdfRenderer
+
+    def broken(self, receipt):  # type: ignore[no-untyped-def]
+        raise ValueError("year 10000 is out of range")
+
+    monkeypatch.setattr(ReceiptPdfRenderer, "render_receipt", broken)
+    wallets.profile()
+    receipt = wallets.paid(amount=500_000)["receipt"]
+
+    # When its render job runs (and is done with: no retry)
+    assert [job["kind"] for job in wallets.effects.render()] == ["receipt"]
+
+    # Then the customer gets a 409 in the contract's error body, and no new job is queued
+    reply = wallets.customer("acc_1", "GET", f"/receipts/{receipt['id']}/pdf")
+    assert reply.status == 409, reply.text
+    assert reply.json()["error"]["code"] == "invalid_state"
+    assert "receipt voucher" in reply.json()["error"]["message"]
+    assert wallets.effects.render() == []
