@@ -158,7 +158,7 @@ def make_world(*, einvoicing: Mode = "off") -> Iterator[World]:
     clock = FixedClock(RUN_AT.astimezone(UTC), tick=True)
     store = InMemoryStore(clock=clock)
     billing = FakeBillingStore(store)
-    with standin_responses() as standin:
+    with standin_responses(clock=lambda: clock().timestamp()) as standin:  # payments on the world's time
         provider = RazorpayPaymentProvider(
             lambda: RazorpayCredentials(KEY_ID, KEY_SECRET, WEBHOOK_SECRET), timeout_seconds=2
         )

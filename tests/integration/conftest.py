@@ -45,8 +45,9 @@ def http_mock() -> Iterator[responses.RequestsMock]:
 
 
 @pytest.fixture
-def razorpay(http_mock: responses.RequestsMock) -> Iterator[RecordingStandIn]:
-    with standin_responses(mock=http_mock) as standin:
+def razorpay(http_mock: responses.RequestsMock, clock: Any) -> Iterator[RecordingStandIn]:
+    """Razorpay's stand-in on the functions' clock: payments and webhooks carry the test's time."""
+    with standin_responses(mock=http_mock, clock=lambda: clock.current.timestamp()) as standin:
         yield standin
 
 

@@ -293,7 +293,7 @@ def world() -> Iterator[World]:
     clock = FixedClock(NOW)
     with (
         responses.RequestsMock(assert_all_requests_are_fired=False) as mock,
-        standin_responses(mock=mock) as standin,
+        standin_responses(mock=mock, clock=lambda: clock().timestamp()) as standin,
         irp_standin_responses(new_standin(clock=clock), mock=mock) as irp_standin,
     ):
         yield World(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -102,12 +102,16 @@ def standin_responses(
     webhook_secret: str = WEBHOOK_SECRET,
     base_url: str = API_BASE_URL,
     mock: responses.RequestsMock | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> Iterator[RecordingStandIn]:
     """A fresh stand-in answering every ``{base_url}/v1/...`` request made through ``requests``.
 
-    Pass ``mock`` to register on an already active ``responses.RequestsMock`` instead of starting one.
+    Pass ``mock`` to register on an already active ``responses.RequestsMock`` instead of starting one,
+    and ``clock`` (epoch seconds) for the test's own time: what the stand-in stamps on payments and
+    webhooks (their ``created_at``) then follows it instead of the wall clock.
     """
-    standin = RecordingStandIn(key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret)
+    timing = {"clock": clock} if clock is not None else {}
+    standin = RecordingStandIn(key_id=key_id, key_secret=key_secret, webhook_secret=webhook_secret, **timing)
     pattern = re.compile(re.escape(base_url.rstrip("/")) + r"/v1/.*")
 
     def register(target: responses.RequestsMock) -> None:

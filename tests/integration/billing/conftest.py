@@ -137,7 +137,7 @@ def stack(
     env = {**function_env("InvoiceApiFunction"), **function_env("BillingRunFunction")}
     monkeypatch.delenv("RAZORPAY_BASE_URL", raising=False)
     clock.set(NOW)
-    with standin_responses() as standin:
+    with standin_responses(clock=lambda: clock.current.timestamp()) as standin:
         stack = Stack(env, functions)
         stack.standin = standin  # type: ignore[attr-defined]
         yield stack

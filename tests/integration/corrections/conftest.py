@@ -134,7 +134,7 @@ def _functions() -> dict[str, LocalFunction]:
 def stack(resources: dict[str, str], clock: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """The shared moto stack (secrets, environment and the functions' clock come with it)."""
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    with standin_responses() as standin:
+    with standin_responses(clock=lambda: clock.current.timestamp()) as standin:
         yield Stack(
             functions=_functions(),
             standin=standin,

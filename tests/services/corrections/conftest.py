@@ -138,7 +138,7 @@ def world() -> Iterator[World]:
     clock = FixedClock(NOW, tick=True)
     store = InMemoryStore(clock=clock)
     notes = InMemoryCreditNotes(store)
-    with standin_responses() as standin:
+    with standin_responses(clock=lambda: clock().timestamp()) as standin:
         provider = RazorpayPaymentProvider(lambda: CREDENTIALS, timeout_seconds=3)
         credits = CreditNoteService(
             invoices=store,
