@@ -1,7 +1,7 @@
 """Make moto's DynamoDB cost what a request touches, not what the table or the item model holds.
 
-Emulator speed only: DynamoDB has none of these costs, and every answer stays moto's own. Three
-places where moto (5.x) spends most of an integration test's time:
+Emulator speed only: DynamoDB has none of these costs, and every answer stays moto's own. Where
+moto (5.x) spends most of an integration test's time (and the local stack's):
 
 1. **Transactions.** moto backs up every table a transaction names with ``copy.deepcopy`` — once
    per *item* of the transaction — to roll back when a condition fails. Usage ingestion commits
@@ -14,11 +14,19 @@ places where moto (5.x) spends most of an integration test's time:
    sizes of all the attributes already set: quadratic in the attributes. A new item is built with
    one running sum and checked against the same limit once (the same ``ItemSizeTooLarge`` when it
    is over); updates keep moto's per-attribute check.
-3. **Answering.** moto's generic response serializer walks the botocore shape of every attribute
+3. **Querying.** moto answers every ``Query`` by sorting *all* the table's items (``all_items``)
+   and comparing each one's key: a poll of the outbox index costs the whole table, every half
+   second in the local stack. For the duration of a query, ``all_items`` holds only the candidates:
+   the partition a table query names (the items DynamoDB would read), or, for an index query on a
+   string hash key, the items carrying that value; moto's own key conditions, sort, filters, paging
+   and projections then run on them unchanged.
+4. **Answering.** moto's generic response serializer walks the botocore shape of every attribute
    value member by member (ten members per value, alias look-ups for each): serializing a 500-line
    invoice item takes seconds. An attribute value (string, number, boolean, null, sets, nested maps
    and lists) is written as the JSON DynamoDB sends, which it already is in moto's model; a value
    holding binary goes the generic way (``tests/unit/test_moto_speed.py`` compares both).
+5. **Routing.** moto's server lists its package directory (~200 ``stat`` calls) on every request
+   to recognise a service by host name; the list is read once.
 
 ``install()`` applies them for the rest of the process: the local stack's embedded moto server, the
 test processes (``tests/conftest.py``) and the benchmarks.
@@ -39,7 +47,9 @@ def install() -> None:
         return
     _per_item_rollback()
     _linear_item_size()
+    _query_candidates_only()
     _plain_attribute_values()
+    _module_list_read_once()
     _installed.append(True)
 
 
@@ -115,6 +125,91 @@ def _linear_item_size() -> None:
         self.attrs = values
 
     Item.__init__ = build  # type: ignore[method-assign]
+
+
+def _query_candidates_only() -> None:
+    import threading
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    every_item = Table.all_items
+    scope = threading.local()  # moto's server answers requests on threads of its own
+
+    def all_items(self: Table) -> Any:
+        only = getattr(scope, "only", None)
+        return list(only[1]) if only is not None and only[0] is self else every_item(self)
+
+    def candidates(self: Table, hash_key: Any, index_name: str | None, conditions: Any) -> list[Any] | None:
+        """The items the query can match, or ``None`` when they are not known cheaply."""
+        if index_name is None:
+            if hash_key is None:
+                return None
+            partition = self.items.get(hash_key)
+            if partition is None:
+                return []
+            if not self.range_key_attr:
+                return [partition]
+            return sorted(partition.values(), key=lambda item: item.range_key)
+        wanted = [
+            (name, value.value)
+            for name, value in conditions or ()
+            if isinstance(value, DynamoType) and value.type == "S"
+        ]
+        if not wanted:
+            return None
+        return [
+            item
+            for item in every_item(self)
+            if all(
+                (found := item.attrs.get(name)) is not None and found.type == "S" and found.value == value
+                for name, value in wanted
+            )
+        ]
+
+    original = Table.query
+
+    def query(
+        self: Table,
+        hash_key: Any,
+        range_comparison: Any,
+        range_objs: Any,
+        limit: Any,
+        exclusive_start_key: Any,
+        scan_index_forward: Any,
+        projection_expressions: Any,
+        index_name: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        found = candidates(self, hash_key, index_name, kwargs.get("hash_key_conditions"))
+        scope.only = None if found is None else (self, found)
+        try:
+            return original(
+                self,
+                hash_key,
+                range_comparison,
+                range_objs,
+                limit,
+                exclusive_start_key,
+                scan_index_forward,
+                projection_expressions,
+                index_name,
+                *args,
+                **kwargs,
+            )
+        finally:
+            scope.only = None
+
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table.query = query  # type: ignore[method-assign]
+
+
+def _module_list_read_once() -> None:
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
 
 
 class _Generic(Exception):

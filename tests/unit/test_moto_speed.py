@@ -46,8 +46,26 @@ def table() -> Iterator[object]:
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "owner", "AttributeType": "S"},
+                {"AttributeName": "at", "AttributeType": "S"},
+                {"AttributeName": "rank", "AttributeType": "N"},
             ],
             BillingMode="PAY_PER_REQUEST",
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "ByOwner",
+                    "KeySchema": [
+                        {"AttributeName": "owner", "KeyType": "HASH"},
+                        {"AttributeName": "at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+                {
+                    "IndexName": "ByRank",
+                    "KeySchema": [{"AttributeName": "rank", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                },
+            ],
         )
         yield table
         table.delete()
@@ -110,3 +128,54 @@ def test_a_transaction_that_fails_leaves_every_item_as_it_was(table):
 
     assert table.get_item(Key={"pk": "ITEM#5", "sk": "A"})["Item"]["n"] == 1
     assert "Item" not in table.get_item(Key={"pk": "ITEM#6", "sk": "A"})
+
+
+def test_queries_answer_what_moto_answers_over_the_whole_table(table):
+    # Given items in several partitions, some in the indexes (sparse), some not
+    for p in range(3):
+        for r in range(5):
+            item = {"pk": f"P#{p}", "sk": f"S#{r}", "n": r}
+            if r % 2 == 0:
+                item |= {"owner": f"O#{r % 4}", "at": f"2026-10-0{r + 1}#{p}"}
+            if r == 3:
+                item["rank"] = Decimal("7.0") if p == 0 else Decimal(7)
+            table.put_item(Item=item)
+    query = table.query
+
+    # A table query reads its partition only, in key order, both ways, page by page
+    first = query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": "P#1"}, Limit=2)
+    rest = query(
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": "P#1"},
+        ExclusiveStartKey=first["LastEvaluatedKey"],
+    )
+    assert [i["sk"] for i in first["Items"] + rest["Items"]] == [f"S#{r}" for r in range(5)]
+    backwards = query(
+        KeyConditionExpression="pk = :p AND sk >= :s",
+        ExpressionAttributeValues={":p": "P#2", ":s": "S#3"},
+        ScanIndexForward=False,
+    )
+    assert [i["sk"] for i in backwards["Items"]] == ["S#4", "S#3"]
+    assert query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": "P#9"})["Items"] == []
+
+    # An index query finds its key's items across partitions, sorted by the index's range key
+    owned = query(
+        IndexName="ByOwner",
+        KeyConditionExpression="#o = :o AND #at < :before",
+        ExpressionAttributeNames={"#o": "owner", "#at": "at"},
+        ExpressionAttributeValues={":o": "O#0", ":before": "2026-10-05#1"},
+    )
+    assert [(i["pk"], i["sk"]) for i in owned["Items"]] == [
+        ("P#0", "S#0"),
+        ("P#1", "S#0"),
+        ("P#2", "S#0"),
+        ("P#0", "S#4"),
+    ]
+    # and a number key matches by value, as DynamoDB compares numbers (7 == 7.0)
+    ranked = query(
+        IndexName="ByRank",
+        KeyConditionExpression="#r = :r",
+        ExpressionAttributeNames={"#r": "rank"},
+        ExpressionAttributeValues={":r": 7},
+    )
+    assert sorted(i["pk"] for i in ranked["Items"]) == ["P#0", "P#1", "P#2"]
