@@ -93,17 +93,37 @@ def test_the_service_cell_is_set_in_the_regular_face(renderer):
 
 
 def test_a_template_placing_a_table_nobody_built_fails(renderer):
-    html = f"<html><body><p>Lines:</p><p>{placeholder('lines')}</p></body></html>"
+    html = (
+        f"<html><body><p>{placeholder('lines', 'tok')}</p><p>{placeholder('other', 'tok')}</p></body></html>"
+    )
 
-    with pytest.raises(TablePlacementError, match="'lines'"):
-        renderer.to_pdf(html, timestamp=ISSUED_AT)
+    with pytest.raises(TablePlacementError, match="'other'"):
+        renderer.to_pdf(html, timestamp=ISSUED_AT, tables={"lines": invoice_lines([])}, token="tok")
 
 
 def test_a_table_the_template_has_no_place_for_fails(renderer):
-    html = "<html><body><p>No table here.</p></body></html>"
+    html = f"<html><body><p>No table here.</p><p>{placeholder('lines', 'someone-else')}</p></body></html>"
 
     with pytest.raises(TablePlacementError, match="no place"):
-        renderer.to_pdf(html, timestamp=ISSUED_AT, tables={"lines": invoice_lines([])})
+        renderer.to_pdf(html, timestamp=ISSUED_AT, tables={"lines": invoice_lines([])}, token="tok")
+
+
+def test_text_that_looks_like_a_placeholder_is_printed_as_text(renderer):
+    # Given a customer and notes that spell out placeholders, as far as they could be guessed
+    demo = invoice(lines=2)
+    named = demo.model_copy(
+        update={
+            "customer": demo.customer.model_copy(update={"name": "[[table:lines]]"}),
+            "notes": "[[table:other]]",
+        }
+    )
+
+    # When
+    text = text_of(renderer.render(named))
+
+    # Then they are text, and the invoice has its one line table
+    assert "[[table:lines]]" in text and "[[table:other]]" in text
+    assert text.count("Rate (₹)") == 1
 
 
 def test_a_placed_table_prints_its_rows_where_the_placeholder_stood(renderer):
@@ -121,9 +141,11 @@ def test_a_placed_table_prints_its_rows_where_the_placeholder_stood(renderer):
             "amount": "9,998.00",
         }
     ]
-    html = f"<html><body><p>Before</p><p>{placeholder('lines')}</p><p>After</p></body></html>"
+    html = f"<html><body><p>Before</p><p>{placeholder('lines', 'tok')}</p><p>After</p></body></html>"
 
-    text = text_of(renderer.to_pdf(html, timestamp=ISSUED_AT, tables={"lines": invoice_lines(rows)}))
+    text = text_of(
+        renderer.to_pdf(html, timestamp=ISSUED_AT, tables={"lines": invoice_lines(rows)}, token="tok")
+    )
 
     assert "[[table:" not in text
     row = text.index("vm-build · VM 998315 2 month 4,999.00 9,998.00")

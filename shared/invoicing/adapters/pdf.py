@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -47,6 +48,7 @@ from invoicing.adapters.pdf_tables import (
     Fonts,
     TableBuilder,
     invoice_lines,
+    new_token,
     place_tables,
     placeholder,
 )
@@ -405,9 +407,10 @@ class InvoicePdfRenderer:
     def html(self, invoice: Invoice) -> str:
         return self.html_from_view(invoice_view(invoice))
 
-    def html_from_view(self, view: dict[str, Any], *, template: str = TEMPLATE) -> str:
+    def html_from_view(self, view: dict[str, Any], *, template: str = TEMPLATE, token: str = "") -> str:
+        """The template's HTML; its table placeholders (``table("lines")``) carry ``token``."""
         name = "note" if template == CREDIT_NOTE_TEMPLATE else "invoice"
-        return self.render_template(template, **{name: view})
+        return self.render_template(template, table=partial(placeholder, token=token), **{name: view})
 
     def render_template(self, template: str, **context: Any) -> str:
         """One of the assets' templates rendered to HTML (every document's renderer uses this one
@@ -430,9 +433,10 @@ class InvoicePdfRenderer:
     def render_view(self, view: dict[str, Any], *, timestamp: datetime, template: str = TEMPLATE) -> bytes:
         """PDF bytes with "Page n of N" on every page, from one layout pass; an invoice's line
         table is drawn by ReportLab directly (``pdf_tables``)."""
-        html = self.html_from_view(view, template=template)
+        token = new_token()
+        html = self.html_from_view(view, template=template, token=token)
         tables = {"lines": invoice_lines(view["lines"])} if template == TEMPLATE else {}
-        return self.to_pdf(html, timestamp=timestamp, page_label=self._page_label, tables=tables)
+        return self.to_pdf(html, timestamp=timestamp, page_label=self._page_label, tables=tables, token=token)
 
     def to_pdf(
         self,
@@ -441,11 +445,12 @@ class InvoicePdfRenderer:
         timestamp: datetime,
         page_label: PageLabel | None = None,
         tables: Mapping[str, TableBuilder] | None = None,
+        token: str = "",
     ) -> bytes:
         """Trusted HTML (our template's output) to PDF bytes, dated ``timestamp``.
 
         With ``page_label``, every page is labelled "Page n of N" (see ``_labelled_pages``); each
-        of ``tables`` is drawn where the template placed it (see ``_tables_placed``).
+        of ``tables`` is drawn where the template placed it with ``token`` (see ``_tables_placed``).
         """
         from xhtml2pdf import pisa
 
@@ -454,7 +459,7 @@ class InvoicePdfRenderer:
             _source_date(timestamp),
             _labelled_pages(page_label),
             _frames_copied_cheaply(),
-            _tables_placed(tables or {}),
+            _tables_placed(tables or {}, token),
         ):
             status = pisa.CreatePDF(
                 html,
@@ -496,7 +501,6 @@ class InvoicePdfRenderer:
                 auto_reload=False,
             )
             env.filters["lines"] = lines
-            env.globals["table"] = placeholder
             self._env = env
         return self._env
 
@@ -558,16 +562,19 @@ def _labelled_pages(label: PageLabel | None) -> Iterator[None]:
 
 
 @contextmanager
-def _tables_placed(tables: Mapping[str, TableBuilder]) -> Iterator[None]:
+def _tables_placed(tables: Mapping[str, TableBuilder], token: str) -> Iterator[None]:
     """Have xhtml2pdf's story carry ``tables`` where the template's placeholders are.
 
     xhtml2pdf parses the HTML into a story (``document.pisaStory``) and then lays it out; between
     the two, each placeholder paragraph is swapped for its table, built in the fonts the template
     registered. ``pisaStory`` is looked up in ``xhtml2pdf.document`` when a document is built, so
     that name points at a wrapper for the duration of the render (serialised like the canvas
-    above). Every render goes through here, so a template that places a table nobody gave fails
-    loudly instead of printing the placeholder.
+    above). A placeholder of this render with no table, or a table with no placeholder, fails the
+    render loudly; without tables nothing is looked for.
     """
+    if not tables:
+        yield
+        return
     from reportlab.lib.fonts import tt2ps
     from xhtml2pdf import document
 
@@ -576,7 +583,8 @@ def _tables_placed(tables: Mapping[str, TableBuilder]) -> Iterator[None]:
     def story(*args: Any, **kwargs: Any) -> Any:
         context = parse(*args, **kwargs)
         family = context.getFontName(FAMILY)  # @font-face maps the family's faces in ReportLab
-        place_tables(context.story, tables, Fonts(regular=tt2ps(family, 0, 0), bold=tt2ps(family, 1, 0)))
+        fonts = Fonts(regular=tt2ps(family, 0, 0), bold=tt2ps(family, 1, 0))
+        place_tables(context.story, tables, fonts, token)
         return context
 
     document.pisaStory = story

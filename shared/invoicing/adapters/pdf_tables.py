@@ -13,6 +13,8 @@ How it fits together (``InvoicePdfRenderer.to_pdf``): the template writes a plac
 ``tables`` map of builders; once xhtml2pdf has built its story, each placeholder is swapped for
 what its builder makes, in the fonts the template's ``@font-face`` rules registered, before
 anything is laid out. A placeholder with no builder, or a builder with no placeholder, is an error.
+Each render's placeholders carry a random token of that render: customer text that looks like a
+placeholder ("[[table:lines]]" as a customer's name) is printed as the text it is.
 
 The table keeps the template's look (``invoice.html``'s former ``.lines`` rules): navy header
 repeated on every page, zebra stripes, right-aligned figures, a left-aligned service cell whose
@@ -21,6 +23,7 @@ resource type is grey and smaller, text in the document's colour and line height
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,9 +36,14 @@ PREFIX = "[[table:"
 FAMILY = "Invoice Sans"  # the font family every template declares (_fonts.css)
 
 
-def placeholder(name: str) -> str:
-    """The text of the paragraph that marks where table ``name`` goes."""
-    return f"{PREFIX}{name}]]"
+def new_token() -> str:
+    """A render's own placeholder token (not printed: what it marks is replaced)."""
+    return secrets.token_hex(8)
+
+
+def placeholder(name: str, token: str) -> str:
+    """The text of the paragraph that marks where table ``name`` goes in the render of ``token``."""
+    return f"{PREFIX}{name}:{token}]]"
 
 
 @dataclass(frozen=True)
@@ -53,14 +61,16 @@ class TablePlacementError(RuntimeError):
     """A template's table placeholders and the renderer's tables do not match."""
 
 
-def place_tables(story: list[Any], tables: Mapping[str, TableBuilder], fonts: Fonts) -> None:
-    """Swap each placeholder paragraph of ``story`` (top level) for its table, in place."""
+def place_tables(story: list[Any], tables: Mapping[str, TableBuilder], fonts: Fonts, token: str) -> None:
+    """Swap each placeholder paragraph of ``story`` (top level) with this render's ``token`` for its
+    table, in place."""
     placed: set[str] = set()
+    end = f":{token}]]"
     for index, flowable in enumerate(story):
         text = flowable.getPlainText().strip() if hasattr(flowable, "getPlainText") else ""
-        if not (text.startswith(PREFIX) and text.endswith("]]")):
+        if not (token and text.startswith(PREFIX) and text.endswith(end)):
             continue
-        name = text[len(PREFIX) : -2]
+        name = text[len(PREFIX) : -len(end)]
         if name not in tables:
             raise TablePlacementError(f"the template places table {name!r}, which the renderer was not given")
         story[index] = tables[name](fonts)
