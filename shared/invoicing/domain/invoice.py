@@ -800,8 +800,9 @@ class Invoice(_Frozen):
         return self
 
 
-# Printed on the PDF: a change to any of these needs a new rendering.
+# The statuses whose PDF is rendered as they are reached (besides the issued one): renders_ahead.
 _RENDERED_AHEAD = frozenset({InvoiceStatus.PAID, InvoiceStatus.CANCELLED})
+# Printed on the PDF: a change to any of these needs a new rendering.
 _PRINTED = (
     "status",
     "payments",
