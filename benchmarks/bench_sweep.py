@@ -24,13 +24,12 @@ The population: 69 % paid (never in the index), 25 % issued and due later, 5 % o
 due today (half of them disputed), 1 % due today.
 
 What the timing is. Due invoices here are on reminder days; each reminder commits the invoice with
-its outbox message (the e-mail) in one ``TransactWriteItems``, timed with moto's rollback copying
-only the items a transaction names (below). moto evaluates each index Query against the whole table (see
-``sweep.query_time_share``), so the figure is an upper bound dominated by the emulator: a tripwire
-for regressions in our own path (reads per due invoice, writes, SES and EventBridge calls), not a
-forecast. Three emulator costs that DynamoDB does not have are switched off (``_emulator_shortcuts``,
-and ``infra.moto_speed`` for the transactions each commit now is: a reminder
-carries its e-mail in the outbox).
+its outbox message (the e-mail) in one ``TransactWriteItems``, timed with moto's costs that
+DynamoDB does not have switched off (``infra.moto_speed``: the rollback copies only the items a
+transaction names, a Query reads only its candidates, items are built with one size sum). moto
+still evaluates each index Query against every item (see ``sweep.query_time_share``), so the
+figure is an upper bound dominated by the emulator: a tripwire for regressions in our own path
+(reads per due invoice, writes, SES and EventBridge calls), not a forecast.
 """
 
 from __future__ import annotations
@@ -38,8 +37,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -110,36 +107,6 @@ def _population(n: int) -> tuple[str, int]:
     return ("overdue_later" if n % 2 else "disputed"), 0
 
 
-@contextmanager
-def _emulator_shortcuts() -> Iterator[None]:
-    """Switch off two moto costs that DynamoDB does not have and our code does not cause.
-
-    - moto re-checks the 400 KB item limit on every attribute it sets, summing the size of the
-      whole item each time (quadratic in the attributes; these items are far below the limit);
-    - moto sorts the *whole table* at the start of every Query (it then filters the index's
-      partition and sorts that again, which is all the order a Query needs).
-
-    Neither changes what any call returns; both would otherwise dominate a 100,000-item run.
-    """
-    from moto.dynamodb.models import dynamo_type
-    from moto.dynamodb.models.table import Table
-
-    checked, all_items = dynamo_type.LimitedSizeDict.__setitem__, Table.all_items
-
-    def unsorted_items(self: Table) -> list[Any]:
-        if self.range_key_attr:
-            return [item for hash_set in self.items.values() for item in hash_set.values()]
-        return list(self.items.values())
-
-    dynamo_type.LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign,assignment]
-    Table.all_items = unsorted_items  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        dynamo_type.LimitedSizeDict.__setitem__ = checked  # type: ignore[method-assign]
-        Table.all_items = all_items  # type: ignore[method-assign]
-
-
 def _seed(table: str) -> int:
     """Store the population in moto; returns how many invoices are due today.
 
@@ -181,7 +148,7 @@ def run() -> dict[str, float]:
     # moto_speed: the sweep's commits carry their outbox message, so they are transactions,
     # and moto's own rollback copies the whole 100,000-item table for each (minutes and gigabytes).
     moto_speed.install()
-    with support.aws_stack() as env, _emulator_shortcuts():
+    with support.aws_stack() as env:
         import boto3
 
         from invoicing.adapters.sweep_queue import SqsSweepQueue

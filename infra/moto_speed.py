@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import types
+from collections.abc import Iterator
 from typing import Any
 
 _installed: list[bool] = []
@@ -140,6 +141,13 @@ def _query_candidates_only() -> None:
         only = getattr(scope, "only", None)
         return list(only[1]) if only is not None and only[0] is self else every_item(self)
 
+    def unsorted(self: Table) -> Iterator[Any]:
+        for stored in self.items.values():
+            if self.range_key_attr:
+                yield from stored.values()
+            else:
+                yield stored
+
     def candidates(self: Table, hash_key: Any, index_name: str | None, conditions: Any) -> list[Any] | None:
         """The items the query can match, or ``None`` when they are not known cheaply."""
         if index_name is None:
@@ -160,7 +168,7 @@ def _query_candidates_only() -> None:
             return None
         return [
             item
-            for item in every_item(self)
+            for item in unsorted(self)  # moto sorts what is left, by the index's keys
             if all(
                 (found := item.attrs.get(name)) is not None and found.type == "S" and found.value == value
                 for name, value in wanted
