@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from invoicing.adapters.pdf import InvoicePdfRenderer
 from invoicing.adapters.pdf_tables import TablePlacementError, invoice_lines, placeholder
 from invoicing.domain.invoice import LineItem
-from tests.unit import test_pdf_document
+from tests.unit import factories, test_pdf_document
 from tests.unit.test_pdf_document import ASSETS, ISSUED_AT, invoice, text_of
 
 no_network = test_pdf_document.no_network  # any resolve or connect fails the test (autouse)
@@ -24,20 +24,18 @@ def renderer() -> InvoicePdfRenderer:
     return InvoicePdfRenderer(ASSETS)
 
 
-def line(**fields: str) -> LineItem:
-    return LineItem.model_validate(
-        {
-            "resource_type": "pod",
-            "resource_name": "gpu-a100-train-01",
-            "description": "NVIDIA A100 80GB pod",
-            "usage_start": datetime(2026, 9, 1, tzinfo=UTC),
-            "usage_end": datetime(2026, 9, 30, 18, 30, tzinfo=UTC),
-            "quantity": "720",
-            "unit": "hour",
-            "unit_rate": "245.50",
-        }
-        | fields
-    )
+# An A100 pod over the billing period (IST midnight to midnight): 720 hours at ₹245.50, ₹1,76,760.00.
+A100 = {
+    "resource_type": "pod",
+    "resource_name": "gpu-a100-train-01",
+    "description": "NVIDIA A100 80GB pod",
+    "usage_end": datetime(2026, 9, 30, 18, 30, tzinfo=UTC),
+    "unit_rate": "245.50",
+}
+
+
+def line(**fields: object) -> LineItem:
+    return factories.line(**(A100 | fields))
 
 
 def test_markup_in_a_line_is_printed_as_the_characters_it_is_made_of(renderer, no_network):
