@@ -12,6 +12,10 @@ reads nothing outside it and fetches nothing at all:
 - xhtml2pdf's own resource policy is set to no network and local reads confined to the assets, as
   a second gate for the few code paths that do not go through ``link_callback``.
 
+An invoice's line table is the one part not written in HTML: xhtml2pdf spends ~5 ms on each row of
+an HTML table, so ReportLab draws it where the template's placeholder stands (``pdf_tables``,
+``_tables_placed``); a 500-line invoice renders in ~0.7 s instead of ~3 s.
+
 Every page says "Page n of N" from one layout pass: the number is drawn by the canvas into form
 XObjects that are filled in once N is known (``_labelled_pages``), instead of xhtml2pdf's
 ``<pdf:pagecount>``, which lays the whole document out twice.
