@@ -13,7 +13,8 @@ What "now" is
 
 Effects travel with the commit
     Each step of ``domain.sweep.plan`` is committed (one conditional write) together with the outbox
-    message of its effects: the domain event, the e-mail, the PDF render. The dispatcher performs
+    message of its effects: the domain event and the e-mail (the new version's PDF waits for its
+    first download: ``Invoice.renders_ahead``). The dispatcher performs
     them after the commit, at least once. So a second run the same day, an EventBridge double
     delivery, an SQS redelivery or a concurrent sweep never e-mails twice — it finds the step
     already committed (or loses the conditional write) and writes no message — and a crash
@@ -194,7 +195,8 @@ class OverdueSweep:
 
 
 def _effects(step: sweep.SweepStep, before: Invoice, after: Invoice, today: date) -> list[Effect]:
-    """The step's event and PDF, then its e-mail (last: a retried message re-sends least)."""
+    """The step's event (and a PDF, were one rendered ahead), then its e-mail (last: a retried
+    message re-sends least)."""
     effects = invoice_effects(before, after, [step.event] if step.event else [])
     if step.notify:
         first = step.action is sweep.SweepAction.MARK_OVERDUE
