@@ -7,7 +7,7 @@ buyer is printed only once the IRP registered it: until then the link answers ``
 the registration failed) and nothing is rendered; the registrar queues the render of the version
 that carries the IRN. Rendering is deterministic and keyed by version, so a repeated job writes the
 same object, and a version the renderer fails on (or whose job was dead-lettered) is marked failed
-for good (``RenderRequests.mark_failed``): the link then answers ``409``, not ``202`` forever.
+for good (``render_and_store``): the link then answers ``409``, not ``202`` forever (``queue_render``).
 """
 
 from __future__ import annotations
@@ -56,13 +56,7 @@ class CreditNoteDocumentService:
         if not printable(note.e_invoice, note.id, "issued"):
             return Rendering(note.id)  # e-invoicing: the PDF waits for the IRN (202)
         if not document.pdf_is_current:
-            if self.requests.failed(DOCUMENT, note.id, note.version):
-                raise RenderFailedError(note.id, DOCUMENT)  # 409, not 202 forever
-            if self.requests.request_render(
-                DOCUMENT, note.id, note.version, self.clock(), again_after=RENDER_AGAIN_AFTER
-            ):
-                self.jobs.enqueue(DOCUMENT, note.id, note.version)
-            return Rendering(note.id)
+            return queue_render(self.requests, self.jobs, self.clock, DOCUMENT, note.id, note.version)
         return self.links.download_link(
             pdf_key(note), filename=pdf_filename(note), content_type=PDF, now=self.clock()
         )
@@ -75,17 +69,43 @@ class RenderOutcome(StrEnum):
     FAILED = "failed"  # the renderer failed on this version: recorded as failed for good
 
 
-def render_once(
-    requests: RenderRequests, document: str, document_id: str, version: int, render: Callable[[], bytes]
-) -> bytes | None:
-    """The renderer's bytes, or ``None`` after recording the version as failed for good: rendering
-    is deterministic, so a renderer that fails on a document fails on every retry (the invoices'
-    rule, ``services.rendering``); storage and DynamoDB failures are not caught and are retried."""
+def queue_render(
+    requests: RenderRequests, jobs: RenderJobs, clock: Clock, document: str, document_id: str, version: int
+) -> Rendering:
+    """The answer for a credit note's or receipt voucher's PDF that is not stored yet: ``Rendering``
+    (202) after queueing one render job per version while clients poll, or ``RenderFailedError``
+    (409, not 202 forever) when this version's render failed for good."""
+    if requests.failed(document, document_id, version):
+        raise RenderFailedError(document_id, document)
+    if requests.request_render(document, document_id, version, clock(), again_after=RENDER_AGAIN_AFTER):
+        jobs.enqueue(document, document_id, version)
+    return Rendering(document_id)
+
+
+def render_and_store(
+    requests: RenderRequests,
+    storage: DocumentStorage,
+    document: str,
+    document_id: str,
+    version: int,
+    render: Callable[[], bytes],
+    *,
+    key: str,
+    filename: str,
+    recorded: Callable[[], object],
+) -> RenderOutcome:
+    """Render a credit note's or receipt voucher's version, store it under ``key`` and record it
+    (``recorded``). Rendering is deterministic, so a renderer that fails on a document fails on
+    every retry: its failure marks the version failed for good (the invoices' rule,
+    ``services.rendering``); storage and DynamoDB failures are not caught and are retried."""
     try:
-        return render()
+        body = render()
     except Exception as exc:  # the renderer's own failure, whatever it is
         requests.mark_failed(document, document_id, version, f"{type(exc).__name__}: {exc}"[:500])
-        return None
+        return RenderOutcome.FAILED
+    storage.put(key, body, filename=filename, content_type=PDF)
+    recorded()
+    return RenderOutcome.RENDERED
 
 
 @dataclass
@@ -105,10 +125,14 @@ class CreditNoteRenderService:
             return RenderOutcome.ALREADY_RENDERED
         if note.e_invoice is not None and note.e_invoice.status in AWAITING | {EInvoiceStatus.FAILED}:
             return RenderOutcome.AWAITING_IRN  # rendered once its IRN is there (the registrar asks)
-        render = partial(self.renderer.render_credit_note, note)
-        body = render_once(self.requests, DOCUMENT, note.id, note.version, render)
-        if body is None:
-            return RenderOutcome.FAILED
-        self.storage.put(pdf_key(note), body, filename=pdf_filename(note), content_type=PDF)
-        self.credit_notes.mark_rendered(note.id, note.version)
-        return RenderOutcome.RENDERED
+        return render_and_store(
+            self.requests,
+            self.storage,
+            DOCUMENT,
+            note.id,
+            note.version,
+            partial(self.renderer.render_credit_note, note),
+            key=pdf_key(note),
+            filename=pdf_filename(note),
+            recorded=partial(self.credit_notes.mark_rendered, note.id, note.version),
+        )

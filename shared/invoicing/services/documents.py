@@ -40,6 +40,9 @@ DOWNLOAD_RETENTION = timedelta(days=7)  # the bucket's lifecycle rule expires ex
 RENDER_AGAIN_AFTER = timedelta(minutes=35)
 
 
+_DOCUMENT_NAMES = {"invoice": "invoice", "credit_note": "credit note", "receipt": "receipt voucher"}
+
+
 class RenderFailedError(InvalidTransitionError):
     """The PDF of a document as it is now could not be rendered, and will not be retried."""
 
@@ -48,7 +51,7 @@ class RenderFailedError(InvalidTransitionError):
         super().__init__(
             "download",
             "render_failed",
-            f"The PDF of {document.replace('_', ' ')} {document_id} could not be rendered; {again}"
+            f"The PDF of {_DOCUMENT_NAMES[document]} {document_id} could not be rendered; {again}"
             "Contact support if this persists.",
         )
 

@@ -5,7 +5,7 @@ A receipt voucher never changes once issued, so its PDF is rendered once (versio
 outbox of the commit that issued it, and again only if that job was lost: the link request finds no
 ``pdf_version`` and queues it. Rendering is deterministic and keyed by version, so a repeated job
 writes the same object; a voucher the renderer fails on is marked failed for good and its link
-answers ``409`` (the credit notes' rule, ``render_once``).
+answers ``409`` (the credit notes' rules, ``queue_render`` and ``render_and_store``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from invoicing.domain.access import Caller
 from invoicing.domain.documents import PDF, DownloadLink, Rendering
 from invoicing.domain.errors import ConflictError, NotFoundError
 from invoicing.domain.wallet import pdf_filename, pdf_key
-from invoicing.services.credit_note_documents import RenderOutcome, render_once
-from invoicing.services.documents import RENDER_AGAIN_AFTER, RenderFailedError
+from invoicing.services.credit_note_documents import RenderOutcome, queue_render, render_and_store
 from invoicing.services.ports import (
     Clock,
     DocumentStorage,
@@ -51,13 +50,7 @@ class ReceiptDocumentService:
         if not caller.owns(receipt.account_id):
             raise NotFoundError(f"No receipt voucher {receipt_id}.")
         if not document.pdf_is_current:
-            if self.requests.failed(DOCUMENT, receipt.id, receipt.version):
-                raise RenderFailedError(receipt.id, "receipt voucher")  # 409, not 202 forever
-            if self.requests.request_render(
-                DOCUMENT, receipt.id, receipt.version, self.clock(), again_after=RENDER_AGAIN_AFTER
-            ):
-                self.jobs.enqueue(DOCUMENT, receipt.id, receipt.version)
-            return Rendering(receipt.id)
+            return queue_render(self.requests, self.jobs, self.clock, DOCUMENT, receipt.id, receipt.version)
         return self.links.download_link(
             pdf_key(receipt), filename=pdf_filename(receipt), content_type=PDF, now=self.clock()
         )
@@ -78,10 +71,14 @@ class ReceiptRenderService:
             raise ConflictError(f"The render job names version {version} of receipt voucher {receipt.id}.")
         if document.pdf_is_current:
             return RenderOutcome.ALREADY_RENDERED
-        render = partial(self.renderer.render_receipt, receipt)
-        body = render_once(self.requests, DOCUMENT, receipt.id, receipt.version, render)
-        if body is None:
-            return RenderOutcome.FAILED
-        self.storage.put(pdf_key(receipt), body, filename=pdf_filename(receipt), content_type=PDF)
-        self.wallets.mark_receipt_rendered(receipt.id, receipt.version)
-        return RenderOutcome.RENDERED
+        return render_and_store(
+            self.requests,
+            self.storage,
+            DOCUMENT,
+            receipt.id,
+            receipt.version,
+            partial(self.renderer.render_receipt, receipt),
+            key=pdf_key(receipt),
+            filename=pdf_filename(receipt),
+            recorded=partial(self.wallets.mark_receipt_rendered, receipt.id, receipt.version),
+        )
