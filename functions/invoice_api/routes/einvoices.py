@@ -3,7 +3,7 @@ notes), re-queueing a failed one."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -19,6 +19,9 @@ from invoicing.contracts.einvoices import (
 from invoicing.http import OPERATOR, responses
 from invoicing.observability import logger, metrics
 from invoicing.wiring.api import einvoice_service
+
+if TYPE_CHECKING:
+    from invoicing.domain.einvoice import EInvoice
 
 router = Router()
 
@@ -58,10 +61,7 @@ def list_e_invoices(
 def retry_e_invoice(invoice_id: str) -> EInvoiceRetryResponse:
     logger.append_keys(invoice_id=invoice_id)
     invoice = einvoice_service().retry(invoice_id)
-    metrics.add_metric(name="EInvoiceRequeued", unit=MetricUnit.Count, value=1)
-    state = EInvoiceOut.from_domain(invoice.e_invoice)
-    assert state is not None
-    return EInvoiceRetryResponse(document_id=invoice.id, e_invoice=state)
+    return _requeued(invoice.id, invoice.e_invoice)
 
 
 @router.post(
@@ -74,7 +74,12 @@ def retry_e_invoice(invoice_id: str) -> EInvoiceRetryResponse:
 def retry_credit_note_e_invoice(credit_note_id: str) -> EInvoiceRetryResponse:
     logger.append_keys(credit_note_id=credit_note_id)
     note = einvoice_service().retry_credit_note(credit_note_id)
+    return _requeued(note.id, note.e_invoice)
+
+
+def _requeued(document_id: str, e_invoice: EInvoice | None) -> EInvoiceRetryResponse:
+    """The answer of either retry route: the document's e_invoice, pending again (counted)."""
     metrics.add_metric(name="EInvoiceRequeued", unit=MetricUnit.Count, value=1)
-    state = EInvoiceOut.from_domain(note.e_invoice)
+    state = EInvoiceOut.from_domain(e_invoice)
     assert state is not None
-    return EInvoiceRetryResponse(document_id=note.id, e_invoice=state)
+    return EInvoiceRetryResponse(document_id=document_id, e_invoice=state)
