@@ -1115,6 +1115,25 @@ def test_only_the_versions_customers_fetch_soon_are_rendered_ahead(change, ahead
     assert not ahead or after.needs_new_pdf(before)
 
 
+def test_a_credit_note_applied_to_the_invoice_renders_it_ahead_to_show_the_credit():
+    from invoicing.domain import credit_notes as rules
+    from invoicing.domain.credit_notes import CreditReason, CreditRequest
+
+    before = issued()
+    request = CreditRequest(reason=CreditReason.DISCOUNT, description="Goodwill.", lines=((0, 100),))
+    credit = rules.plan_credit(
+        before,
+        request,
+        note_id="cn_1",
+        credit_note_number="CN/2627/000001",
+        today=date(2026, 10, 1),
+        now=LATER,
+    )
+
+    assert credit.invoice.status is before.status  # not settled: the credit alone asks for it
+    assert credit.invoice.renders_ahead(before)
+
+
 def test_the_issued_version_is_rendered_ahead_and_a_paid_invoice_s_later_changes_are_not():
     before = draft()
     first = issued(before)

@@ -2,7 +2,8 @@
 
 - the domain events the use case names (``InvoiceIssued``, ``InvoicePaid``, ...);
 - a render of the PDF ahead of its first download for the versions customers fetch soon: issued,
-  paid in full, cancelled (``Invoice.renders_ahead``; any other printed change renders on demand);
+  paid in full, cancelled, credited (``Invoice.renders_ahead``; any other printed change renders
+  on demand);
 - a refund request for every refund the change decided (an overpayment, a credit note's excess);
 - a registration with the IRP when its e-invoice became ``pending`` (at issue, or re-queued).
 """

@@ -394,15 +394,17 @@ class Invoice(_Frozen):
         A render is a renderer invocation (~0.1–0.7 s of a 1 GB function), an S3 object and a
         write. Made ahead are the versions a customer fetches soon after they exist: the issued
         invoice (the e-mail and the portal link to it), the invoice settled in full (the copy for
-        their books) and the cancelled one. Every other printed change (a part payment, going
-        overdue or expiring, a note, a new payment link, a credit or a refund) is rendered on its
+        their books), the cancelled one, and one a credit note was applied to (corrections.md: the
+        invoice's PDF shows its credits next to the note's own). Every other printed change (a part
+        payment, going overdue or expiring, a note, a new payment link, a refund) is rendered on its
         first download (``GET /invoices/{id}/pdf`` answers 202 and queues it; a ZIP renders what
         it lacks): most of those versions are replaced before anyone asks for them.
         """
         if not self.needs_new_pdf(before):
             return False
         settled = self.status in _RENDERED_AHEAD and self.status is not before.status
-        return before.status is InvoiceStatus.DRAFT or settled
+        credited = self.credit_notes != before.credit_notes
+        return before.status is InvoiceStatus.DRAFT or settled or credited
 
     def payment(self, payment_id: str) -> Payment | None:
         return next((p for p in (*self.payments, *self.held_payments) if p.id == payment_id), None)
