@@ -232,7 +232,7 @@ def test_an_emitted_message_waits_in_the_outbox(stores):
     stores.transactions.commit([Emit(emitted)])
 
     assert stores.outbox.due(NOW) == [emitted]
-    assert stores.outbox.get(emitted.id) == emitted
+    assert stores.outbox.get(emitted) == emitted
 
 
 def test_a_failed_condition_emits_nothing_and_keeps_no_review(stores):

@@ -13,9 +13,10 @@ from invoicing.domain.changes import SaveInvoice
 from invoicing.domain.invoice import CreditNoteRef, Invoice, RefundStatus
 from invoicing.domain.ledger import EntryType
 from invoicing.repository.commit import DynamoTransactions
-from invoicing.repository.ledger import DynamoLedger, head_key
+from invoicing.repository.ledger import HEAD_FIELDS, DynamoLedger, head_key, legacy_head_key
 from invoicing.repository.table import Table, serialize
 from tests.fakes.store import InMemoryStore, Ledger
+from tests.support.ledger import forget_head
 from tests.unit.factories import NOW, draft, issued, payment
 
 
@@ -154,3 +155,50 @@ def test_a_commit_that_finds_the_ledger_moved_books_after_the_other(resources: d
         TableName=resources["INVOICES_TABLE"], Key=serialize(head_key("acc_1"))
     )
     assert stored["Item"]["seq"]["N"] == "3"
+
+
+def test_a_head_of_the_old_shape_is_read_and_moved_onto_the_summary_by_the_next_booking(
+    resources: dict[str, str],
+) -> None:
+    # Given an account whose head is still its own item (ACCOUNT#acc_1 / LEDGER), as written before
+    # heads moved onto the summary
+    table = Table(resources["INVOICES_TABLE"], boto3.client("dynamodb"))
+    transactions, ledger = DynamoTransactions(table, clock=lambda: NOW.timestamp()), DynamoLedger(table)
+    created = draft()
+    _save(transactions, None, created)
+    invoice = _save(transactions, created, issued(created))
+    head = ledger.head("acc_1")
+    summary = table.get(head_key("acc_1")) or {}
+    table.call(
+        "put_item",
+        Item=serialize(
+            {**legacy_head_key("acc_1"), "entity": "ledger_head"} | {f: summary[f] for f in HEAD_FIELDS}
+        ),
+    )
+    forget_head(table, "acc_1")
+    assert ledger.head("acc_1") == head
+    # When a payment is booked
+    _save(transactions, invoice, invoice.apply_payment(payment(1_000, "pay_x"), NOW))
+    # Then it is numbered after the old head, the head is on the summary (its totals kept), and the
+    # old item is gone
+    assert [e.seq for e in ledger.entries("acc_1", date(2026, 10, 1), date(2026, 12, 31)).items] == [1, 2]
+    assert (ledger.head("acc_1").seq, ledger.head("acc_1").balance) == (2, 106_200 - 1_000)
+    moved = table.get(head_key("acc_1")) or {}
+    assert (moved["seq"], moved["total_paid"]) == (2, 1_000)
+    assert table.get(legacy_head_key("acc_1")) is None
+
+
+def test_a_commit_that_books_and_totals_writes_the_summary_once(resources: dict[str, str]) -> None:
+    table = Table(resources["INVOICES_TABLE"], boto3.client("dynamodb"))
+    transactions = DynamoTransactions(table, clock=lambda: NOW.timestamp())
+    created = draft()
+    _save(transactions, None, created)
+    sent: list[dict[str, Any]] = []
+    real_transact = table.transact
+    table.transact = lambda items: (sent.extend(items), real_transact(items))[1]  # type: ignore[method-assign]
+    _save(transactions, created, issued(created))
+    # The invoice, its ledger entry, and the summary's totals with the head: three items, not four.
+    written = [(kind, spec.get("Key", spec.get("Item"))["sk"]["S"]) for i in sent for kind, spec in i.items()]
+    assert sorted(written) == [("Put", "2026-10-01#000000000001"), ("Put", "INVOICE"), ("Update", "SUMMARY")]
+    (update,) = [spec for i in sent for kind, spec in i.items() if kind == "Update"]
+    assert update["UpdateExpression"].startswith("SET #seq = :seq") and " ADD " in update["UpdateExpression"]

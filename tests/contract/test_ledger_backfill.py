@@ -20,6 +20,7 @@ from tests.contract.builders import issue, save
 from tests.contract.conftest import Stores, dynamo_only
 from tests.fakes.backfill import LedgerHistory, forget_ledger
 from tests.fakes.store import Ledger
+from tests.support.ledger import forget_head
 from tests.unit.factories import payment
 
 
@@ -43,7 +44,7 @@ class Books:
         for entry in self.history.booked(account_id, generation):
             key = {"pk": ledger_partition(account_id, generation), "sk": f"{entry.date}#{entry.seq:012d}"}
             table.call("delete_item", Key=serialize(key))
-        table.call("delete_item", Key=serialize(head_key(account_id)))
+        forget_head(table, account_id)
 
     def entries(self, account_id: str) -> list[Any]:
         head = self.ledger.head(account_id)

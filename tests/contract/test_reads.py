@@ -415,7 +415,7 @@ def test_a_done_message_is_gone(stores):
     stores.outbox.done(message)  # twice is harmless
 
     assert stores.outbox.due(LATER) == []
-    assert stores.outbox.get(message.id) is None
+    assert stores.outbox.get(message) is None
 
 
 def test_a_message_to_retry_waits_until_then_and_counts_its_attempts(stores):
@@ -427,7 +427,7 @@ def test_a_message_to_retry_waits_until_then_and_counts_its_attempts(stores):
     (again,) = stores.outbox.due(NOW + timedelta(seconds=5))
     assert (again.id, again.attempts, again.effects) == (message.id, 1, message.effects)
     stores.outbox.retry_later(again, NOW + timedelta(seconds=15), "RuntimeError: boom")
-    assert stores.outbox.get(message.id).attempts == 2
+    assert stores.outbox.get(message).attempts == 2
 
 
 def test_retrying_a_message_that_is_gone_does_not_bring_it_back(stores):
@@ -436,7 +436,7 @@ def test_retrying_a_message_that_is_gone_does_not_bring_it_back(stores):
 
     stores.outbox.retry_later(message, NOW, "late")
 
-    assert stores.outbox.due(LATER) == [] and stores.outbox.get(message.id) is None
+    assert stores.outbox.due(LATER) == [] and stores.outbox.get(message) is None
 
 
 def test_a_credit_note_or_receipt_render_that_failed_is_marked_once_per_version_and_document(stores):

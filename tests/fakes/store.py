@@ -462,8 +462,8 @@ class OutboxView:
     def due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
         return self.store.due(now, limit)
 
-    def get(self, message_id: str) -> OutboxMessage | None:
-        return self.store.message(message_id)
+    def get(self, message: OutboxMessage) -> OutboxMessage | None:
+        return self.store.message(message.id)
 
     def done(self, message: OutboxMessage) -> None:
         self.store.done(message)

@@ -142,9 +142,12 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     # Side effects leave the functions that commit them: only the dispatcher publishes, mails,
     # queues renders for commits and asks Razorpay for refunds.
     "OutboxDispatcherFunction": {
-        # PutItem: relinking a payment link commits the invoice with its new Razorpay invoice
-        str(INVOICES): {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
-        str({"Fn::Sub": "${InvoicesTable.Arn}/index/OutboxIndex"}): {"dynamodb:Query"},
+        # PutItem: relinking a payment link commits the invoice with its new Razorpay invoice;
+        # Query: the poll reads the table's OUTBOX#{shard} partitions (no index)
+        str(INVOICES): {
+            "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
         str({"Fn::GetAtt": ["InvoicingEventBus", "Arn"]}): {"events:PutEvents"},
         str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
         str({"Fn::GetAtt": ["EInvoiceQueue", "Arn"]}): {"sqs:SendMessage"},

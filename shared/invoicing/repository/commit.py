@@ -42,7 +42,7 @@ from invoicing.domain.ledger import LedgerEvent, invoice_entries
 from invoicing.repository import ledger, records
 from invoicing.repository.errors import error_code
 from invoicing.repository.reviews import review_to_item
-from invoicing.repository.table import Cancelled, Table, serialize, ts
+from invoicing.repository.table import Cancelled, Table, serialize
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 LEDGER_ATTEMPTS = 5  # another commit of the same account booked first: book after it
@@ -64,6 +64,13 @@ class Plan:
     items: list[dict[str, Any]] = field(default_factory=list)
     on_failure: list[Callable[[], Exception]] = field(default_factory=list)
     ledger: dict[str, list[LedgerEvent]] = field(default_factory=dict)
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)  # summary deltas, by account
+
+    def add_to_summary(self, account_id: str, delta: dict[str, int]) -> None:
+        """Totals to ``ADD`` to the account's summary item within this transaction."""
+        totals = self.totals.setdefault(account_id, {})
+        for name, amount in delta.items():
+            totals[name] = totals.get(name, 0) + amount
 
     def record(self, events: list[LedgerEvent]) -> None:
         """Money events to book in the accounts' ledgers within this transaction."""
@@ -113,7 +120,7 @@ class DynamoTransactions:
                 if writer is None:
                     raise TypeError(f"no writer is registered for {type(change).__name__}")
                 writer(plan, change)
-            _book(plan)
+            _book_and_total(plan)
             try:
                 self._send(plan)
             except _LedgerMoved:
@@ -150,18 +157,41 @@ class _LedgerMoved(Exception):
     """Only the ledger head's condition failed: another commit booked first."""
 
 
-def _book(plan: Plan) -> None:
-    """Book the plan's money events after each account's current ledger head (one read each)."""
-    for account_id, events in plan.ledger.items():
-        head = ledger.read_head(plan.table, account_id)
-        entries, after = head.book(account_id, events)
+def _book_and_total(plan: Plan) -> None:
+    """Book the plan's money events after each account's current ledger head (one read each), and
+    move each account's summary: its totals and its head are one item, so one update does both."""
+    for account_id in dict.fromkeys([*plan.ledger, *plan.totals]):
+        add = {name: amount for name, amount in plan.totals.get(account_id, {}).items() if amount}
+        events = plan.ledger.get(account_id)
+        if not events:
+            if add:
+                plan.update(
+                    records.summary_key(account_id),
+                    lambda: ConflictError("The account summary could not be updated."),
+                    UpdateExpression="ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(add))),
+                    ExpressionAttributeNames={f"#f{i}": name for i, name in enumerate(add)},
+                    ExpressionAttributeValues=serialize({f":v{i}": v for i, v in enumerate(add.values())}),
+                )
+            continue
+        stored = ledger.read_stored_head(plan.table, account_id)
+        entries, after = stored.head.book(account_id, events)
         for entry in entries:
             plan.put(
                 ledger.entry_to_item(entry, after.generation),
                 _LedgerMoved,
                 ConditionExpression="attribute_not_exists(pk)",
             )
-        plan.put(ledger.head_item(account_id, after), _LedgerMoved, **ledger.unchanged(head))
+        head = ledger.head_update(stored.head, after, add=add)
+        plan.update(ledger.head_key(account_id), _LedgerMoved, **head)
+        if stored.legacy:  # the head moved onto the summary: its old item goes
+            plan.add(
+                "Delete",
+                {
+                    "Key": serialize(ledger.legacy_head_key(account_id)),
+                    "ConditionExpression": "attribute_exists(pk)",
+                },
+                _LedgerMoved,
+            )
 
 
 def _load_writers() -> None:
@@ -212,15 +242,8 @@ def _save_invoice(plan: Plan, change: SaveInvoice) -> None:
 def add_summary(plan: Plan, before: Invoice | None, after: Invoice) -> None:
     """The account summary moves by ``summary.delta`` in the same transaction (``ADD``)."""
     change = summary.delta(before, after)
-    if not change:
-        return
-    plan.update(
-        records.summary_key(after.account_id),
-        lambda: ConflictError("The account summary could not be updated."),
-        UpdateExpression="ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(change))),
-        ExpressionAttributeNames={f"#f{i}": name for i, name in enumerate(change)},
-        ExpressionAttributeValues=serialize({f":v{i}": value for i, value in enumerate(change.values())}),
-    )
+    if change:
+        plan.add_to_summary(after.account_id, change)
 
 
 @writes(TakeNumber)
@@ -308,6 +331,6 @@ def _keep_review(plan: Plan, change: KeepReview) -> None:
 def _emit(plan: Plan, change: Emit) -> None:
     message_id = change.message.id
     plan.put(
-        records.outbox_to_item(change.message, ts(plan.now)),
+        records.outbox_to_item(change.message),
         lambda: ConflictError(f"Outbox message {message_id} already exists."),
     )

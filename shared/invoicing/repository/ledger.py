@@ -3,27 +3,32 @@
 - entry: ``LEDGER#{account}`` / ``{date}#{seq:012d}`` — date, type, reference, description, debit,
   credit, the running ``balance`` after it, and ``source`` (what it records). A date range is one
   ``Query`` on the key; the balance before a date is one ``Query`` (newest first, ``Limit`` 1).
-- head: ``ACCOUNT#{account}`` / ``LEDGER`` — ``seq``, ``balance`` and ``last_date`` of the last entry,
-  the current ``generation`` and whether the ledger is ``complete``.
+- head: attributes of the account's summary item (``ACCOUNT#{account}`` / ``SUMMARY``) — ``seq``,
+  ``balance`` and ``last_date`` of the last entry, the current ``generation`` and whether the
+  ledger is ``complete``. On the summary item because a commit that books money changes the
+  summary too: one item written instead of two (the head used to be an item of its own,
+  ``ACCOUNT#{account}`` / ``LEDGER``; such a head is still read, and the next booking moves it).
 
 Entries are booked by commits (``repository.commit``): the commit reads the head, numbers the
-entries after it and writes them with the head, conditional on the head not having moved
-(``seq`` and ``generation`` unchanged). If another commit of the same account booked first, only
-that condition failed: the commit reads the head again and books after it.
+entries after it and writes them with the head (and the summary's totals, in the same update),
+conditional on the head not having moved (``seq`` and ``generation`` unchanged). If another commit
+of the same account booked first, only that condition failed: the commit reads the head again and
+books after it.
 
 Generations. The first generation's entries live under ``LEDGER#{account}``; a backfill
 (``repository.ledger_rebuild``) writes a complete ledger under ``LEDGER#{account}#{generation}``
 and switches the head to it. Readers name the generation the head gave them.
 
 Completeness. A head written since statements exist says whether the ledger is ``complete``. A
-missing head is complete when the account has no summary yet (no invoice was ever issued: its
-first money event is being booked now); an account with a summary but no head has invoices from
-before the ledger, and so has a head without the flag (written before the flag existed): both are
-incomplete until a backfill rebuilds them.
+missing head (none on the summary, no item of the old shape) is complete when the account has no
+summary yet (no invoice was ever issued: its first money event is being booked now); an account
+with a summary but no head has invoices from before the ledger, and so has a head without the flag
+(written before the flag existed): both are incomplete until a backfill rebuilds them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -33,6 +38,7 @@ from invoicing.repository import records
 from invoicing.repository.table import Table, deserialize, serialize
 
 LEDGER_SK = "LEDGER"
+HEAD_FIELDS = ("seq", "balance", "last_date", "generation", "complete")
 _HIGH = "\uffff"
 
 
@@ -41,6 +47,12 @@ def ledger_partition(account_id: str, generation: str = "") -> str:
 
 
 def head_key(account_id: str) -> dict[str, Any]:
+    """The item holding the head: the account's summary."""
+    return records.summary_key(account_id)
+
+
+def legacy_head_key(account_id: str) -> dict[str, Any]:
+    """Where a head was kept before it moved onto the summary item (read until rewritten)."""
     return {"pk": records.account_partition(account_id), "sk": LEDGER_SK}
 
 
@@ -97,39 +109,62 @@ def item_to_head(item: dict[str, Any] | None) -> LedgerHead:
     )
 
 
+@dataclass(frozen=True)
+class StoredHead:
+    """A head as read, and whether it came from the old shape's item (which the next booking
+    moves onto the summary, deleting the old item)."""
+
+    head: LedgerHead
+    legacy: bool = False
+
+
+def read_stored_head(table: Table, account_id: str) -> StoredHead:
+    """One ``GetItem`` (the summary); a second only when it holds no head (the old shape's item)."""
+    summary = table.get(head_key(account_id))
+    if summary is not None and "seq" in summary:
+        return StoredHead(item_to_head(summary))
+    legacy = table.get(legacy_head_key(account_id))
+    if legacy is not None:
+        return StoredHead(item_to_head(legacy), legacy=True)
+    # No head: complete unless the account has a summary, i.e. invoices from before the ledger.
+    return StoredHead(LedgerHead(complete=summary is None))
+
+
 def read_head(table: Table, account_id: str) -> LedgerHead:
-    """The account's head: one ``GetItem``; a second (the summary) only when there is no head yet."""
-    item = table.get(head_key(account_id))
-    if item is not None:
-        return item_to_head(item)
-    older = table.get(records.summary_key(account_id)) is not None  # invoices from before the ledger
-    return LedgerHead(complete=not older)
+    return read_stored_head(table, account_id).head
 
 
-def head_item(account_id: str, head: LedgerHead) -> dict[str, Any]:
-    return {
-        **head_key(account_id),
-        "entity": "ledger_head",
-        "seq": head.seq,
-        "balance": head.balance,
-        "last_date": head.last_date.isoformat() if head.last_date else None,
-        "generation": head.generation,
-        "complete": head.complete,
+def head_update(
+    before: LedgerHead, after: LedgerHead, *, add: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """``UpdateItem`` parameters (without the key) that write ``after`` onto the summary item —
+    adding ``add`` to its totals in the same update — on condition that the head there is still
+    ``before`` (same ``seq`` and ``generation``) or that there is none there yet (``before`` was
+    read from the old shape's item, or was no head at all). The second cannot pass wrongly: a head
+    once on the summary never leaves it, and any booking after ``before`` moved ``seq`` on."""
+    values: dict[str, Any] = {
+        ":seq": after.seq,
+        ":balance": after.balance,
+        ":last_date": after.last_date.isoformat() if after.last_date else None,
+        ":generation": after.generation,
+        ":complete": after.complete,
     }
-
-
-def unchanged(head: LedgerHead) -> dict[str, Any]:
-    """The condition that the stored head is still ``head`` (same ``seq`` and ``generation``)."""
-    names = {"#seq": "seq", "#generation": "generation"}
-    values: dict[str, Any] = {":seq": head.seq, ":generation": head.generation}
-    same = "#seq = :seq AND " + (
-        "(attribute_not_exists(#generation) OR #generation = :generation)"
-        if not head.generation
-        else "#generation = :generation"
+    names = {f"#{field}": field for field in HEAD_FIELDS}
+    expression = "SET " + ", ".join(f"#{field} = :{field}" for field in HEAD_FIELDS)
+    if add:
+        names |= {f"#a{i}": name for i, name in enumerate(add)}
+        values |= {f":a{i}": amount for i, amount in enumerate(add.values())}
+        expression += " ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(add)))
+    values |= {":was_seq": before.seq, ":was_generation": before.generation}
+    same = "#seq = :was_seq AND " + (
+        "(attribute_not_exists(#generation) OR #generation = :was_generation)"
+        if not before.generation
+        else "#generation = :was_generation"
     )
-    expression = f"attribute_not_exists(pk) OR ({same})" if head.seq == 0 else same
+    condition = f"attribute_not_exists(#seq) OR ({same})"
     return {
-        "ConditionExpression": expression,
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": serialize(values),
     }

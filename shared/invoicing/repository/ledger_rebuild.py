@@ -7,11 +7,11 @@
   number has a marker item (``SERIES#{prefix}/{fy}`` / ``NUMBER#…``, ``repository.records``) that
   names its account, so one ``Query`` per page of each financial year's series lists them;
 - ``replace``: the new generation's entries are written with ``BatchWriteItem`` under a partition
-  no one reads yet (its name is new), then the head is switched to it with ONE conditional
-  ``PutItem`` (still at the ``seq`` and ``generation`` read). Only then do readers and commits see
-  it. If the condition fails, the new entries are deleted again and nothing visible changed; if
-  it holds, the old generation's entries are deleted (nothing reads or books there any more: a
-  commit books only after the head it read, and that head is gone).
+  no one reads yet (its name is new), then the head (on the account's summary item) is switched to
+  it with ONE conditional ``UpdateItem`` (still at the ``seq`` and ``generation`` read). Only then
+  do readers and commits see it. If the condition fails, the new entries are deleted again and
+  nothing visible changed; if it holds, the old generation's entries are deleted (nothing reads or
+  books there any more: a commit books only after the head it read, and that head is gone).
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from invoicing.repository.errors import error_code
 from invoicing.repository.ledger import (
     entry_key,
     entry_to_item,
-    head_item,
+    head_key,
+    head_update,
     item_to_entry,
     ledger_partition,
+    legacy_head_key,
     read_head,
-    unchanged,
 )
 from invoicing.repository.table import Table, serialize
 
@@ -108,13 +109,15 @@ class DynamoLedgerHistory:
             raise ValueError("a rebuilt ledger needs a generation of its own")
         self._write([{"PutRequest": {"Item": serialize(entry_to_item(e, head.generation))}} for e in entries])
         try:
-            self._table.call("put_item", Item=serialize(head_item(account_id, head)), **unchanged(expected))
+            switch = head_update(expected, head)
+            self._table.call("update_item", Key=serialize(head_key(account_id)), **switch)
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             self._delete(entry_key(e, head.generation) for e in entries)
             return False
         self._delete(self._keys(ledger_partition(account_id, expected.generation)))
+        self._delete([legacy_head_key(account_id)])  # a head of the old shape, if one was left
         return True
 
     # ---------------------------------------------------------------------------- batches

@@ -12,8 +12,11 @@ One table (``InvoicesTable``), keys ``pk``/``sk``:
   account) a Razorpay invoice collects for, so a webhook naming only Razorpay's id finds ours.
 - idempotency: ``IDEMPOTENCY#{scope}#{account}#{key}`` / ``IDEMPOTENCY``; request hash and the id
   of what the first request made, expiring through the table's TTL (``expires_at``).
-- outbox message: ``OUTBOX#{id}`` / ``OUTBOX``; the side effects of one commit, in the sparse
-  ``OutboxIndex`` (``outbox_pk=OUTBOX#{shard}``, ``outbox_sk={due}#{id}``) until dispatched.
+- outbox message: ``OUTBOX#{shard}`` / ``{created_at}#{id}``; the side effects of one commit until
+  dispatched. Keyed so the dispatcher's poll is a ``Query`` of the table itself (oldest first, one
+  partition per shard) — no index entry to write when a message is added or deleted. Messages
+  written before this shape (``OUTBOX#{id}`` / ``OUTBOX`` in the sparse ``OutboxIndex``) are moved
+  into it by ``python -m infra.migrate_outbox``.
 
 ``gsi1sk`` orders an account's invoices newest first: ``{date}#{issued_at}#{id}`` once issued, and
 ``DRAFT#{created_at}#{id}`` for drafts (which sort above every date, and which a customer's query
@@ -34,7 +37,7 @@ reads the invoices due through their keys.
 from __future__ import annotations
 
 import zlib
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from invoicing.domain.einvoice import LISTED, EInvoice
@@ -89,8 +92,18 @@ def idempotency_key(scope: str, account_id: str, key: str) -> dict[str, Any]:
     return {"pk": f"IDEMPOTENCY#{scope}#{account_id}#{key}", "sk": IDEMPOTENCY_SK}
 
 
-def outbox_key(message_id: str) -> dict[str, Any]:
-    return {"pk": f"OUTBOX#{message_id}", "sk": OUTBOX_SK}
+def outbox_key(message: OutboxMessage) -> dict[str, Any]:
+    """Where a message waits: its shard's partition, sorted by when it was made (fixed width, so
+    text order is time order) — derived from the message alone, so it never moves."""
+    return {
+        "pk": outbox_partition(outbox_shard(message.id)),
+        "sk": f"{outbox_time(message.created_at)}#{message.id}",
+    }
+
+
+def outbox_time(value: datetime) -> str:
+    """A timestamp in outbox keys: UTC, always with microseconds (``ts`` drops zero ones)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def outbox_partition(shard: int) -> str:
@@ -101,17 +114,20 @@ def outbox_shard(message_id: str) -> int:
     return zlib.crc32(message_id.encode()) % OUTBOX_SHARDS
 
 
-def outbox_to_item(message: OutboxMessage, due: str) -> dict[str, Any]:
-    """The message, in the sparse ``OutboxIndex`` until dispatched (``due``: when to try next)."""
+def outbox_to_item(message: OutboxMessage) -> dict[str, Any]:
+    """The message, waiting in its shard's partition until dispatched."""
     return {
-        **outbox_key(message.id),
+        **outbox_key(message),
         "entity": "outbox",
         "message": message.model_dump_json(),
         "account_id": message.account_id,
         "attempts": message.attempts,
-        "outbox_pk": outbox_partition(outbox_shard(message.id)),
-        "outbox_sk": f"{due}#{message.id}",
     }
+
+
+def legacy_outbox_key(message_id: str) -> dict[str, Any]:
+    """Where a message waited before outbox keys were sharded (``infra.migrate_outbox``)."""
+    return {"pk": f"OUTBOX#{message_id}", "sk": OUTBOX_SK}
 
 
 def item_to_outbox(item: dict[str, Any]) -> OutboxMessage:

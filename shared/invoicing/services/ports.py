@@ -285,7 +285,8 @@ class Outbox(Protocol):
     def due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
         """Messages that may be tried at ``now``, oldest first."""
 
-    def get(self, message_id: str) -> OutboxMessage | None: ...
+    def get(self, message: OutboxMessage) -> OutboxMessage | None:
+        """The message as it waits now (attempts counted), or ``None`` once done."""
 
     def done(self, message: OutboxMessage) -> None: ...
 

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from infra.migrate_ledger import fiscal_series, main
-from invoicing.repository.ledger import DynamoLedger, head_key, ledger_partition
+from invoicing.repository.ledger import DynamoLedger, ledger_partition
 from invoicing.repository.table import serialize
 from tests.integration.statements.conftest import Stack
 from tests.integration.statements.test_statements_api import history
+from tests.support.ledger import forget_head
 
 
 def forget(stack: Stack, account_id: str) -> None:
@@ -23,7 +24,7 @@ def forget(stack: Stack, account_id: str) -> None:
     )["Items"]
     for item in items:
         table.call("delete_item", Key={"pk": item["pk"], "sk": item["sk"]})
-    table.call("delete_item", Key=serialize(head_key(account_id)))
+    forget_head(table, account_id)
 
 
 def test_the_series_of_every_financial_year_since_gst() -> None:

@@ -11,9 +11,10 @@ from openapi_spec_validator import validate
 
 from invoicing.domain.changes import SaveInvoice, TakeNumber
 from invoicing.domain.invoice import Invoice
-from invoicing.repository.ledger import head_key, ledger_partition
+from invoicing.repository.ledger import ledger_partition
 from invoicing.repository.table import serialize
 from tests.integration.statements.conftest import NOW, Stack
+from tests.support.ledger import forget_head
 from tests.unit.factories import draft, payment
 
 RANGE = {"from": "2026-10-01", "to": "2026-10-31"}
@@ -113,7 +114,7 @@ def test_a_statement_for_an_account_older_than_the_ledger_is_right_after_its_bac
     )["Items"]
     for item in items:
         table.call("delete_item", Key={"pk": item["pk"], "sk": item["sk"]})
-    table.call("delete_item", Key=serialize(head_key("acc_1")))
+    forget_head(table, "acc_1")
 
     # When the operator asks for a statement from 3 October
     accepted = stack.operator(

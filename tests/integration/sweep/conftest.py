@@ -26,6 +26,7 @@ from invoicing.domain.invoice import Invoice
 from invoicing.domain.numbering import IST
 from invoicing.domain.summary import AccountSummary
 from invoicing.wiring import common
+from tests.conftest import Clock
 from tests.support.functions import SWEEP, Functions
 from tests.support.stack import Invoices, MotoStack
 from tests.unit.factories import NOW, draft, payment
@@ -51,6 +52,7 @@ class SweepStack:
     repository: Invoices
     functions: Functions
     effects: MotoStack
+    clock: Clock
 
     # ------------------------------------------------------------------------------- invoices
     def issue(self, *, account_id: str = "acc_1", invoice_id: str | None = None, **extra: Any) -> Invoice:
@@ -81,8 +83,13 @@ class SweepStack:
         return self.functions.invoke(SWEEP, event)
 
     def sweep(self, on: date, *, source: str = "aws.scheduler", event_id: str = "exec-1") -> dict[str, Any]:
-        """The scheduled run at 06:00 IST on ``on`` (from EventBridge Scheduler or a rule)."""
-        event = scheduled_event(six_am_ist(on), schedule_name="overdue-sweep", event_id=event_id)
+        """The scheduled run at 06:00 IST on ``on`` (from EventBridge Scheduler or a rule). The
+        functions' clock moves on to then, as the world's would: the outbox dispatcher takes up
+        what the run commits only once its clock has reached the time the run stamped it with."""
+        at = six_am_ist(on)
+        if self.clock.current < at:
+            self.clock.set(at)
+        event = scheduled_event(at, schedule_name="overdue-sweep", event_id=event_id)
         return self.invoke(event | {"source": source})
 
     def sqs_event(self, bodies: list[str]) -> dict[str, Any]:
@@ -126,7 +133,7 @@ class SweepStack:
 
 @pytest.fixture
 def stack(
-    resources: dict[str, str], repository: Invoices, functions: Functions, effects: MotoStack
+    resources: dict[str, str], repository: Invoices, functions: Functions, effects: MotoStack, clock: Clock
 ) -> Iterator[SweepStack]:
-    yield SweepStack(env=resources, repository=repository, functions=functions, effects=effects)
+    yield SweepStack(env=resources, repository=repository, functions=functions, effects=effects, clock=clock)
     common.settings.cache_clear()  # forget what ``configure`` changed

@@ -363,6 +363,7 @@ def test_a_poisoned_work_message_is_reported_as_a_batch_item_failure(stack: Swee
         [json.dumps(good), "{not json", json.dumps(good | {"shard": records.SWEEP_SHARDS})]
     )
 
+    stack.clock.set(six_am_ist(day(1)))  # the queue delivers the run's work as it runs
     response = stack.invoke(event)
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "msg-1"}, {"itemIdentifier": "msg-2"}]}
