@@ -327,7 +327,8 @@ def _create_table(target: _Target) -> _Created:
         **throughput(props),
     }
     if props.get("GlobalSecondaryIndexes"):
-        kwargs["GlobalSecondaryIndexes"] = [index(gsi, True) for gsi in props["GlobalSecondaryIndexes"]]
+        gsis = ctx.resolve(props["GlobalSecondaryIndexes"])  # an index under Fn::If may drop out
+        kwargs["GlobalSecondaryIndexes"] = [index(gsi, True) for gsi in gsis]
     if props.get("LocalSecondaryIndexes"):
         kwargs["LocalSecondaryIndexes"] = [index(lsi, False) for lsi in props["LocalSecondaryIndexes"]]
     if props.get("StreamSpecification"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -28,6 +28,12 @@ class _Settings(BaseModel):
 
 class TableSettings(_Settings):
     invoices_table: str = Field(min_length=1)
+
+
+class IndexSettings(_Settings):
+    # The index the stores list an account's documents through: ListIndex only while a stage
+    # created before AccountIndex backfills it (template.yaml's KeepListIndex; docs/deploy.md).
+    list_index: Literal["AccountIndex", "ListIndex"] = "AccountIndex"
 
 
 class RazorpaySettings(_Settings):

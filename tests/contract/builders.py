@@ -8,6 +8,7 @@ from typing import Any
 from invoicing.domain.changes import Change, SaveInvoice, TakeNumber
 from invoicing.domain.invoice import Invoice
 from invoicing.domain.numbering import ist_date
+from invoicing.repository import records
 from tests.contract.conftest import Stores
 from tests.unit.factories import NOW, draft, payment
 
@@ -58,3 +59,16 @@ def pay(stores: Stores, invoice: Invoice, amount: int, payment_id: str = "pay_1"
 def overdue(stores: Stores, invoice: Invoice) -> Invoice:
     assert invoice.due_date is not None
     return save(stores, invoice, invoice.mark_overdue(invoice.due_date + timedelta(days=1), NOW))
+
+
+def old_shape(invoice: Invoice) -> dict[str, Any]:
+    """The invoice's item as written before ``doc`` (repository.packing): every field plain."""
+    return {
+        **records.invoice_key(invoice.id),
+        "entity": "invoice",
+        **invoice.model_dump(mode="json"),
+        **{name: getattr(invoice, name) for name in records.DERIVED},
+        "gsi1pk": records.account_partition(invoice.account_id),
+        "gsi1sk": records.list_sort_key(invoice),
+        "search_text": records.search_text(invoice),
+    }

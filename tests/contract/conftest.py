@@ -68,6 +68,7 @@ def table_spec() -> dict[str, Any]:
         "GlobalSecondaryIndexes": [
             {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
             for index in props["GlobalSecondaryIndexes"]
+            if "IndexName" in index  # not ListIndex, declared only while KeepListIndex moves a stage
         ],
     }
     if "StreamSpecification" in props:

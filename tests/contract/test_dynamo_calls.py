@@ -23,7 +23,7 @@ from invoicing.domain.sweep import SWEEP_SHARDS
 from invoicing.repository import records
 from invoicing.repository.records import OUTBOX_SHARDS, sweep_shard
 from invoicing.repository.table import serialize
-from tests.contract.builders import create, issue, pay
+from tests.contract.builders import create, issue, old_shape, pay
 from tests.contract.conftest import counted, dynamo_only
 from tests.contract.test_commit import review
 from tests.contract.test_reads import download
@@ -92,13 +92,11 @@ def test_a_list_page_is_one_query(busy, filters):
         assert calls == ["Query"]
 
 
-def test_a_list_page_holds_rows_not_whole_invoices_and_reads_whole_only_unrowed_ones(stores):
-    # Given two invoices: one written now, one as an item written before rows were stored
+def test_a_list_page_holds_rows_and_reads_whole_only_items_of_the_old_shape(stores):
+    # Given two invoices: one written now, one as an item written before documents were packed
     fresh, legacy = issue(stores), issue(stores)
-    item = records.invoice_to_item(legacy)
-    for name in records.DERIVED:
-        del item[name]
-    stores.invoices._table.call("put_item", Item=serialize(item))
+    stores.invoices._table.call("put_item", Item=serialize(old_shape(legacy)))
+    assert stores.invoices.get(legacy.id) == legacy  # the old shape still reads
 
     # When a page is read
     with counted(stores) as calls:
@@ -110,13 +108,23 @@ def test_a_list_page_holds_rows_not_whole_invoices_and_reads_whole_only_unrowed_
     with counted(stores) as calls:
         stores.transactions.commit([SaveInvoice(legacy, legacy.revise({"notes": "rewritten"}, NOW))])
         stores.invoices.list_page(ListQuery(account_id="acc_1"))
-    assert calls[-1:] == ["Query"] and "BatchGetItem" not in calls  # rewritten: its row is stored
+    assert calls[-1:] == ["Query"] and "BatchGetItem" not in calls  # rewritten: packed, row and all
     raw = stores.invoices._table.query(
-        IndexName="ListIndex",
+        IndexName="AccountIndex",
         KeyConditionExpression="gsi1pk = :pk",
         ExpressionAttributeValues=serialize({":pk": "ACCOUNT#acc_1"}),
     )["Items"]
-    assert raw and all("line_items" not in entry and "payments" not in entry for entry in raw)
+    assert raw and all("doc" in entry and "line_items" not in entry for entry in raw)
+
+
+def test_an_invoice_item_is_its_index_keys_what_conditions_read_and_the_packed_document(stores):
+    invoice = issue(stores)
+    item = stores.invoices._table.get(records.invoice_key(invoice.id))
+    assert set(item) == {
+        *("pk", "sk", "entity", "id", "account_id", "status", "version", "doc"),
+        *("gsi1pk", "gsi1sk", "search_text", "sweep_pk", "sweep_sk"),
+    }
+    assert records.item_to_invoice(item) == invoice
 
 
 def test_owners_of_up_to_100_invoices_is_one_batch_get(busy):
@@ -273,3 +281,43 @@ def test_each_number_has_a_marker_naming_its_invoice(stores):
         (second.invoice_number, second.id, "acc_2"),
     ]
     assert table.get(records.counter_key("INV/2627"))["last"] == 2
+
+
+def test_while_a_stage_keeps_list_index_the_functions_list_through_it(stores):
+    # Given a table created before AccountIndex (ListIndex as template.yaml declares it while
+    # KeepListIndex is true), and invoices of both shapes on it
+    from infra.cfn import load_template
+    from invoicing.repository.invoices import DynamoInvoiceStore
+    from invoicing.repository.table import Table
+    from tests.contract.conftest import CURSOR_KEY
+
+    client = stores.invoices._table.client
+    (kept,) = [
+        index["Fn::If"][1]
+        for index in load_template()["Resources"]["InvoicesTable"]["Properties"]["GlobalSecondaryIndexes"]
+        if "Fn::If" in index
+    ]
+    name = stores.invoices._table.name
+    client.update_table(
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": "gsi1pk", "AttributeType": "S"},
+            {"AttributeName": "gsi1sk", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexUpdates=[{"Create": kept}],
+    )
+    old, new = issue(stores), issue(stores)
+    stores.invoices._table.call("put_item", Item=serialize(old_shape(old)))
+    listing = DynamoInvoiceStore(Table(name, client, list_index="ListIndex"), cursor_key=CURSOR_KEY)
+
+    read_whole: list[str] = []
+    real_items = listing.items
+    listing.items = lambda ids, **options: (read_whole.extend(ids), real_items(ids, **options))[1]  # type: ignore[method-assign]
+
+    # When a page is read through ListIndex
+    with counted(stores) as calls:
+        page = listing.list_page(ListQuery(account_id="acc_1"))
+
+    # Then both rows are right: the old shape's from its entry, the packed one's read whole
+    assert {row.id: row for row in page.items} == {i.id: InvoiceRow.of(i) for i in (old, new)}
+    assert calls == ["Query", "BatchGetItem"] and read_whole == [new.id]

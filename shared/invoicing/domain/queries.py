@@ -32,8 +32,8 @@ class ListQuery:
 class InvoiceRow:
     """An invoice as a list shows it: a row of the list, the CSV export and a statement's addressee.
 
-    What ``ListIndex`` holds of each invoice (so a page is one ``Query`` of small entries, and an
-    invoice's lines, payments and refunds are not copied into the index on every change).
+    What a list page shows of each invoice, read from the account index's entries (one ``Query``
+    a page).
     """
 
     id: str

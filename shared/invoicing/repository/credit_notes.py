@@ -1,10 +1,10 @@
 """Credit notes in the invoices table: the item, its writers (``SaveCreditNote``,
 ``ReviseCreditNote``) and the reads.
 
-Item: ``CREDITNOTE#{id}`` / ``CREDITNOTE`` with the note as the domain has it, and on ``ListIndex``
+Item: ``CREDITNOTE#{id}`` / ``CREDITNOTE`` with the note as the domain has it, and on ``AccountIndex``
 ``gsi1pk=CREDITNOTES#{account}`` (a partition of its own beside the account's invoices) and
 ``gsi1sk={date}#{created_at}#{id}``, so an account's credit notes read newest first, one ``Query``
-per page. ``ListIndex`` projects an invoice's list row, not whole items: a note's item carries
+per page. ``AccountIndex`` projects named attributes, not whole items: a note's item carries
 itself once more as ``note`` (JSON) for the index, which a list page reads (notes are written
 rarely: at issue, and when their e-invoice moves). ``pdf_version`` (storage only) says which
 version's PDF is in S3, as on an invoice.
@@ -38,7 +38,7 @@ CREDIT_NOTE_SK = "CREDITNOTE"
 PDF_VERSION = "pdf_version"
 BATCH_GET_KEYS = 100
 BATCH_GET_ATTEMPTS = 5
-LISTED = "note"  # the note as ListIndex holds it (records.LIST_ATTRIBUTES)
+LISTED = "note"  # the note as AccountIndex holds it (records.LIST_ATTRIBUTES)
 _STORAGE_ONLY = frozenset(
     {"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION, "einv_pk", "einv_sk", LISTED}
 )
@@ -113,14 +113,14 @@ class DynamoCreditNoteStore:
         return CreditNoteDocument(note=item_to_credit_note(item), pdf_version=item.get(PDF_VERSION))
 
     def list_page(self, account_id: str, *, limit: int, cursor: str | None) -> Page[CreditNote]:
-        """Exactly one ``Query`` on ``ListIndex``, newest first; one more than a page tells whether
+        """Exactly one ``Query`` on ``AccountIndex``, newest first; one more than a page tells whether
         there is a next one."""
         if self._cursors is None:
             raise RuntimeError("this repository was built without a cursor key; it cannot list")
         partition = account_partition(account_id)
         query_print = fingerprint({"a": account_id, "kind": "credit_notes"})
         params: dict[str, Any] = {
-            "IndexName": "ListIndex",
+            "IndexName": self._table.list_index,
             "KeyConditionExpression": "gsi1pk = :pk",
             "ExpressionAttributeValues": serialize({":pk": partition}),
             "ScanIndexForward": False,
@@ -151,8 +151,9 @@ class DynamoCreditNoteStore:
         return notes
 
     def refunds_of(self, invoice_ids: Sequence[str]) -> dict[str, tuple[Refund, ...]]:
-        """The ``refunds`` of each invoice: ``BatchGetItem`` of 100 keys at a time, two attributes
-        projected; unprocessed keys are asked for again (a few times, then ``RetryableError``)."""
+        """The ``refunds`` of each invoice: ``BatchGetItem`` of 100 keys at a time, projecting the id
+        and the packed document (or, on an item of the old shape, its plain ``refunds``); unprocessed
+        keys are asked for again (a few times, then ``RetryableError``)."""
         found: dict[str, tuple[Refund, ...]] = {}
         unique = list(dict.fromkeys(invoice_ids))
         for start in range(0, len(unique), BATCH_GET_KEYS):
@@ -161,7 +162,7 @@ class DynamoCreditNoteStore:
                     "Keys": [
                         serialize(records.invoice_key(i)) for i in unique[start : start + BATCH_GET_KEYS]
                     ],
-                    "ProjectionExpression": "#id, refunds",
+                    "ProjectionExpression": "#id, refunds, doc",
                     "ExpressionAttributeNames": {"#id": "id"},
                     "ConsistentRead": True,
                 }
@@ -170,7 +171,9 @@ class DynamoCreditNoteStore:
                 response = self._table.call("batch_get_item", RequestItems=request)
                 for raw in response.get("Responses", {}).get(self._table.name, []):
                     item = deserialize(raw)
-                    found[item["id"]] = tuple(Refund.model_validate(r) for r in item.get("refunds") or ())
+                    found[item["id"]] = tuple(
+                        Refund.model_validate(r) for r in records.invoice_field(item, "refunds")
+                    )
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break

@@ -105,8 +105,9 @@ class DynamoInvoiceStore:
         return found
 
     def list_page(self, query: ListQuery) -> Page[InvoiceRow]:
-        """Exactly one ``Query`` on ``ListIndex``, which holds each invoice's list row (not the
-        whole invoice). Filters narrow the page; they never add reads."""
+        """Exactly one ``Query`` on the account index (``AccountIndex``), which holds each
+        invoice's packed document (under 1 KB for a typical invoice). Filters narrow the page; they
+        never add reads (only entries without a row — items of the old shape — are read whole)."""
         names: dict[str, str] = {"#pk": "gsi1pk"}
         values: dict[str, Any] = {":pk": records.account_partition(query.account_id)}
         key_condition = "#pk = :pk"
@@ -157,7 +158,7 @@ class DynamoInvoiceStore:
         # read a wider window so a page is usually full; still one Query.
         window = query.limit + 1 if not filters else min(max(query.limit * 5, 100), 1000)
         params: dict[str, Any] = {
-            "IndexName": "ListIndex",
+            "IndexName": self._table.list_index,
             "KeyConditionExpression": key_condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": serialize(values),
@@ -239,3 +240,38 @@ class DynamoInvoiceStore:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise stale(invoice.id, invoice.version) from None
             raise
+
+
+# ------------------------------------------------------------------------------ migration
+def repack_old_invoices(table: Table, account_id: str, *, dry_run: bool = False) -> int:
+    """Rewrite the account's invoice items of the shape before ``doc`` (every field a plain
+    attribute) in the packed shape, so their list rows come from the index again instead of a
+    ``BatchGetItem`` per page (``infra.migrate_invoices``). Reads grow with the account's invoices:
+    one ``Query`` page of the list index at a time (only entries without ``doc``), then the whole
+    items, one ``BatchGetItem`` per 100. Each rewrite is a ``PutItem`` on condition that the item
+    is still at the version read and still unpacked: one changed meanwhile was packed by that
+    change. Returns how many were rewritten (or, ``dry_run``, found)."""
+    entries = table.query_all(
+        IndexName=table.list_index,
+        KeyConditionExpression="gsi1pk = :pk",
+        FilterExpression="entity = :invoice AND attribute_not_exists(doc)",
+        ExpressionAttributeValues=serialize(
+            {":pk": records.account_partition(account_id), ":invoice": "invoice"}
+        ),
+        ProjectionExpression="id",
+    )
+    ids = [entry["id"] for entry in entries]
+    if dry_run or not ids:
+        return len(ids)
+    repacked = 0
+    for item in DynamoInvoiceStore(table).items(ids).values():
+        if "doc" in item:
+            continue  # packed since the index was read
+        invoice = records.item_to_invoice(item)
+        repacked += table.put_if(
+            records.invoice_to_item(invoice),
+            ConditionExpression="#version = :version AND attribute_not_exists(doc)",
+            ExpressionAttributeNames={"#version": "version"},
+            ExpressionAttributeValues=serialize({":version": invoice.version}),
+        )
+    return repacked

@@ -1,6 +1,6 @@
 """``services.ports.LedgerHistory`` on the invoices table: what a ledger backfill reads and writes.
 
-- the account's invoices: ``ListIndex`` (``gsi1pk = ACCOUNT#{account}``, issued ones only: below
+- the account's invoices: the account index (``gsi1pk = ACCOUNT#{account}``, issued ones only: below
   ``DRAFT#``), page after page — reads grow with the account, never with the table;
 - the entries of a generation: one ``Query`` per page on ``LEDGER#{account}[#{generation}]``;
 - ``invoiced_accounts``: every account that was ever issued an invoice, without a Scan: each issued
@@ -67,12 +67,12 @@ class DynamoLedgerHistory:
         return read_head(self._table, account_id)
 
     def invoices(self, account_id: str) -> Iterator[Invoice]:
-        """Every issued invoice of the account: one ``Query`` of ``ListIndex`` per page (which holds
-        list rows), then the whole invoices, one ``BatchGetItem`` per 100."""
+        """Every issued invoice of the account: one ``Query`` of the account index per page (its
+        entries' ids), then the whole invoices, one ``BatchGetItem`` per 100."""
         from invoicing.repository.invoices import BATCH_GET_KEYS, DynamoInvoiceStore
 
         rows = self._table.query_all(
-            IndexName="ListIndex",
+            IndexName=self._table.list_index,
             KeyConditionExpression="gsi1pk = :pk AND gsi1sk < :drafts",
             ExpressionAttributeValues=serialize(
                 {":pk": records.account_partition(account_id), ":drafts": records.DRAFT_PREFIX}

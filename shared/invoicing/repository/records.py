@@ -2,10 +2,11 @@
 
 One table (``InvoicesTable``), keys ``pk``/``sk``:
 
-- invoice: ``INVOICE#{id}`` / ``INVOICE``; ``ListIndex`` keys ``gsi1pk=ACCOUNT#{account}`` and
-  ``gsi1sk`` (below); ``SweepIndex`` keys (sparse, below).
+- invoice: ``INVOICE#{id}`` / ``INVOICE``; the invoice packed into ``doc`` beside the few plain
+  attributes conditions and filters read (``invoice_to_item``); ``AccountIndex`` keys
+  ``gsi1pk=ACCOUNT#{account}`` and ``gsi1sk`` (below); ``SweepIndex`` keys (sparse, below).
 - account summary: ``ACCOUNT#{account}`` / ``SUMMARY``; totals changed with ``ADD`` in the same
-  transaction as the invoice.
+  transaction as the invoice, and the account's ledger head (``repository.ledger``).
 - number counter: ``SERIES#{prefix}/{fy}`` / ``COUNTER``; ``last`` = the last number handed out.
 - number marker: ``SERIES#{prefix}/{fy}`` / ``NUMBER#{seq:09d}``; which invoice holds that number.
 - provider pointer: ``PROVIDER#razorpay#{razorpay_invoice_id}`` / ``POINTER``; which invoice (and
@@ -46,6 +47,7 @@ from invoicing.domain.outbox import OutboxMessage
 from invoicing.domain.queries import InvoiceRow
 from invoicing.domain.summary import SUMMARY_FIELDS, AccountSummary
 from invoicing.domain.sweep import SWEEP_SHARDS
+from invoicing.repository import packing
 from invoicing.repository.table import deserialize, parse_ts, serialize, ts
 
 __all__ = ["SWEEP_SHARDS", "deserialize", "serialize"]  # the typed-item codec lives in repository.table
@@ -155,12 +157,18 @@ def search_text(invoice: Invoice) -> str:
     return " ".join(filter(None, [invoice.invoice_number, invoice.description])).casefold()
 
 
-# What ListIndex projects besides the keys (template.yaml lists the same names; a test compares
-# them): an invoice's list row (its derived figures stored beside it, below) and the search text,
-# and a credit note's ``note``. Nothing an invoice change rewrites often and at length: lines,
-# payments, refunds, the supplier and the tax breakdown stay in the table.
+# What AccountIndex (an account's documents, newest first) projects besides the keys:
+# template.yaml lists the same names, and a test compares them. An invoice's whole document
+# (``doc``, below: under 1 KB for a typical invoice, so projecting it costs an entry write no more
+# than a list row would), a credit note's ``note`` and a wallet top-up's ``top_up``, and what the
+# list's filters read (``status``, ``search_text``).
+LIST_ATTRIBUTES = ("entity", "id", "account_id", "status", "version", "search_text", "doc", "note", "top_up")
+
+# What ListIndex projected, and its entries of invoices written before ``doc`` still hold: the
+# list row as plain attributes, its derived figures stored beside them. Kept while a stage moves
+# to AccountIndex (template.yaml's ``KeepListIndex``).
 DERIVED = ("amount_due", "amount_paid", "amount_credited", "amount_refunded", "tax_amount")
-LIST_ATTRIBUTES = (
+LEGACY_LIST_ATTRIBUTES = (
     "entity",
     "id",
     "account_id",
@@ -177,18 +185,25 @@ LIST_ATTRIBUTES = (
     *DERIVED,
     "paid_at",
     "search_text",
-    "note",  # a credit note, whole (repository.credit_notes)
-    "top_up",  # a wallet top-up, whole (repository.wallet)
+    "note",
+    "top_up",
 )
+
+# Plain attributes of an invoice item beside its packed document: what conditions read (status,
+# version), what ``owners`` projects and the indexes' filters read (id, account, status).
+_PLAIN = ("id", "account_id", "status", "version")
 
 
 def invoice_to_item(invoice: Invoice) -> dict[str, Any]:
-    """The invoice as a plain (untyped) DynamoDB item, index attributes included."""
+    """The invoice as a plain (untyped) DynamoDB item: index keys and the few attributes
+    conditions and filters read, and the rest packed into ``doc`` (``repository.packing``)."""
+    document = invoice.model_dump(mode="json", exclude_none=True, exclude=set(_PLAIN))
     item: dict[str, Any] = {
         **invoice_key(invoice.id),
         "entity": "invoice",
-        **invoice.model_dump(mode="json"),
-        **{name: getattr(invoice, name) for name in DERIVED},  # storage only: for ListIndex's rows
+        **{name: getattr(invoice, name) for name in _PLAIN},
+        "status": invoice.status.value,
+        "doc": packing.pack(document),
         "gsi1pk": account_partition(invoice.account_id),
         "gsi1sk": list_sort_key(invoice),
         "search_text": search_text(invoice),
@@ -203,7 +218,7 @@ def invoice_to_item(invoice: Invoice) -> dict[str, Any]:
 
 _STORAGE_ONLY = frozenset(
     {"pk", "sk", "entity", "gsi1pk", "gsi1sk", "search_text", "sweep_pk", "sweep_sk", "pdf_version"}
-    | {"einv_pk", "einv_sk", *DERIVED}
+    | {"einv_pk", "einv_sk", "doc", *DERIVED}
 )
 
 
@@ -220,17 +235,32 @@ def einvoice_index_keys(state: EInvoice | None, changed_at: datetime, document_i
 
 
 def item_to_invoice(item: dict[str, Any]) -> Invoice:
-    return Invoice.model_validate({k: v for k, v in item.items() if k not in _STORAGE_ONLY})
+    """The invoice of an item, packed (``doc``) or of the shape before it (every field plain)."""
+    packed = item.get("doc")
+    if packed is None:
+        return Invoice.model_validate({k: v for k, v in item.items() if k not in _STORAGE_ONLY})
+    return Invoice.model_validate(packing.unpack(bytes(packed)) | {name: item[name] for name in _PLAIN})
+
+
+def invoice_field(item: dict[str, Any], name: str) -> Any:
+    """One field of an invoice item (or of a projection holding ``doc``), packed or plain; ``()``
+    when absent (``None`` is left out of packed documents)."""
+    if "doc" in item:
+        return packing.unpack(bytes(item["doc"])).get(name) or ()
+    return item.get(name) or ()
 
 
 def has_row(item: dict[str, Any]) -> bool:
-    """Whether a ListIndex entry carries the row (items written before rows were stored do not)."""
-    return all(name in item for name in DERIVED)
+    """Whether an index entry carries the list row: the packed document, or (an entry of the old
+    shape in ListIndex, while a stage keeps it) the row's plain attributes. Entries of items
+    written before rows were stored, or of the old shape in AccountIndex, do not: their whole
+    items are read."""
+    return "doc" in item or all(name in item for name in DERIVED)
 
 
 def item_to_row(item: dict[str, Any]) -> InvoiceRow:
-    """A list row from an invoice's ListIndex entry (``has_row``) or from its whole item."""
-    if not has_row(item):
+    """A list row from an invoice's index entry (``has_row``) or from its whole item."""
+    if "doc" in item or not has_row(item):
         return InvoiceRow.of(item_to_invoice(item))
     return InvoiceRow(
         id=item["id"],

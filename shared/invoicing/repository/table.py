@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from invoicing.domain.errors import ConflictError, RetryableError
@@ -43,6 +43,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, Binary):
+        return bytes(value.value)  # type: ignore[attr-defined]  # the stubs omit Binary.value
     return value
 
 
@@ -75,12 +77,18 @@ class Cancelled(Exception):
         return ConflictError(f"The change conflicted with another one ({', '.join(self.reasons)}).")
 
 
-class Table:
-    """One DynamoDB table through one (cached, injected) client."""
+LIST_INDEX = "AccountIndex"
 
-    def __init__(self, name: str, client: Any) -> None:
+
+class Table:
+    """One DynamoDB table through one (cached, injected) client. ``list_index`` names the index of
+    an account's documents the stores list through: ``AccountIndex``, or ``ListIndex`` while a
+    stage created before AccountIndex backfills it (template.yaml's ``KeepListIndex``)."""
+
+    def __init__(self, name: str, client: Any, *, list_index: str = LIST_INDEX) -> None:
         self.name = name
         self.client = client
+        self.list_index = list_index
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """One API call on this table; a failed condition raises ``ClientError`` as is."""
@@ -111,10 +119,18 @@ class Table:
             raise
         return True
 
+    def put_if(self, item: dict[str, Any], **params: Any) -> bool:
+        """One conditional ``PutItem`` of a plain item: ``False`` (nothing written) when the
+        condition failed."""
+        return self._if("put_item", Item=serialize(item), **params)
+
     def update_if(self, key: dict[str, Any], **params: Any) -> bool:
         """One conditional ``UpdateItem``: ``False`` (and nothing changed) when the condition failed."""
+        return self._if("update_item", Key=serialize(key), **params)
+
+    def _if(self, operation: str, **params: Any) -> bool:
         try:
-            self.call("update_item", Key=serialize(key), **params)
+            self.call(operation, **params)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False

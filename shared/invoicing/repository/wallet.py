@@ -2,10 +2,10 @@
 
 Items:
 
-- top-up: ``TOPUP#{id}`` / ``TOPUP``, the top-up as the domain has it; on ``ListIndex``
+- top-up: ``TOPUP#{id}`` / ``TOPUP``, the top-up as the domain has it; on ``AccountIndex``
   ``gsi1pk=TOPUPS#{account}`` and ``gsi1sk={created_at}#{id}``: an account's top-ups newest first,
-  one ``Query`` per page, read from its ``top_up`` attribute (the top-up as JSON: ListIndex projects
-  only the list rows' attributes). Its payment link points at it (``PROVIDER#razorpay#{plink}``).
+  one ``Query`` per page, read from its ``top_up`` attribute (the top-up as JSON: AccountIndex projects
+  only named attributes). Its payment link points at it (``PROVIDER#razorpay#{plink}``).
 - receipt voucher: ``RECEIPT#{id}`` / ``RECEIPT``, immutable; ``pdf_version`` (storage only) says
   which version's PDF is in S3, as on a credit note.
 - advance: ``WALLET#{account}`` / ``ADVANCE#{date}#{receipt_number}``: what remains (taxable value)
@@ -63,7 +63,7 @@ ADVANCE_PREFIX = "ADVANCE#"
 SETTLEMENT_PREFIX = "SETTLEMENT#"
 PDF_VERSION = "pdf_version"
 ADVANCE_PAGE = 100
-LISTED = "top_up"  # the top-up as ListIndex holds it (records.LIST_ATTRIBUTES projects no more)
+LISTED = "top_up"  # the top-up as AccountIndex holds it (records.LIST_ATTRIBUTES)
 _STORAGE_ONLY = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", PDF_VERSION, LISTED})
 
 
@@ -338,7 +338,7 @@ class DynamoWalletStore:
             raise RuntimeError("this repository was built without a cursor key; it cannot list")
         query_print = fingerprint({"a": account_id, "kind": "top_ups"})
         params: dict[str, Any] = {
-            "IndexName": "ListIndex",
+            "IndexName": self._table.list_index,
             "KeyConditionExpression": "gsi1pk = :pk",
             "ExpressionAttributeValues": serialize({":pk": top_ups_partition(account_id)}),
             "ScanIndexForward": False,

@@ -87,9 +87,10 @@ def counter() -> PowertoolsCounter:
 
 @cache
 def table(name: str) -> Table:
+    from invoicing.config import IndexSettings
     from invoicing.repository.table import Table
 
-    return Table(name, client("dynamodb"))
+    return Table(name, client("dynamodb"), list_index=settings(IndexSettings).list_index)
 
 
 @cache
