@@ -16,6 +16,7 @@ from invoicing.domain.outbox import OutboxMessage, PublishEvent
 from invoicing.domain.queries import InvoiceRow, ListQuery
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.domain.sweep import SWEEP_SHARDS
+from invoicing.repository import records
 from invoicing.repository.records import sweep_shard
 from tests.contract.builders import create, issue, overdue, pay, save
 from tests.unit.factories import NOW
@@ -387,8 +388,9 @@ def test_a_review_item_and_a_failed_payment_are_kept_once(stores):
 # ------------------------------------------------------------------------------------------ outbox
 
 
-def emit(stores, account: str = "acc_1") -> OutboxMessage:
+def emit(stores, account: str = "acc_1", **fields: str) -> OutboxMessage:
     message = OutboxMessage(
+        **fields,
         account_id=account,
         created_at=stores.clock.now,
         effects=(PublishEvent(detail_type="InvoicePaid", detail={"invoice_id": "inv_1"}),),
@@ -428,6 +430,21 @@ def test_a_message_to_retry_waits_until_then_and_counts_its_attempts(stores):
     assert (again.id, again.attempts, again.effects) == (message.id, 1, message.effects)
     stores.outbox.retry_later(again, NOW + timedelta(seconds=15), "RuntimeError: boom")
     assert stores.outbox.get(message).attempts == 2
+
+
+def test_messages_backing_off_never_hide_one_that_is_due(stores):
+    # Given the oldest messages backing off, in the same shard (they fill any first page of its poll)
+    ids = [i for i in (f"obx_shard{n}" for n in range(200)) if records.outbox_shard(i) == 0][:4]
+    backing_off = [emit(stores, f"acc_{n}", id=ids[n]) for n in range(3)]
+    for message in backing_off:
+        stores.outbox.retry_later(message, LATER, "RuntimeError: boom")
+    stores.clock.set(NOW + timedelta(seconds=10))
+    due = emit(stores, "acc_due", id=ids[3])
+
+    # When the dispatcher polls for one message, then for all
+    # Then it gets the one that is due, in both
+    assert stores.outbox.due(NOW + timedelta(seconds=10), limit=1) == [due]
+    assert stores.outbox.due(NOW + timedelta(seconds=10)) == [due]
 
 
 def test_retrying_a_message_that_is_gone_does_not_bring_it_back(stores):
