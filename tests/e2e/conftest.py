@@ -81,14 +81,17 @@ def _wait_until_up(process: subprocess.Popen, url: str, log: Path) -> None:
     pytest.fail(f"the local stack was not up after {START_TIMEOUT_SECONDS}s:\n{log.read_text()[-4000:]}")
 
 
-def _start_stack(log: Path) -> tuple[subprocess.Popen, Stack]:
-    """``make run``'s stack with the demo data on free ports, up (``/health`` 200)."""
+def _start_stack(
+    log: Path, *, demo_data: bool = True, unset: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, Stack]:
+    """``make run``'s stack on free ports, up (``/health`` 200); ``unset``: names it does not get
+    from this process's environment."""
     port, aws_port = _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL") and k not in unset}
     env.update(
         PORT=str(port),
         AWS_PORT=str(aws_port),
-        DEMO_DATA="1",
+        DEMO_DATA="1" if demo_data else "0",
         RAZORPAY_KEY_ID=KEY_ID,
         RAZORPAY_KEY_SECRET=KEY_SECRET,
         RAZORPAY_WEBHOOK_SECRET=WEBHOOK_SECRET,
@@ -145,12 +148,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
-    """The folder this run's xdist workers share (the parent of each one's basetemp); None without
-    xdist."""
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory, name: str = "local-stack") -> Path | None:
+    """The folder this run's xdist workers share for ``name`` (under the parent of each one's
+    basetemp); None without xdist."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return None
-    shared = tmp_path_factory.getbasetemp().parent / "shared-local-stack"
+    shared = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
     shared.mkdir(exist_ok=True)
     return shared
 
@@ -170,13 +173,16 @@ class _SharedState:
         self.file.write_text(json.dumps(state))
 
 
-@pytest.fixture(scope="session")
-def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def _one_for_the_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    start: Callable[[Path], tuple[subprocess.Popen, Stack]],
+) -> Iterator[Stack]:
     """One stack for the whole run: the first worker to need it starts it, the others use it, and
     the worker that started it stops it (SIGTERM, must exit 0) once no other worker uses it."""
-    folder = _shared_dir(tmp_path_factory)
+    folder = _shared_dir(tmp_path_factory, name)
     if folder is None:  # no xdist: this process's own
-        process, stack = _start_stack(tmp_path_factory.mktemp("local-stack") / "stack.log")
+        process, stack = start(tmp_path_factory.mktemp(name) / "stack.log")
         try:
             yield stack
         finally:
@@ -188,7 +194,7 @@ def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with _locked(shared.lock):
         state = shared.read()
         if state is None or state["stopped"] or not _alive(state["owner"]):
-            process, started = _start_stack(tmp_path_factory.mktemp("local-stack") / "stack.log")
+            process, started = start(tmp_path_factory.mktemp(name) / "stack.log")
             state = {"owner": me, "users": [], "stopped": False, **asdict(started), "log": str(started.log)}
         state["users"].append(me)
         shared.write(state)
@@ -213,6 +219,24 @@ def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                         break
                 time.sleep(0.2)
             _stop_stack(process, stack.log)
+
+
+@pytest.fixture(scope="session")
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """``make run``'s stack with the demo data, one for the run."""
+    yield from _one_for_the_run(tmp_path_factory, "local-stack", _start_stack)
+
+
+@pytest.fixture(scope="session")
+def bare_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """``make run``'s stack without demo data (no account but the tests' own), as a developer
+    starts it: no POWERTOOLS_DEV in the shell (the suite sets 0), so its logs are for a person. One
+    for the run; it must stop on SIGTERM with exit 0."""
+    yield from _one_for_the_run(
+        tmp_path_factory,
+        "bare-stack",
+        lambda log: _start_stack(log, demo_data=False, unset=("POWERTOOLS_DEV",)),
+    )
 
 
 @pytest.fixture
