@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -162,9 +163,39 @@ class SqsPoller(threading.Thread):
         return len(done)
 
 
+class TableWrites:
+    """How many writes moto's DynamoDB in this process has taken (the local stack's own moto
+    server): the outbox poller's cue that a commit may have queued something."""
+
+    WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def install(self) -> None:
+        from moto.dynamodb.responses import DynamoHandler
+
+        original = DynamoHandler.call_action
+        writes = self
+
+        def counting_call_action(handler: Any) -> Any:
+            try:
+                return original(handler)
+            finally:
+                if handler._get_action() in writes.WRITES:
+                    writes.count += 1  # under the GIL; a lost increment only delays a round
+
+        DynamoHandler.call_action = counting_call_action  # type: ignore[method-assign]
+
+
 class SchedulePoller(threading.Thread):
     """Invokes a function with a scheduled event every ``interval`` seconds (the outbox's local driver:
-    moto has no DynamoDB streams, so the dispatcher's schedule path runs often instead)."""
+    moto has no DynamoDB streams, so the dispatcher's schedule path runs often instead).
+
+    With ``writes``, a round is skipped while nothing was written since the last one and that one
+    did nothing (nothing dispatched, nothing failed), until ``idle_interval`` has passed: a commit
+    is still taken up within ``interval``, a message waiting for its retry within ``idle_interval``,
+    and an idle stack does not call the function twice a second."""
 
     def __init__(
         self,
@@ -173,16 +204,28 @@ class SchedulePoller(threading.Thread):
         stop: threading.Event,
         interval: float = 0.5,
         schedule_name: str = "",
+        writes: TableWrites | None = None,
+        idle_interval: float = 2.0,
     ) -> None:
         super().__init__(name=f"schedule-{function.spec.logical_id}", daemon=True)
         self._function = function
         self._stop_event = stop
         self._interval = interval
         self._schedule = schedule_name or function.spec.function_name
+        self._writes = writes
+        self._idle_interval = idle_interval
 
     def run(self) -> None:
+        seen, busy, last = -1, True, 0.0
         while not self._stop_event.wait(self._interval):
-            self.tick()
+            if self._writes is not None:
+                written = self._writes.count
+                if written == seen and not busy and time.monotonic() - last < self._idle_interval:
+                    continue
+                seen = written
+            last = time.monotonic()
+            report = self.tick()
+            busy = not isinstance(report, dict) or bool(report.get("dispatched") or report.get("failed"))
 
     def tick(self) -> Any:
         try:

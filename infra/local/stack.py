@@ -37,7 +37,7 @@ from infra.local.aws import (
     sent_emails,
     start_moto,
 )
-from infra.local.events import SchedulePoller, SqsPoller
+from infra.local.events import SchedulePoller, SqsPoller, TableWrites
 from infra.local.functions import LocalFunction, functions_from_template
 from infra.local.gateway import JwtConfiguration, RouteTable
 from infra.local.irp_standin import IrpStandIn
@@ -318,8 +318,11 @@ class LocalStack:
             self.pollers.append(poller)
             if queue_id == "BillingQueue":
                 dispatcher.billing_drain = poller.poll_once  # the billing-run route drains it too
-        # moto has no DynamoDB streams: the outbox dispatcher's schedule path runs twice a second.
-        outbox = SchedulePoller(functions[OUTBOX_FUNCTION], stop=self.stop_event, interval=0.5)
+        # moto has no DynamoDB streams: the outbox dispatcher's schedule path runs twice a second
+        # after writes (every two seconds while the tables are quiet).
+        writes = TableWrites()
+        writes.install()
+        outbox = SchedulePoller(functions[OUTBOX_FUNCTION], stop=self.stop_event, interval=0.5, writes=writes)
         outbox.start()
         self.pollers.append(outbox)
         refunds = RefundSettler(dispatcher, stop=self.stop_event)

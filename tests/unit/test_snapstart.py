@@ -54,27 +54,37 @@ def test_on_lambda_s_runtime_both_hooks_are_registered_once(fresh_hooks, runtime
 
 def test_every_function_registers_the_hooks_through_its_wiring(tmp_path: Path) -> None:
     """Each function's wiring imports ``wiring.common``, whose import registers the hooks with the
-    runtime (here a stand-in ``snapshot_restore_py`` on the path, in a fresh interpreter)."""
+    runtime (here a stand-in ``snapshot_restore_py`` on the path, in a fresh interpreter). One
+    interpreter for all of them: before each wiring, every ``invoicing`` module is forgotten, so
+    each import starts from nothing of ours, as a function's fresh environment does."""
     (tmp_path / "snapshot_restore_py.py").write_text(
         "registered = []\n"
         "register_before_snapshot = lambda hook: registered.append(hook.__name__)\n"
         "register_after_restore = lambda hook: registered.append(hook.__name__)\n"
     )
     shared = Path(common.__file__).resolve().parents[2]
-    for name in ("api", "webhook", "sweep", "pdf", "outbox", "billing", "dead_letters", "einvoice"):
-        probe = f"import invoicing.wiring.{name}, snapshot_restore_py; print(snapshot_restore_py.registered)"
-        done = subprocess.run(
-            [sys.executable, "-c", probe],
-            env={
-                "PYTHONPATH": f"{tmp_path}:{shared}",
-                "AWS_DEFAULT_REGION": "ap-south-1",
-                "PATH": "/usr/bin:/bin",
-            },
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        assert done.stdout.strip() == "['before_snapshot', 'after_restore']", name
+    names = ("api", "webhook", "sweep", "pdf", "outbox", "billing", "dead_letters", "einvoice")
+    probe = (
+        "import importlib, sys, snapshot_restore_py\n"
+        "for name in sys.argv[1:]:\n"
+        "    for module in [m for m in sys.modules if m == 'invoicing' or m.startswith('invoicing.')]:\n"
+        "        del sys.modules[module]\n"
+        "    snapshot_restore_py.registered.clear()\n"
+        "    importlib.import_module(f'invoicing.wiring.{name}')\n"
+        "    print(name, snapshot_restore_py.registered)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *names],
+        env={
+            "PYTHONPATH": f"{tmp_path}:{shared}",
+            "AWS_DEFAULT_REGION": "ap-south-1",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines() == [f"{name} ['before_snapshot', 'after_restore']" for name in names]
 
 
 def test_two_environments_restored_from_one_snapshot_draw_different_random_numbers(fresh_hooks):
