@@ -10,7 +10,9 @@ from functools import cache
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.loaders import Loader, create_loader
 
 _CONFIG = Config(
     connect_timeout=2,
@@ -20,9 +22,23 @@ _CONFIG = Config(
 
 
 @cache
+def _loader() -> Loader:
+    """botocore's reader of its service models, for the life of the process. It keeps what it
+    parsed (~1 MB of JSON per service), so a session made after ``reset`` (a SnapStart restore, a
+    test that changed the environment) reuses it instead of parsing the files again; it holds
+    no credentials, connections or configuration."""
+    return create_loader()
+
+
+@cache
 def _session() -> boto3.session.Session:
-    """One session per container: each new session reloads botocore's service models."""
-    return boto3.session.Session()
+    """One session per container (credentials and region are read when it is made)."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", _loader())
+    session = boto3.session.Session(botocore_session=core)
+    paths = _loader().search_paths  # boto3 adds its own data folder to the loader of each session
+    paths[:] = list(dict.fromkeys(paths))
+    return session
 
 
 @cache
