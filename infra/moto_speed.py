@@ -27,6 +27,9 @@ moto (5.x) spends most of an integration test's time (and the local stack's):
    holding binary goes the generic way (``tests/unit/test_moto_speed.py`` compares both).
 5. **Routing.** moto's server lists its package directory (~200 ``stat`` calls) on every request
    to recognise a service by host name; the list is read once.
+6. **Dispatching.** moto lists the methods of a service's response class (``inspect.getmembers``,
+   ~0.5 ms) on every request of every service to see whether the action exists; the list is made
+   once per class (the classes do not change while the process runs).
 
 ``install()`` applies them for the rest of the process: the local stack's embedded moto server, the
 test processes (``tests/conftest.py``) and the benchmarks.
@@ -51,6 +54,7 @@ def install() -> None:
     _query_candidates_only()
     _plain_attribute_values()
     _module_list_read_once()
+    _action_names_listed_once()
     _installed.append(True)
 
 
@@ -218,6 +222,14 @@ def _module_list_read_once() -> None:
 
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+
+
+def _action_names_listed_once() -> None:
+    import functools
+
+    from moto.core import responses
+
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)  # type: ignore[assignment]
 
 
 class _Generic(Exception):

@@ -179,3 +179,12 @@ def test_queries_answer_what_moto_answers_over_the_whole_table(table):
         ExpressionAttributeValues={":r": 7},
     )
     assert sorted(i["pk"] for i in ranked["Items"]) == ["P#0", "P#1", "P#2"]
+
+
+def test_the_action_names_of_a_response_class_are_listed_once() -> None:
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    first = responses.method_names_from_class(DynamoHandler)
+    assert "get_item" in first and "transact_write_items" in first
+    assert responses.method_names_from_class(DynamoHandler) is first  # cached, not listed again
