@@ -61,6 +61,11 @@ def _fonts() -> tuple[str, str]:
 
 
 def runs_of(page) -> list[Run]:  # type: ignore[no-untyped-def]
+    return text_and_runs(page)[1]
+
+
+def text_and_runs(page) -> tuple[str, list[Run]]:  # type: ignore[no-untyped-def]
+    """The page's text and its runs, from one pass over its content."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
     regular, bold = _fonts()
@@ -86,8 +91,8 @@ def runs_of(page) -> list[Run]:  # type: ignore[no-untyped-def]
             trail = stringWidth(line[len(line.rstrip()) :], face, size) * tm[0] * cm[0]
             found.append(Run(line.strip(), round(y, 2), x + lead, end - trail))
 
-    page.extract_text(visitor_text=visit)
-    return found
+    text = page.extract_text(visitor_text=visit)
+    return text, found
 
 
 def overlaps(runs: list[Run]) -> list[tuple[str, str]]:
@@ -121,14 +126,15 @@ def test_every_page_is_numbered_and_continuation_pages_name_the_invoice(renderer
     # Then every page says which of how many it is, once, and no text runs into other text
     pages = reader.pages
     total = len(pages)
-    texts = [" ".join(page.extract_text().split()) for page in pages]
-    for number, (page, text) in enumerate(zip(pages, texts, strict=True), start=1):
+    parsed = [text_and_runs(page) for page in pages]  # each page's content parsed once
+    texts = [" ".join(text.split()) for text, _ in parsed]
+    page_runs = [runs for _, runs in parsed]
+    for number, (runs, text) in enumerate(zip(page_runs, texts, strict=True), start=1):
         assert text.count(f"Page {number} of {total}") == 1
-        assert overlaps(runs_of(page)) == [], f"page {number}"
+        assert overlaps(runs) == [], f"page {number}"
     # the first page has the full heading; every later one names the invoice and the customer at the top
     assert "continued" not in texts[0]
-    for number, page in enumerate(pages[1:], start=2):
-        runs = runs_of(page)
+    for number, runs in enumerate(page_runs[1:], start=2):
         top = max(run.baseline for run in runs)
         header = " ".join(run.text for run in runs if run.baseline == top)
         assert "Tax Invoice INV/2627/000042" in header and "01 Oct 2026" in header, f"page {number}"
