@@ -15,7 +15,7 @@ moto (5.x) spends most of an integration test's time (and the local stack's):
    one running sum and checked against the same limit once (the same ``ItemSizeTooLarge`` when it
    is over); updates keep moto's per-attribute check.
 3. **Querying.** moto answers every ``Query`` by sorting *all* the table's items (``all_items``)
-   and comparing each one's key: a poll of the outbox index costs the whole table, every half
+   and comparing each one's key: a poll of the outbox costs the whole table, every half
    second in the local stack. For the duration of a query, ``all_items`` holds only the candidates:
    the partition a table query names (the items DynamoDB would read), or, for an index query on a
    string hash key, the items carrying that value; moto's own key conditions, sort, filters, paging

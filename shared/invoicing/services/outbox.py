@@ -5,11 +5,11 @@ Two drivers call it, with the same code path:
 - in AWS, the table's DynamoDB stream delivers every new outbox message at once
   (``dispatch``), and a schedule sweeps up what is still waiting a while later (``drain``), for
   instance after the stream gave up on a batch;
-- in the local stack and the tests (moto has no streams), a poller calls ``drain`` on the sparse
-  outbox index.
+- in the local stack and the tests (moto has no streams), a poller calls ``drain``, which reads
+  the outbox's partitions of the table (``repository.outbox``).
 
-A message is removed only after every effect in it has been performed; a failure leaves it in the
-index with its next attempt moved later (exponential backoff, capped), so nothing is lost and a
+A message is removed only after every effect in it has been performed; a failure leaves it where
+it waits with its next attempt moved later (exponential backoff, capped), so nothing is lost and a
 failing effect never blocks the others' messages. Effects are performed in order and the whole
 message is retried, so consumers must (and do) tolerate a repeat: events carry a stable
 ``event_id``, renders are keyed by version, refunds by our refund id, e-invoice jobs by the
