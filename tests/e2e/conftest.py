@@ -242,23 +242,23 @@ def bare_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture
 def stack(shared_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The shared stack for one test, which may run beside another worker's test on it."""
-    folder = _shared_dir(tmp_path_factory)
-    if folder is None:
-        yield shared_stack
-        return
-    with _locked(folder / "tests", fcntl.LOCK_SH):
-        yield shared_stack
+    yield from _using(shared_stack, tmp_path_factory, fcntl.LOCK_SH)
 
 
 @pytest.fixture
 def stack_alone(shared_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The shared stack for one test that no other test may use meanwhile (it changes or counts
     something other tests change: the demo data's statuses, the prepaid wallet's balance)."""
+    yield from _using(shared_stack, tmp_path_factory, fcntl.LOCK_EX)
+
+
+def _using(shared_stack: Stack, tmp_path_factory: pytest.TempPathFactory, mode: int) -> Iterator[Stack]:
+    """The shared stack while this run's tests hold its lock in ``mode`` (shared or exclusive)."""
     folder = _shared_dir(tmp_path_factory)
     if folder is None:
         yield shared_stack
         return
-    with _locked(folder / "tests", fcntl.LOCK_EX):
+    with _locked(folder / "tests", mode):
         yield shared_stack
 
 

@@ -73,17 +73,7 @@ def test_every_function_registers_the_hooks_through_its_wiring(tmp_path: Path) -
         "    importlib.import_module(f'invoicing.wiring.{name}')\n"
         "    print(name, snapshot_restore_py.registered)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, *names],
-        env={
-            "PYTHONPATH": f"{tmp_path}:{shared}",
-            "AWS_DEFAULT_REGION": "ap-south-1",
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = _fresh_python(probe, *names, path=f"{tmp_path}:{shared}")
     assert done.stdout.splitlines() == [f"{name} ['before_snapshot', 'after_restore']" for name in names]
 
 
@@ -178,18 +168,7 @@ def test_the_api_s_snapshot_holds_every_router_imported() -> None:
         "snapstart.before_snapshot()\n"
         "print(len(routes()), len(handler.app._dynamic_routes) + len(handler.app._static_routes) > 30)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=api,
-        env={
-            "PYTHONPATH": f"{api}:{api.parents[1] / 'shared'}",
-            "AWS_DEFAULT_REGION": "ap-south-1",
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = _fresh_python(probe, path=f"{api}:{api.parents[1] / 'shared'}", cwd=api)
     assert done.stdout.splitlines() == ["0", f"{_routers(api)} True"]
 
 
@@ -202,3 +181,17 @@ def _routers(api: Path) -> int:
         return len(importlib.import_module("routes").ORDER)
     finally:
         sys.path.remove(str(api))
+
+
+def _fresh_python(
+    code: str, *args: str, path: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a new interpreter with only ``path`` to import from (and a region)."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        env={"PYTHONPATH": path, "AWS_DEFAULT_REGION": "ap-south-1", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
