@@ -384,7 +384,8 @@ def test_the_run_counts_each_business_event_as_a_metric(stack: SweepStack, capsy
     stack.sweep(day(1))
 
     blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    [emf] = blobs
+    # The function's first invocation in this process also flushes Powertools' own ColdStart blob.
+    [emf] = [blob for blob in blobs if "ColdStart" not in blob]
     assert {m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
         "InvoiceOverdue",
         "InvoiceExpired",
