@@ -165,12 +165,13 @@ def _book_and_total(plan: Plan) -> None:
         events = plan.ledger.get(account_id)
         if not events:
             if add:
+                clause, names, values = records.summary_totals_added(add)
                 plan.update(
                     records.summary_key(account_id),
                     lambda: ConflictError("The account summary could not be updated."),
-                    UpdateExpression="ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(add))),
-                    ExpressionAttributeNames={f"#f{i}": name for i, name in enumerate(add)},
-                    ExpressionAttributeValues=serialize({f":v{i}": v for i, v in enumerate(add.values())}),
+                    UpdateExpression=clause,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=serialize(values),
                 )
             continue
         stored = ledger.read_stored_head(plan.table, account_id)

@@ -152,9 +152,10 @@ def head_update(
     names = {f"#{field}": field for field in HEAD_FIELDS}
     expression = "SET " + ", ".join(f"#{field} = :{field}" for field in HEAD_FIELDS)
     if add:
-        names |= {f"#a{i}": name for i, name in enumerate(add)}
-        values |= {f":a{i}": amount for i, amount in enumerate(add.values())}
-        expression += " ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(add)))
+        clause, added_names, added_values = records.summary_totals_added(add)
+        expression += " " + clause
+        names |= added_names
+        values |= added_values
     values |= {":was_seq": before.seq, ":was_generation": before.generation}
     same = "#seq = :was_seq AND " + (
         "(attribute_not_exists(#generation) OR #generation = :was_generation)"

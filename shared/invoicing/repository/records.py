@@ -288,5 +288,13 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def summary_totals_added(add: dict[str, int]) -> tuple[str, dict[str, str], dict[str, int]]:
+    """The ``ADD`` clause that moves an account summary's totals by ``add``, with its attribute
+    names and (plain) values: for a summary update on its own or beside the ledger head's."""
+    names = {f"#a{i}": name for i, name in enumerate(add)}
+    values = {f":a{i}": amount for i, amount in enumerate(add.values())}
+    return "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(add))), names, values
+
+
 def item_to_summary(item: dict[str, Any] | None) -> AccountSummary:
     return AccountSummary(**{name: int((item or {}).get(name, 0)) for name in SUMMARY_FIELDS})
