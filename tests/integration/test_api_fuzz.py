@@ -42,8 +42,9 @@ EXAMPLES_PER_OPERATION = 8
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize("who", sorted(TOKENS))
-def test_no_server_error_and_every_answer_is_documented(schema: Any, who: str, mode: GenerationMode) -> None:
+def test_no_server_error_and_every_answer_is_documented(schema: Any, mode: GenerationMode) -> None:
+    """Each generated case is sent as the operator and as the customer: generating a case costs
+    several times what answering it does, so each is generated once, not once per caller."""
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 14
     for operation in operations:
@@ -57,6 +58,11 @@ def test_no_server_error_and_every_answer_is_documented(schema: Any, who: str, m
         )
         @given(case=operation.as_strategy(generation_mode=mode))
         def run(case: Any) -> None:
-            case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS[who]}"})
+            for who, token in sorted(TOKENS.items()):
+                try:
+                    case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+                except Exception as failure:
+                    failure.add_note(f"sent as the {who}")
+                    raise
 
         run()
