@@ -67,8 +67,9 @@ NO_VALUE = _NoValue()
 # ------------------------------------------------------------------------------------------------
 # Loading
 # ------------------------------------------------------------------------------------------------
-class CfnLoader(yaml.SafeLoader):
-    """A SafeLoader that turns CloudFormation short tags (``!Ref``, ``!Sub``, ...) into long form."""
+class CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A SafeLoader that turns CloudFormation short tags (``!Ref``, ``!Sub``, ...) into long form;
+    libyaml's where PyYAML has it (the template parses ~10x faster, in every process that loads it)."""
 
 
 _SHORT_TAGS = (
@@ -297,8 +298,12 @@ class _Target:
     ctx: _Context
     secret_values: Mapping[str, str]
 
+    clients: dict[str, Any]  # one per service for the whole template (~30 ms to make one)
+
     def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint_url)
+        if service not in self.clients:
+            self.clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
+        return self.clients[service]
 
 
 def _error_code(error: ClientError) -> str:
@@ -528,6 +533,7 @@ def create_resources(
     names = physical_names(template, stack)
 
     graph = {lid: _dependencies(res.get("Properties", {})) & managed.keys() for lid, res in managed.items()}
+    clients: dict[str, Any] = {}
     for logical_id in graphlib.TopologicalSorter(graph).static_order():
         checkpoint()
         resource = managed[logical_id]
@@ -539,6 +545,7 @@ def create_resources(
             props=resource.get("Properties", {}),
             ctx=ctx,
             secret_values=secret_values or {},
+            clients=clients,
         )
         ref, attrs = _CREATORS[resource["Type"]](target)
         ctx.refs[logical_id] = ref

@@ -30,6 +30,9 @@ moto (5.x) spends most of an integration test's time (and the local stack's):
 6. **Dispatching.** moto lists the methods of a service's response class (``inspect.getmembers``,
    ~0.5 ms) on every request of every service to see whether the action exists; the list is made
    once per class (the classes do not change while the process runs).
+7. **Naming a service in an error.** The first time a moto package answers an error, moto makes a
+   new botocore session and lists botocore's ~400 service folders to map the package to a service
+   name; the list is made once per process, not once per package.
 
 ``install()`` applies them for the rest of the process: the local stack's embedded moto server, the
 test processes (``tests/conftest.py``) and the benchmarks.
@@ -55,6 +58,7 @@ def install() -> None:
     _plain_attribute_values()
     _module_list_read_once()
     _action_names_listed_once()
+    _service_names_listed_once()
     _installed.append(True)
 
 
@@ -230,6 +234,19 @@ def _action_names_listed_once() -> None:
     from moto.core import responses
 
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)  # type: ignore[assignment]
+
+
+def _service_names_listed_once() -> None:
+    import functools
+
+    from botocore.session import Session
+    from moto.core import utils
+
+    @functools.cache
+    def by_package() -> dict[str, str]:
+        return {name.replace("-", ""): name for name in Session().get_available_services()}
+
+    utils.service_name_from_moto_package_name = lambda package: by_package().get(package, package)  # type: ignore[assignment]
 
 
 class _Generic(Exception):

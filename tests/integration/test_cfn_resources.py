@@ -53,9 +53,21 @@ def template() -> dict[str, Any]:
     return load_template()
 
 
+@pytest.fixture(scope="module")
+def _built() -> dict[str, Any]:
+    return {}
+
+
 @pytest.fixture
-def env(aws: None, template: dict[str, Any]) -> dict[str, str]:
-    return create_resources(template)
+def env(
+    aws_credentials: None, moto_stack: Any, template: dict[str, Any], _built: dict[str, Any]
+) -> dict[str, str]:
+    """What ``create_resources`` makes on an empty moto, for tests that only read it: made once for
+    the module, and again whenever a test in between wiped moto or built the shared stack."""
+    if _built.get("generation") != moto_stack.generation:
+        moto_stack.wipe()
+        _built.update(env=create_resources(template), generation=moto_stack.generation)
+    return dict(_built["env"])
 
 
 def table_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:

@@ -58,6 +58,7 @@ class MotoStack:
     def __init__(self) -> None:
         self._mock: Any = None
         self.env: dict[str, str] = {}
+        self.generation = 0  # bumped whenever moto's resources are wiped or made again
         self._tap: EventTap | None = None
         self._events_seen = 0
         self._render_jobs: list[dict[str, Any]] = []
@@ -73,12 +74,14 @@ class MotoStack:
             self._mock.stop()
             self._mock = None
             self.env = {}
+            self.generation += 1
 
     def wipe(self) -> None:
         """moto without any resource (the next :meth:`ready` creates them again)."""
         self.start()
         BackendDict.reset()
         self.env, self._tap = {}, None
+        self.generation += 1
 
     def ready(self) -> dict[str, str]:
         """The template's resources, empty, and the environment every function gets (merged)."""
@@ -90,6 +93,7 @@ class MotoStack:
         return self.env
 
     def _create(self) -> None:
+        self.generation += 1
         template = load_template()
         session = boto3.session.Session()
         base = create_resources(

@@ -188,3 +188,22 @@ def test_the_action_names_of_a_response_class_are_listed_once() -> None:
     first = responses.method_names_from_class(DynamoHandler)
     assert "get_item" in first and "transact_write_items" in first
     assert responses.method_names_from_class(DynamoHandler) is first  # cached, not listed again
+
+
+def test_a_moto_package_is_named_as_its_service_from_one_listing() -> None:
+    from botocore.session import Session
+    from moto.core import utils
+
+    assert utils.service_name_from_moto_package_name("dynamodb") == "dynamodb"
+    assert utils.service_name_from_moto_package_name("resourcegroupstaggingapi") == "resourcegroupstaggingapi"
+    assert utils.service_name_from_moto_package_name("sesv2") == "sesv2"
+    assert utils.service_name_from_moto_package_name("cognitoidp") == "cognito-idp"  # moto drops hyphens
+    assert utils.service_name_from_moto_package_name("not_a_service") == "not_a_service"
+    listings = []
+    original = Session.get_available_services
+    Session.get_available_services = lambda self: listings.append(1) or original(self)  # type: ignore[method-assign]
+    try:
+        utils.service_name_from_moto_package_name("secretsmanager")
+    finally:
+        Session.get_available_services = original  # type: ignore[method-assign]
+    assert listings == []  # listed once for the process, already
