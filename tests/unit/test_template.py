@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.data import AdditionalSpecs
-from cfnlint.helpers import load_resource
 
 from infra.cfn import REPO_ROOT, TEMPLATE_PATH, load_template
 
@@ -308,6 +306,10 @@ def test_no_policy_grants_scan_or_wildcard_actions(template: dict[str, Any]) -> 
 
 def test_every_policy_action_is_a_real_iam_action(template: dict[str, Any]) -> None:
     # cfn-lint does not check the inline policies of SAM functions; use its IAM action catalogue.
+    # (Imported here: cfn-lint takes ~1 s to import, which every xdist worker would pay collecting.)
+    from cfnlint.data import AdditionalSpecs
+    from cfnlint.helpers import load_resource
+
     catalogue = load_resource(AdditionalSpecs, "Policies.json")
     for logical_id, function in functions(template).items():
         for statement in statements(function):

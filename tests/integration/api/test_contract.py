@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import sys
 
-from openapi_spec_validator import validate
-
 from infra.cfn import load_template
 from invoicing.contracts.invoices import SummaryResponse
 
@@ -27,6 +25,8 @@ def test_the_openapi_document_is_valid_openapi_3_and_lists_every_route(api):
 
     assert reply.status == 200
     document = reply.json()
+    from openapi_spec_validator import validate  # imported by the one worker that runs this
+
     validate(document)
     assert document["openapi"].startswith("3.")
     documented = {
