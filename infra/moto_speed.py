@@ -33,6 +33,12 @@ moto (5.x) spends most of an integration test's time (and the local stack's):
 7. **Naming a service in an error.** The first time a moto package answers an error, moto makes a
    new botocore session and lists botocore's ~400 service folders to map the package to a service
    name; the list is made once per process, not once per package.
+8. **Reading expressions.** moto lexes every condition expression (compiling its six regular
+   expressions again for each token) and parses every update expression on every request, though a
+   service sends the same few expressions with different values. A condition expression's tokens
+   and an update expression's tree are kept by their text: the tokens are immutable tuples that
+   moto only reads, and moto's update validator works on a deep copy of the tree it is given, so
+   sharing them changes no answer (attribute names and values are still looked up per request).
 
 ``install()`` applies them for the rest of the process: the local stack's embedded moto server, the
 test processes (``tests/conftest.py``) and the benchmarks.
@@ -59,6 +65,7 @@ def install() -> None:
     _module_list_read_once()
     _action_names_listed_once()
     _service_names_listed_once()
+    _expressions_read_once()
     _installed.append(True)
 
 
@@ -247,6 +254,31 @@ def _service_names_listed_once() -> None:
         return {name.replace("-", ""): name for name in Session().get_available_services()}
 
     utils.service_name_from_moto_package_name = lambda package: by_package().get(package, package)  # type: ignore[assignment]
+
+
+def _expressions_read_once() -> None:
+    import functools
+    from collections import deque
+
+    from moto.dynamodb import comparisons
+    from moto.dynamodb.parsing import expressions
+
+    parser = comparisons.ConditionExpressionParser
+    lex = parser._lex_condition_expression
+
+    @functools.lru_cache(maxsize=1024)
+    def tokens(expression: str) -> tuple[Any, ...]:
+        return tuple(lex(parser(expression, None, None)))
+
+    def lex_once(self: Any) -> deque[Any]:
+        return deque(tokens(self.condition_expression))
+
+    parser._lex_condition_expression = lex_once  # type: ignore[method-assign]
+    make = expressions.UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
+    parse_once = functools.lru_cache(maxsize=1024)(
+        lambda expression: make(expressions.UpdateExpressionParser, expression)
+    )
+    expressions.UpdateExpressionParser.make = classmethod(lambda cls, expression: parse_once(expression))  # type: ignore[method-assign, assignment]
 
 
 class _Generic(Exception):

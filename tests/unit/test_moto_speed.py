@@ -207,3 +207,39 @@ def test_a_moto_package_is_named_as_its_service_from_one_listing() -> None:
     finally:
         Session.get_available_services = original  # type: ignore[method-assign]
     assert listings == []  # listed once for the process, already
+
+
+def test_an_expression_read_once_still_answers_each_request_with_its_own_names_and_values(table):
+    # The same condition and update expression texts, with other names and values each time.
+    condition = "attribute_not_exists(pk) OR #v < :v"
+    update = "SET #v = :v, #n = if_not_exists(#n, :zero) + :one"
+    for version in (1, 2, 3):
+        table.update_item(
+            Key={"pk": "ITEM#2", "sk": "A"},
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#v": "version", "#n": "count"},
+            ExpressionAttributeValues={":v": version, ":zero": 0, ":one": 1},
+        )
+    with pytest.raises(ClientError) as refused:
+        table.update_item(
+            Key={"pk": "ITEM#2", "sk": "A"},
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#v": "version", "#n": "count"},
+            ExpressionAttributeValues={":v": 2, ":zero": 0, ":one": 1},
+        )
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    table.update_item(  # the same texts naming another attribute
+        Key={"pk": "ITEM#2", "sk": "A"},
+        UpdateExpression=update,
+        ConditionExpression=condition,
+        ExpressionAttributeNames={"#v": "version", "#n": "tally"},
+        ExpressionAttributeValues={":v": 4, ":zero": 10, ":one": 5},
+    )
+    item = table.get_item(Key={"pk": "ITEM#2", "sk": "A"})["Item"]
+    assert (item["version"], item["count"], item["tally"]) == (4, 3, 15)
+    with pytest.raises(ClientError) as malformed:  # a bad expression is refused every time
+        for _ in range(2):
+            table.update_item(Key={"pk": "ITEM#2", "sk": "A"}, UpdateExpression="SET = :v")
+    assert malformed.value.response["Error"]["Code"] == "ValidationException"
