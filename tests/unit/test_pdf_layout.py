@@ -40,6 +40,14 @@ def uncapped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(invoice_module, "MAX_LINES", 500)
 
 
+@cache
+def rendered(lines: int) -> bytes:
+    """The demo invoice of ``lines`` lines, rendered once for the tests that only read it (a
+    500-line render is the costliest step here; rendering the same invoice twice gives the same
+    bytes, which ``test_a_multi_page_invoice_renders_to_the_same_bytes_every_time`` checks)."""
+    return InvoicePdfRenderer(ASSETS).render(invoice(lines=lines))
+
+
 @dataclass(frozen=True)
 class Run:
     """One run of text as drawn: its baseline and where it starts and ends, in points."""
@@ -116,12 +124,12 @@ def gap_after(runs: list[Run], text: str) -> float:
 
 
 @pytest.mark.parametrize("lines", [1, 50, 500])
-def test_every_page_is_numbered_and_continuation_pages_name_the_invoice(renderer, uncapped, lines):
+def test_every_page_is_numbered_and_continuation_pages_name_the_invoice(uncapped, lines):
     # Given
     demo = invoice(lines=lines)
 
     # When
-    reader = PdfReader(io.BytesIO(renderer.render(demo)))
+    reader = PdfReader(io.BytesIO(rendered(lines)))
 
     # Then every page says which of how many it is, once, and no text runs into other text
     pages = reader.pages
@@ -148,15 +156,15 @@ def test_every_page_is_numbered_and_continuation_pages_name_the_invoice(renderer
     assert f"Total ₹{format_inr(demo.amount)}" in " ".join(texts)
 
 
-def test_a_500_line_invoice_fits_a_line_on_one_row(renderer, uncapped):
+def test_a_500_line_invoice_fits_a_line_on_one_row(uncapped):
     # Rows of one text line each: 500 lines take 13 pages, where they took 21 with a usage line per row.
-    reader = PdfReader(io.BytesIO(renderer.render(invoice(lines=500))))
+    reader = PdfReader(io.BytesIO(rendered(500)))
 
     assert len(reader.pages) <= 14
 
 
-def test_the_page_number_sits_on_the_footer_line_at_the_right_margin(renderer, uncapped):
-    reader = PdfReader(io.BytesIO(renderer.render(invoice(lines=50))))
+def test_the_page_number_sits_on_the_footer_line_at_the_right_margin(uncapped):
+    reader = PdfReader(io.BytesIO(rendered(50)))
 
     for number, page in enumerate(reader.pages, start=1):
         runs = runs_of(page)
