@@ -4,6 +4,9 @@
   (goal <= 2500): median of warm renders of a demo invoice (``infra.demo``), template to PDF bytes.
   Past the domain's 50-line cap the invoice is built with ``model_copy`` (no validation) and its
   totals recomputed; billing runs will issue invoices of up to 500 lines.
+- ``pdf.render_ms.e_invoiced``: median render of a registered B2B invoice (2 lines, its IRN block
+  and the QR code of the IRP stand-in's signed JWT, ~1 KB), the QR encoded afresh each time (its
+  per-value cache cleared), as the first render of a newly registered document pays it.
 - ``pdf.ratio_to_bare_xhtml2pdf.200_lines`` (goal <= 1.5): the 200-line invoice against the same
   200 lines as a bare ``<table>`` of the same columns in the same font (the invoice's DejaVu Sans,
   embedded the same way) and nothing else: no CSS, no page template. What the template and the
@@ -90,6 +93,18 @@ def demo_invoice(lines: int):  # type: ignore[no-untyped-def]
             "amount_due": amount - invoice.amount_paid,
         }
     )
+
+
+def e_invoiced_invoice():  # type: ignore[no-untyped-def]
+    """A B2B invoice registered with the local IRP stand-in (IRN, Ack and the signed QR JWT)."""
+    from invoicing.domain.einvoice_payload import build_payload, from_invoice
+    from tests.support.irp import gsp_client, irp_standin_responses
+    from tests.unit.einvoice_factories import INTER_BUYER_GSTIN, NOW, issued
+
+    invoice = issued(gstin=INTER_BUYER_GSTIN)
+    with irp_standin_responses():
+        registration = gsp_client().register(build_payload(from_invoice(invoice)))
+    return invoice.record_e_invoice(invoice.e_invoice.generated(registration), NOW)
 
 
 def bare_html(invoice, *, font: bool = False) -> str:  # type: ignore[no-untyped-def]
@@ -189,6 +204,7 @@ def _alternating(ours: Callable[[], object], theirs: Callable[[], object], runs:
 def run() -> dict[str, float]:
     from xhtml2pdf import pisa
 
+    from invoicing.adapters import pdf_qr
     from invoicing.adapters.pdf import InvoicePdfRenderer
 
     renderer = InvoicePdfRenderer(ASSETS)
@@ -204,6 +220,13 @@ def run() -> dict[str, float]:
         lambda: renderer.render(two_hundred), render_bare(bare_two_hundred), runs=7
     )
     five_hundred_ms = _median_ms(lambda: renderer.render(five_hundred), runs=3)
+    e_invoiced = e_invoiced_invoice()
+
+    def render_e_invoiced() -> None:
+        pdf_qr.module_matrix.cache_clear()
+        renderer.render(e_invoiced)
+
+    e_invoiced_ms = _median_ms(render_e_invoiced, runs=7)
     baseline_rss, peak_rss = _memory(500)
 
     cold_import, cold_render = _cold()
@@ -211,6 +234,7 @@ def run() -> dict[str, float]:
         "pdf.render_ms.10_lines": round(ten_ms, 1),
         "pdf.render_ms.200_lines": round(two_hundred_ms, 1),
         "pdf.render_ms.500_lines": round(five_hundred_ms, 1),
+        "pdf.render_ms.e_invoiced": round(e_invoiced_ms, 1),
         "pdf.ratio_to_bare_xhtml2pdf": round(ten_ms / bare_ten_ms, 2),
         "pdf.ratio_to_bare_xhtml2pdf.200_lines": round(two_hundred_ms / bare_two_hundred_ms, 2),
         "pdf.baseline_rss_mb": round(baseline_rss, 1),
