@@ -44,7 +44,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 
-.PHONY: venv run test unit lint typecheck format lock build validate deploy bench docs token clean
+.PHONY: venv run test unit lint typecheck style checkov-scan format lock build validate deploy bench docs token clean
 
 # .venv holds exactly uv.lock's packages (runtime + dev) and this project, editable. uv itself comes
 # from the lock too (pip, hash-checked) before it installs everything else.
@@ -77,12 +77,18 @@ ACCOUNT ?= acc_demo
 token: $(STAMP)
 	@$(BIN)/python -m infra.local.tokens --account "$(ACCOUNT)" $(if $(filter 1 true yes,$(ADMIN)),--admin)
 
-# mypy (typecheck), ruff, then Checkov on template.yaml (0 failed checks; every skip in the template
-# carries a reason).
+# mypy (typecheck), ruff (style) and Checkov on template.yaml (0 failed checks; every skip in the
+# template carries a reason). The three are independent and single-threaded, so they run side by
+# side, each one's output printed whole when it ends; lint fails if any of them does.
 CHECKOV_FLAGS := --file template.yaml --framework cloudformation --compact --quiet --skip-download
-lint: typecheck $(STAMP) $(CHECKOV)
+lint: $(STAMP) $(CHECKOV)
+	@$(MAKE) --no-print-directory -j3 --output-sync=target typecheck style checkov-scan
+
+style: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+checkov-scan: $(CHECKOV)
 	$(CHECKOV) $(CHECKOV_FLAGS)
 
 # mypy, strict on shared/invoicing; its settings are pyproject.toml's [tool.mypy].
