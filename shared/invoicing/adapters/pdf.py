@@ -27,8 +27,8 @@ duration of the render, so rendering one version twice gives the same bytes.
 An e-invoiced document prints its IRN, Ack No and Ack Date and the IRP's signed QR JWT as a QR
 code 6 cm wide (over 5 cm without its quiet zone), drawn by ReportLab's QR widget through
 xhtml2pdf's ``<pdf:barcode type="qr">`` as vector modules (sharp at any print size, no image
-library), from the module matrix segno encodes (``pdf_qr``: ReportLab's own encoder took ~0.5 s of
-a 0.6 s render).
+library), from the module matrix segno encodes (``pdf_qr``: ReportLab's own encoding and shapes
+took ~0.5 s of a 0.6 s render).
 
 xhtml2pdf, ReportLab and Jinja2 are imported on first use, not when this module is imported.
 """
