@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,7 +21,7 @@ from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
 from invoicing.adapters.pdf import QR_SIZE, InvoicePdfRenderer, credit_note_view, invoice_view
-from invoicing.adapters.pdf_qr import module_matrix
+from invoicing.adapters.pdf_qr import BarcodeNotDrawnError, module_matrix
 from invoicing.domain.einvoice_payload import build_payload, from_credit_note, from_invoice
 from tests.support.irp import gsp_client, irp_standin_responses
 from tests.unit.einvoice_factories import INTER_BUYER_GSTIN, NOW, credit_note_of, issued
@@ -135,3 +136,17 @@ def test_a_registered_credit_note_prints_its_irn_ack_and_a_qr_of_its_signed_jwt(
 def test_a_credit_note_awaiting_its_irn_has_no_e_invoice_block():
     note = credit_note_of(issued(gstin=INTER_BUYER_GSTIN), [1_000])
     assert credit_note_view(note)["e_invoice"] is None
+
+
+def test_a_qr_that_cannot_be_drawn_fails_the_render_without_logging_the_jwt(generated, caplog):
+    # xhtml2pdf would log the barcode's value and print the document without it
+    too_long = "eyJ" + "x" * 8000  # over a QR code's capacity
+    unprintable = generated.model_copy(
+        update={"e_invoice": generated.e_invoice.model_copy(update={"signed_qr": too_long})}
+    )
+
+    with caplog.at_level(logging.DEBUG), pytest.raises(BarcodeNotDrawnError, match="QR barcode"):
+        InvoicePdfRenderer(ASSETS).render(unprintable)
+
+    assert too_long[:40] not in caplog.text
+    InvoicePdfRenderer(ASSETS).render(generated)  # the next document renders as before

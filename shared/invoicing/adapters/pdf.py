@@ -467,6 +467,7 @@ class InvoicePdfRenderer:
             _labelled_pages(page_label),
             _frames_copied_cheaply(),
             _tables_placed(tables or {}, token),
+            pdf_qr.barcodes_drawn(),
         ):
             status = pisa.CreatePDF(
                 html,

@@ -18,6 +18,9 @@ code back to the JWT with an independent decoder.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -84,3 +87,31 @@ def install() -> None:
 
     if getCodes().get(CODE_NAME) is not _widget():  # type: ignore[no-untyped-call]
         registerWidget(_widget())  # the last widget registered under a code name is the one used
+
+
+class BarcodeNotDrawnError(RuntimeError):
+    """A barcode of the document could not be drawn; the document must not go out without it."""
+
+
+@contextmanager
+def barcodes_drawn() -> Iterator[None]:
+    """Fail the render if xhtml2pdf could not draw a barcode. xhtml2pdf only logs a warning then
+    (with the barcode's value: for an e-invoice, the signed JWT with the buyer's GSTIN and the
+    amount) and goes on without it: a B2B invoice printed without its QR is not a valid e-invoice.
+    The warning is kept out of the logs; the error names the symbology, not the value."""
+    failed: list[str] = []
+
+    def catch(record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Cannot draw the"):
+            failed.append(str(record.args[0]) if isinstance(record.args, tuple) and record.args else "?")
+            return False
+        return True
+
+    tags = logging.getLogger("xhtml2pdf.tags")
+    tags.addFilter(catch)
+    try:
+        yield
+    finally:
+        tags.removeFilter(catch)
+    if failed:
+        raise BarcodeNotDrawnError(f"the document's {', '.join(failed)} barcode could not be drawn")
