@@ -57,8 +57,8 @@ def after_restore() -> None:
 def forget_connections_and_secrets() -> None:
     """Drop every cached client, connection and secret; they are built again on first use."""
     for name, module in list(sys.modules.items()):
-        # Each wiring module's reset forgets its services and (through wiring.common) the clients,
-        # the tables and the secrets provider they were built from.
+        # Each wiring module's reset forgets its services and (through wiring.common) the tables,
+        # adapters and secrets provider they were built from; the clients go just below.
         if name.startswith("invoicing.wiring.") and callable(getattr(module, "reset", None)):
             module.reset()
     from invoicing.adapters import aws, secrets

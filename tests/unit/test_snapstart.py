@@ -110,6 +110,20 @@ def test_a_restored_environment_builds_its_own_clients_stores_and_secrets_provid
     assert secrets._provider() is not provider
 
 
+def test_rewiring_forgets_the_stores_and_secrets_but_keeps_the_clients(fresh_hooks):
+    # Given clients, a table and the secrets provider built
+    s3, table, provider = aws.client("s3"), common.table("invoices"), secrets._provider()
+
+    # When a test rewires the functions (settings changed; endpoint, region and credentials did not)
+    common.reset()
+
+    # Then the stores and secrets are built again on the same clients
+    assert common.table("invoices") is not table
+    assert common.table("invoices").client is table.client
+    assert secrets._provider() is not provider
+    assert aws.client("s3") is s3
+
+
 def test_a_cached_secret_is_read_again_after_a_restore(fresh_hooks, monkeypatch):
     # Given a secret cached (within its max_age) before the snapshot
     reads = []

@@ -214,8 +214,12 @@ def policy(config: InvoiceSettings | None = None) -> InvoicePolicy:
 
 
 def reset() -> None:
-    """Forget everything built (tests that change the environment between cases)."""
-    from invoicing.adapters import aws, secrets
+    """Forget the settings, secrets and everything built from them (tests that change the
+    environment between cases). The boto3 clients stay: they depend only on the endpoint, region
+    and credentials, which nothing changes in a running container; a SnapStart restore, which
+    does, drops them itself (``snapstart.forget_connections_and_secrets``). A client costs ~10 ms
+    to build; the test suite rewires often."""
+    from invoicing.adapters import secrets
 
     for factory in (
         settings,
@@ -234,7 +238,6 @@ def reset() -> None:
     ):
         factory.cache_clear()
     secrets.reset()
-    aws.reset()
 
 
 # Every function's wiring imports this module: with SnapStart, the runtime hooks that keep clients,
