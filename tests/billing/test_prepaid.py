@@ -43,6 +43,7 @@ from invoicing.domain.wallet import (
     TopUpStatus,
     tax_on,
 )
+from invoicing.services.einvoicing import EInvoicePolicy, EInvoiceRegistrar
 from invoicing.services.payments import Outcome, PaymentService
 from invoicing.services.retry import NO_WAIT
 from invoicing.services.wallet import (
@@ -52,7 +53,10 @@ from invoicing.services.wallet import (
     WalletService,
 )
 from tests.billing.conftest import NOVEMBER, OPERATOR, World, hourly, make_world, record
+from tests.fakes.credit_notes import InMemoryCreditNotes
+from tests.fakes.einvoice import RecordingEInvoiceJobs
 from tests.fakes.store import Ledger
+from tests.support.irp import gsp_client, irp_standin_responses, new_standin
 from tests.unit.factories import customer, supplier
 
 CUSTOMER = Caller(account_id="acc_1")
@@ -272,7 +276,22 @@ def test_a_link_paid_twice_or_out_of_order_gives_one_receipt_and_one_event(prepa
 
     assert answers == ["processed", "duplicate", "duplicate", "duplicate"]
     assert len(prepaid.events("WalletTopUpPaid")) == 1 and prepaid.world.store.counters == {"RV/2627": 1}
+    top_up = prepaid.world.wallets.top_up(made.id)
+    assert (top_up.status, top_up.receipt.receipt_number) == (TopUpStatus.PAID, "RV/2627/000001")
     assert prepaid.world.wallets.balance("acc_1") == 500_000
+
+
+def test_payment_captured_alone_credits_the_top_up_with_the_payment_s_method(prepaid: Prepaid) -> None:
+    # Given Razorpay's payment_link.paid never arrives: the payment's own event names the link
+    prepaid.profile()
+    made = prepaid.top_up(100_000)
+    captured, _ = prepaid.world.standin.pay_link(made.razorpay_payment_link_id, "card")
+
+    assert prepaid.deliver(captured).status == "processed"
+
+    top_up = prepaid.world.wallets.top_up(made.id)
+    assert top_up.receipt is not None and (top_up.status, top_up.receipt.method) == (TopUpStatus.PAID, "card")
+    assert prepaid.world.wallets.balance("acc_1") == 100_000
 
 
 def test_both_events_processed_at_once_credit_once(prepaid, monkeypatch):
@@ -380,12 +399,18 @@ def test_an_expired_link_expires_its_top_up_and_a_late_expiry_changes_nothing(pr
 
     assert prepaid.deliver(expired).status == "processed"
     assert prepaid.deliver(expired).status == "duplicate"
-    assert prepaid.world.wallets.top_up(unpaid.id).status is TopUpStatus.EXPIRED
+    expired_top_up = prepaid.world.wallets.top_up(unpaid.id)
+    assert (expired_top_up.status, expired_top_up.payment_url, expired_top_up.receipt) == (
+        TopUpStatus.EXPIRED,
+        None,
+        None,
+    )
     late = prepaid.forged(expired, lambda d: d["payload"]["payment_link"]["entity"].update(
         id=paid.razorpay_payment_link_id, notes={"top_up_id": paid.id}, reference_id=paid.id
     ))  # fmt: skip
     assert (prepaid.deliver(late).status, prepaid.deliver(late).status) == ("ignored", "duplicate")
     assert prepaid.world.wallets.top_up(paid.id).status is TopUpStatus.PAID
+    assert prepaid.world.wallets.balance("acc_1") == 100_000
 
 
 def test_a_transient_failure_keeps_nothing_and_the_retry_credits(prepaid, monkeypatch):
@@ -628,7 +653,7 @@ def _line(paise: int):
     )
 
 
-def test_a_prepaid_b2b_invoice_is_queued_for_e_invoicing_once_and_settled_from_the_advances():
+def test_a_prepaid_b2b_invoice_is_settled_from_the_advances_and_registered_once_as_it_is_paid():
     # Given e-invoicing on, a prepaid B2B account (GSTIN) with advances and a B2C one (none)
     with make_world(einvoicing="sandbox") as world:
         prepaid = make_prepaid(world)
@@ -652,6 +677,26 @@ def test_a_prepaid_b2b_invoice_is_queued_for_e_invoicing_once_and_settled_from_t
         queued = [e for e in prepaid.outbox() if isinstance(e, RegisterEInvoice)]
         assert [(e.document, e.document_id) for e in queued] == [("invoice", b2b.id)]
         assert world.wallets.settlement("acc_1", b2b.id).drawn == b2b.taxable_amount
+
+        # and its registration job gives it its IRN; it stays paid
+        registrar = EInvoiceRegistrar(
+            invoices=world.store,
+            credit_notes=InMemoryCreditNotes(world.store),
+            transactions=world.store,
+            irp=gsp_client(clock=lambda: world.clock().timestamp()),
+            jobs=RecordingEInvoiceJobs(),
+            policy=EInvoicePolicy(mode="sandbox"),
+            clock=world.clock,
+            backoff=NO_WAIT,
+        )
+        with irp_standin_responses(new_standin(clock=world.clock)) as irp:
+            assert registrar.register("invoice", b2b.id, queued[0].attempt) == "generated"
+        registered = world.store.get(b2b.id)
+        e_invoice = registered.e_invoice
+        assert e_invoice is not None and e_invoice.status.value == "generated"
+        assert registered.status is InvoiceStatus.PAID and registered.payments == b2b.payments
+        (at_irp,) = irp.documents()
+        assert (at_irp["irn"], at_irp["type"], at_irp["number"]) == (e_invoice.irn, "INV", b2b.invoice_number)
 
 
 # ------------------------------------------------------------------ the wallet's money invariant
