@@ -7,7 +7,7 @@ mapping. Races are proved by injecting the competing commit just before ours."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from invoicing.domain.errors import (
 )
 from invoicing.domain.invoice import InvoiceStatus
 from invoicing.domain.ledger import EntryType
+from invoicing.domain.numbering import ist_date
 from invoicing.domain.outbox import (
     PublishEvent,
     RegisterEInvoice,
@@ -44,8 +45,12 @@ from invoicing.domain.wallet import (
     tax_on,
 )
 from invoicing.services.einvoicing import EInvoicePolicy, EInvoiceRegistrar
+from invoicing.services.ledger_backfill import LedgerBackfill
+from invoicing.services.outbox import OutboxDispatcher
+from invoicing.services.payment_links import PaymentLinkService
 from invoicing.services.payments import Outcome, PaymentService
 from invoicing.services.retry import NO_WAIT
+from invoicing.services.statements import StatementOutcome, StatementRenderService, StatementService
 from invoicing.services.wallet import (
     NoBillingProfileError,
     NoticeRouter,
@@ -53,9 +58,13 @@ from invoicing.services.wallet import (
     WalletService,
 )
 from tests.billing.conftest import NOVEMBER, OPERATOR, World, hourly, make_world, record
+from tests.fakes.backfill import LedgerHistory
 from tests.fakes.credit_notes import InMemoryCreditNotes
 from tests.fakes.einvoice import RecordingEInvoiceJobs
-from tests.fakes.store import Ledger
+from tests.fakes.messaging import RecordingEvents, RecordingMailer, RecordingRenderJobs
+from tests.fakes.statements import RecordingStatementJobs, RecordingStatementRenderer, Statements
+from tests.fakes.storage import InMemoryStorage
+from tests.fakes.store import Ledger, OutboxView
 from tests.support.irp import gsp_client, irp_standin_responses, new_standin
 from tests.unit.factories import customer, supplier
 
@@ -67,6 +76,7 @@ class Prepaid:
     world: World
     wallet: WalletService
     webhooks: NoticeRouter
+    published: RecordingEvents = field(default_factory=RecordingEvents)
 
     def profile(self, account: str = "acc_1", *, intra_state: bool = True, model: str = "prepaid") -> None:
         self.world.profile(account, billing_model=model, customer=customer(intra_state=intra_state))
@@ -105,6 +115,30 @@ class Prepaid:
 
     def events(self, name: str) -> list[dict[str, Any]]:
         return [e.detail for e in self.outbox() if isinstance(e, PublishEvent) and e.detail_type == name]
+
+    def drain(self) -> None:
+        """The outbox dispatcher performs what is due: events (``published``), refunds and relinks at
+        the stand-in."""
+        world = self.world
+        links = PaymentLinkService(
+            invoices=world.store,
+            transactions=world.store,
+            payments=world.payments,
+            clock=world.clock,
+            backoff=NO_WAIT,
+        )
+        OutboxDispatcher(
+            outbox=OutboxView(world.store),
+            invoices=world.store,
+            events=self.published,
+            renders=RecordingRenderJobs(),
+            mailer=RecordingMailer(),
+            payments=world.payments,
+            links=links,
+            metrics=world.metrics,
+            clock=world.clock,
+            einvoices=RecordingEInvoiceJobs(),
+        ).drain()
 
 
 @pytest.fixture
@@ -470,10 +504,19 @@ def test_a_month_covered_by_the_advances_is_issued_and_paid_from_them_oldest_fir
         (EntryType.PAYMENT, 0, 236_000),
         (EntryType.INVOICE, 289_690, 0),
     ]  # settling from advances books nothing: the top-ups were the payments
-    effects = [e for m in world.store.outbox.values() for e in m.message.effects]
-    assert Relink(invoice_id=invoice.id) in effects  # its Razorpay invoice is cancelled after the commit
-    paid = [e.detail for e in effects if isinstance(e, PublishEvent) and e.detail_type == "InvoicePaid"]
+    assert Relink(invoice_id=invoice.id) in prepaid.outbox()
+    paid = prepaid.events("InvoicePaid")
     assert paid == [paid[0]] and (paid[0]["settled_by"], paid[0]["amount_due"]) == ("advance", 0)
+
+    # and once the outbox is dispatched, its Razorpay invoice is cancelled and the events are out
+    prepaid.drain()
+    assert world.standin.fetch_invoice(invoice.razorpay_invoice_id)["status"] == "cancelled"
+    assert world.store.get(invoice.id).payment_url is None
+    assert [n for n in prepaid.published.names if n in ("WalletTopUpPaid", "InvoicePaid")] == [
+        "WalletTopUpPaid",
+        "WalletTopUpPaid",
+        "InvoicePaid",
+    ]
 
 
 def test_a_short_balance_is_drawn_to_zero_and_the_rest_stays_due_with_the_profile_s_terms(prepaid):
@@ -500,8 +543,56 @@ def test_a_short_balance_is_drawn_to_zero_and_the_rest_stays_due_with_the_profil
     record = world.wallets.settlement("acc_1", invoice.id)
     assert (record.drawn, record.amount, len(record.draws)) == (100_000, 118_000, 1)
     assert invoice.due_date == invoice.date + timedelta(days=30) and invoice.razorpay_invoice_id
-    effects = [e for m in world.store.outbox.values() for e in m.message.effects]
-    assert Relink(invoice_id=invoice.id) in effects  # the link is replaced by one for the rest
+    assert Relink(invoice_id=invoice.id) in prepaid.outbox()
+
+    # and once the outbox is dispatched, a new Razorpay invoice collects exactly the rest
+    prepaid.drain()
+    relinked = world.store.get(invoice.id)
+    link = world.standin.fetch_invoice(relinked.razorpay_invoice_id)
+    assert (link["status"], link["amount_due"]) == ("issued", 171_690)
+    assert relinked.payment_url == link["short_url"]
+    assert world.standin.fetch_invoice(invoice.razorpay_invoice_id)["status"] == "cancelled"
+
+
+def test_the_statement_shows_top_ups_as_payments_and_no_entry_for_the_settlement(prepaid: Prepaid) -> None:
+    # Given ₹5,000.00 of advance (₹5,900.00 paid) and a month of ₹579.38 settled from it
+    world = prepaid.world
+    prepaid.profile()
+    prepaid.paid(500_000)
+    _usage(world, hours=2)
+    world.run()
+    today = ist_date(world.clock.now)
+
+    # When the customer asks for today's statement and the renderer builds it
+    statements, ledger, storage = Statements(world.store), Ledger(world.store), InMemoryStorage()
+    api = StatementService(
+        statements=statements,
+        invoices=world.store,
+        ledger=ledger,
+        jobs=RecordingStatementJobs(),
+        links=storage,
+        clock=world.clock,
+    )
+    renders = StatementRenderService(
+        statements=statements,
+        ledger=ledger,
+        backfill=LedgerBackfill(history=LedgerHistory(world.store), backoff=NO_WAIT),
+        renderer=RecordingStatementRenderer(),
+        storage=storage,
+        supplier=supplier(),
+        clock=world.clock,
+    )
+    requested = api.request(CUSTOMER, "acc_1", today, today)
+    assert renders.render(requested.id).outcome is StatementOutcome.READY
+    view = api.get(CUSTOMER, requested.id)
+
+    # Then the top-up is a payment of its total, the invoice a debit, the settlement nothing
+    assert [(e.type, e.debit, e.credit) for e in view.entries] == [
+        (EntryType.PAYMENT, 0, 590_000),
+        (EntryType.INVOICE, 57_938, 0),
+    ]
+    figures = view.statement.figures
+    assert figures is not None and figures.closing_balance == 57_938 - 590_000  # negative: not yet used
 
 
 def test_postpaid_accounts_and_empty_wallets_are_not_settled(prepaid):
