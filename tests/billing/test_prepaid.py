@@ -7,7 +7,7 @@ mapping. Races are proved by injecting the competing commit just before ours."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from invoicing.domain.errors import (
 )
 from invoicing.domain.invoice import InvoiceStatus
 from invoicing.domain.ledger import EntryType
+from invoicing.domain.numbering import ist_date
 from invoicing.domain.outbox import (
     PublishEvent,
     RegisterEInvoice,
@@ -43,8 +44,13 @@ from invoicing.domain.wallet import (
     TopUpStatus,
     tax_on,
 )
+from invoicing.services.einvoicing import EInvoicePolicy, EInvoiceRegistrar
+from invoicing.services.ledger_backfill import LedgerBackfill
+from invoicing.services.outbox import OutboxDispatcher
+from invoicing.services.payment_links import PaymentLinkService
 from invoicing.services.payments import Outcome, PaymentService
 from invoicing.services.retry import NO_WAIT
+from invoicing.services.statements import StatementOutcome, StatementRenderService, StatementService
 from invoicing.services.wallet import (
     NoBillingProfileError,
     NoticeRouter,
@@ -52,7 +58,14 @@ from invoicing.services.wallet import (
     WalletService,
 )
 from tests.billing.conftest import NOVEMBER, OPERATOR, World, hourly, make_world, record
-from tests.fakes.store import Ledger
+from tests.fakes.backfill import LedgerHistory
+from tests.fakes.credit_notes import InMemoryCreditNotes
+from tests.fakes.einvoice import RecordingEInvoiceJobs
+from tests.fakes.messaging import RecordingEvents, RecordingMailer, RecordingRenderJobs
+from tests.fakes.statements import RecordingStatementJobs, RecordingStatementRenderer, Statements
+from tests.fakes.storage import InMemoryStorage
+from tests.fakes.store import Ledger, OutboxView
+from tests.support.irp import gsp_client, irp_standin_responses, new_standin
 from tests.unit.factories import customer, supplier
 
 CUSTOMER = Caller(account_id="acc_1")
@@ -63,6 +76,7 @@ class Prepaid:
     world: World
     wallet: WalletService
     webhooks: NoticeRouter
+    published: RecordingEvents = field(default_factory=RecordingEvents)
 
     def profile(self, account: str = "acc_1", *, intra_state: bool = True, model: str = "prepaid") -> None:
         self.world.profile(account, billing_model=model, customer=customer(intra_state=intra_state))
@@ -101,6 +115,30 @@ class Prepaid:
 
     def events(self, name: str) -> list[dict[str, Any]]:
         return [e.detail for e in self.outbox() if isinstance(e, PublishEvent) and e.detail_type == name]
+
+    def drain(self) -> None:
+        """The outbox dispatcher performs what is due: events (``published``), refunds and relinks at
+        the stand-in."""
+        world = self.world
+        links = PaymentLinkService(
+            invoices=world.store,
+            transactions=world.store,
+            payments=world.payments,
+            clock=world.clock,
+            backoff=NO_WAIT,
+        )
+        OutboxDispatcher(
+            outbox=OutboxView(world.store),
+            invoices=world.store,
+            events=self.published,
+            renders=RecordingRenderJobs(),
+            mailer=RecordingMailer(),
+            payments=world.payments,
+            links=links,
+            metrics=world.metrics,
+            clock=world.clock,
+            einvoices=RecordingEInvoiceJobs(),
+        ).drain()
 
 
 @pytest.fixture
@@ -272,7 +310,22 @@ def test_a_link_paid_twice_or_out_of_order_gives_one_receipt_and_one_event(prepa
 
     assert answers == ["processed", "duplicate", "duplicate", "duplicate"]
     assert len(prepaid.events("WalletTopUpPaid")) == 1 and prepaid.world.store.counters == {"RV/2627": 1}
+    top_up = prepaid.world.wallets.top_up(made.id)
+    assert (top_up.status, top_up.receipt.receipt_number) == (TopUpStatus.PAID, "RV/2627/000001")
     assert prepaid.world.wallets.balance("acc_1") == 500_000
+
+
+def test_payment_captured_alone_credits_the_top_up_with_the_payment_s_method(prepaid: Prepaid) -> None:
+    # Given Razorpay's payment_link.paid never arrives: the payment's own event names the link
+    prepaid.profile()
+    made = prepaid.top_up(100_000)
+    captured, _ = prepaid.world.standin.pay_link(made.razorpay_payment_link_id, "card")
+
+    assert prepaid.deliver(captured).status == "processed"
+
+    top_up = prepaid.world.wallets.top_up(made.id)
+    assert top_up.receipt is not None and (top_up.status, top_up.receipt.method) == (TopUpStatus.PAID, "card")
+    assert prepaid.world.wallets.balance("acc_1") == 100_000
 
 
 def test_both_events_processed_at_once_credit_once(prepaid, monkeypatch):
@@ -380,12 +433,18 @@ def test_an_expired_link_expires_its_top_up_and_a_late_expiry_changes_nothing(pr
 
     assert prepaid.deliver(expired).status == "processed"
     assert prepaid.deliver(expired).status == "duplicate"
-    assert prepaid.world.wallets.top_up(unpaid.id).status is TopUpStatus.EXPIRED
+    expired_top_up = prepaid.world.wallets.top_up(unpaid.id)
+    assert (expired_top_up.status, expired_top_up.payment_url, expired_top_up.receipt) == (
+        TopUpStatus.EXPIRED,
+        None,
+        None,
+    )
     late = prepaid.forged(expired, lambda d: d["payload"]["payment_link"]["entity"].update(
         id=paid.razorpay_payment_link_id, notes={"top_up_id": paid.id}, reference_id=paid.id
     ))  # fmt: skip
     assert (prepaid.deliver(late).status, prepaid.deliver(late).status) == ("ignored", "duplicate")
     assert prepaid.world.wallets.top_up(paid.id).status is TopUpStatus.PAID
+    assert prepaid.world.wallets.balance("acc_1") == 100_000
 
 
 def test_a_transient_failure_keeps_nothing_and_the_retry_credits(prepaid, monkeypatch):
@@ -445,10 +504,19 @@ def test_a_month_covered_by_the_advances_is_issued_and_paid_from_them_oldest_fir
         (EntryType.PAYMENT, 0, 236_000),
         (EntryType.INVOICE, 289_690, 0),
     ]  # settling from advances books nothing: the top-ups were the payments
-    effects = [e for m in world.store.outbox.values() for e in m.message.effects]
-    assert Relink(invoice_id=invoice.id) in effects  # its Razorpay invoice is cancelled after the commit
-    paid = [e.detail for e in effects if isinstance(e, PublishEvent) and e.detail_type == "InvoicePaid"]
+    assert Relink(invoice_id=invoice.id) in prepaid.outbox()
+    paid = prepaid.events("InvoicePaid")
     assert paid == [paid[0]] and (paid[0]["settled_by"], paid[0]["amount_due"]) == ("advance", 0)
+
+    # and once the outbox is dispatched, its Razorpay invoice is cancelled and the events are out
+    prepaid.drain()
+    assert world.standin.fetch_invoice(invoice.razorpay_invoice_id)["status"] == "cancelled"
+    assert world.store.get(invoice.id).payment_url is None
+    assert [n for n in prepaid.published.names if n in ("WalletTopUpPaid", "InvoicePaid")] == [
+        "WalletTopUpPaid",
+        "WalletTopUpPaid",
+        "InvoicePaid",
+    ]
 
 
 def test_a_short_balance_is_drawn_to_zero_and_the_rest_stays_due_with_the_profile_s_terms(prepaid):
@@ -475,8 +543,56 @@ def test_a_short_balance_is_drawn_to_zero_and_the_rest_stays_due_with_the_profil
     record = world.wallets.settlement("acc_1", invoice.id)
     assert (record.drawn, record.amount, len(record.draws)) == (100_000, 118_000, 1)
     assert invoice.due_date == invoice.date + timedelta(days=30) and invoice.razorpay_invoice_id
-    effects = [e for m in world.store.outbox.values() for e in m.message.effects]
-    assert Relink(invoice_id=invoice.id) in effects  # the link is replaced by one for the rest
+    assert Relink(invoice_id=invoice.id) in prepaid.outbox()
+
+    # and once the outbox is dispatched, a new Razorpay invoice collects exactly the rest
+    prepaid.drain()
+    relinked = world.store.get(invoice.id)
+    link = world.standin.fetch_invoice(relinked.razorpay_invoice_id)
+    assert (link["status"], link["amount_due"]) == ("issued", 171_690)
+    assert relinked.payment_url == link["short_url"]
+    assert world.standin.fetch_invoice(invoice.razorpay_invoice_id)["status"] == "cancelled"
+
+
+def test_the_statement_shows_top_ups_as_payments_and_no_entry_for_the_settlement(prepaid: Prepaid) -> None:
+    # Given ₹5,000.00 of advance (₹5,900.00 paid) and a month of ₹579.38 settled from it
+    world = prepaid.world
+    prepaid.profile()
+    prepaid.paid(500_000)
+    _usage(world, hours=2)
+    world.run()
+    today = ist_date(world.clock.now)
+
+    # When the customer asks for today's statement and the renderer builds it
+    statements, ledger, storage = Statements(world.store), Ledger(world.store), InMemoryStorage()
+    api = StatementService(
+        statements=statements,
+        invoices=world.store,
+        ledger=ledger,
+        jobs=RecordingStatementJobs(),
+        links=storage,
+        clock=world.clock,
+    )
+    renders = StatementRenderService(
+        statements=statements,
+        ledger=ledger,
+        backfill=LedgerBackfill(history=LedgerHistory(world.store), backoff=NO_WAIT),
+        renderer=RecordingStatementRenderer(),
+        storage=storage,
+        supplier=supplier(),
+        clock=world.clock,
+    )
+    requested = api.request(CUSTOMER, "acc_1", today, today)
+    assert renders.render(requested.id).outcome is StatementOutcome.READY
+    view = api.get(CUSTOMER, requested.id)
+
+    # Then the top-up is a payment of its total, the invoice a debit, the settlement nothing
+    assert [(e.type, e.debit, e.credit) for e in view.entries] == [
+        (EntryType.PAYMENT, 0, 590_000),
+        (EntryType.INVOICE, 57_938, 0),
+    ]
+    figures = view.statement.figures
+    assert figures is not None and figures.closing_balance == 57_938 - 590_000  # negative: not yet used
 
 
 def test_postpaid_accounts_and_empty_wallets_are_not_settled(prepaid):
@@ -628,7 +744,7 @@ def _line(paise: int):
     )
 
 
-def test_a_prepaid_b2b_invoice_is_queued_for_e_invoicing_once_and_settled_from_the_advances():
+def test_a_prepaid_b2b_invoice_is_settled_from_the_advances_and_registered_once_as_it_is_paid():
     # Given e-invoicing on, a prepaid B2B account (GSTIN) with advances and a B2C one (none)
     with make_world(einvoicing="sandbox") as world:
         prepaid = make_prepaid(world)
@@ -652,6 +768,26 @@ def test_a_prepaid_b2b_invoice_is_queued_for_e_invoicing_once_and_settled_from_t
         queued = [e for e in prepaid.outbox() if isinstance(e, RegisterEInvoice)]
         assert [(e.document, e.document_id) for e in queued] == [("invoice", b2b.id)]
         assert world.wallets.settlement("acc_1", b2b.id).drawn == b2b.taxable_amount
+
+        # and its registration job gives it its IRN; it stays paid
+        registrar = EInvoiceRegistrar(
+            invoices=world.store,
+            credit_notes=InMemoryCreditNotes(world.store),
+            transactions=world.store,
+            irp=gsp_client(clock=lambda: world.clock().timestamp()),
+            jobs=RecordingEInvoiceJobs(),
+            policy=EInvoicePolicy(mode="sandbox"),
+            clock=world.clock,
+            backoff=NO_WAIT,
+        )
+        with irp_standin_responses(new_standin(clock=world.clock)) as irp:
+            assert registrar.register("invoice", b2b.id, queued[0].attempt) == "generated"
+        registered = world.store.get(b2b.id)
+        e_invoice = registered.e_invoice
+        assert e_invoice is not None and e_invoice.status.value == "generated"
+        assert registered.status is InvoiceStatus.PAID and registered.payments == b2b.payments
+        (at_irp,) = irp.documents()
+        assert (at_irp["irn"], at_irp["type"], at_irp["number"]) == (e_invoice.irn, "INV", b2b.invoice_number)
 
 
 # ------------------------------------------------------------------ the wallet's money invariant
