@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 
 from invoicing.domain.invoice import InvoiceStatus, Payment
 from invoicing.services.retry import Backoff
-from tests.integration.webhook.conftest import idempotency_key, invoice_paid, payment_captured
+from tests.integration.webhook.conftest import idempotency_key
+from tests.integration.webhook.payloads import invoice_paid, payment_captured
 from tests.support.functions import WEBHOOK
 from tests.unit.factories import NOW
 

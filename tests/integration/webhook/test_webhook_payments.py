@@ -12,7 +12,7 @@ import pytest
 
 from invoicing.domain.changes import LinkProvider
 from invoicing.domain.invoice import InvoiceStatus
-from tests.integration.webhook.conftest import (
+from tests.integration.webhook.payloads import (
     EVENT_CREATED_AT,
     invoice_expired,
     invoice_paid,

@@ -9,14 +9,8 @@ import boto3
 import pytest
 
 from tests.events.http import http_event
-from tests.integration.webhook.conftest import (
-    CURRENT_SECRET,
-    PREVIOUS_SECRET,
-    SAMPLES,
-    invoice_paid,
-    sample,
-    signature,
-)
+from tests.integration.webhook.conftest import CURRENT_SECRET, PREVIOUS_SECRET, signature
+from tests.integration.webhook.payloads import SAMPLES, invoice_paid, sample
 from tests.support.functions import WEBHOOK
 
 
