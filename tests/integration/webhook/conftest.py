@@ -8,7 +8,6 @@ commit sets off (domain events, render jobs) is read through ``effects`` (the ou
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import itertools
@@ -153,7 +152,3 @@ def idempotency_records(resources: dict[str, str]) -> Records:
 @pytest.fixture
 def reviews(repository: Invoices) -> DynamoReviewStore:
     return repository.reviews
-
-
-def deep(document: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(document)
