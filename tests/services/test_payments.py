@@ -4,42 +4,57 @@ refund settlement and lost races."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from invoicing.domain.changes import SaveInvoice
+from invoicing.adapters.razorpay_webhooks import parse_notice
+from invoicing.domain.changes import Change, SaveInvoice
 from invoicing.domain.errors import ConflictError
-from invoicing.domain.invoice import InvoiceStatus, RefundStatus
+from invoicing.domain.invoice import Invoice, InvoiceStatus, RefundStatus
 from invoicing.domain.notices import NoticeKind, PaymentNotice, RefundNotice
 from invoicing.domain.outbox import PublishEvent, RequestRefund
 from invoicing.domain.reviews import ReviewReason
 from invoicing.domain.summary import summarize
 from invoicing.services.payments import OutcomeStatus
+from tests.integration.webhook.payloads import invoice_paid
 from tests.services.builders import LATER, paid_notice
+from tests.services.conftest import World
+from tests.support.razorpay import RecordingStandIn
 from tests.unit.factories import NOW, payment
 
 
-def effects(world) -> list[Any]:
+def effects(world: World) -> list[Any]:
     return [effect for waiting in world.store.outbox.values() for effect in waiting.message.effects]
 
 
-def events(world) -> list[str]:
+def events(world: World) -> list[str]:
     return [e.detail_type for e in effects(world) if isinstance(e, PublishEvent)]
 
 
-def refunds_requested(world) -> list[tuple[str, int]]:
+def refunds_requested(world: World) -> list[tuple[str, int]]:
     return [(e.payment_id, e.amount) for e in effects(world) if isinstance(e, RequestRefund)]
 
 
-def reviews(world) -> list[str]:
+def reviews(world: World) -> list[str]:
     return [item.reason for item in world.store.reviews.values()]
+
+
+def refunds_sent(world: World) -> list[tuple[str, int, str]]:
+    """The refunds Razorpay was asked for, as the SDK sent them: path, amount, idempotency key."""
+    assert isinstance(world.standin, RecordingStandIn)
+    return [
+        (call.path, call.body["amount"], call.headers["X-Refund-Idempotency"])
+        for call in world.standin.calls
+        if call.operation == "refund"
+    ]
 
 
 # ---------------------------------------------------------------------------------------- payments
 
 
-def test_a_full_payment_pays_the_invoice_once_however_often_it_is_reported(world):
+def test_a_full_payment_pays_the_invoice_once_however_often_it_is_reported(world: World) -> None:
     issued = world.issued()
     world.store.outbox.clear()
 
@@ -55,8 +70,9 @@ def test_a_full_payment_pays_the_invoice_once_however_often_it_is_reported(world
     assert world.store.summary("acc_1") == summarize([paid])
 
 
-def test_webhooks_out_of_order_and_redelivered_change_nothing_more(world):
+def test_webhooks_out_of_order_and_redelivered_change_nothing_more(world: World) -> None:
     issued = world.issued(partial_payment=True)
+    assert issued.razorpay_invoice_id is not None
     captured, partially_paid = world.notices(world.standin.pay(issued.razorpay_invoice_id, 6200))
     world.store.outbox.clear()
 
@@ -68,7 +84,7 @@ def test_webhooks_out_of_order_and_redelivered_change_nothing_more(world):
     assert events(world) == ["InvoicePartiallyPaid"]
 
 
-def test_a_part_payment_without_partial_payment_is_applied_not_refused(world):
+def test_a_part_payment_without_partial_payment_is_applied_not_refused(world: World) -> None:
     issued = world.issued(partial_payment=False)  # an older link, say, collected part of it
 
     outcome = world.payments.handle(paid_notice(issued, 6200))
@@ -78,14 +94,19 @@ def test_a_part_payment_without_partial_payment_is_applied_not_refused(world):
     assert refunds_requested(world) == []
 
 
-def test_an_overpayment_is_recorded_and_its_excess_refunded_after_the_commit(world):
+def test_an_overpayment_is_recorded_and_its_excess_refunded_after_the_commit(world: World) -> None:
     issued = world.issued()
 
     outcome = world.payments.handle(paid_notice(issued, issued.amount + 900))
 
     paid = world.get(issued.id)
     assert (outcome.effect, paid.status, paid.amount_refunded) == ("PaymentRecorded", InvoiceStatus.PAID, 900)
+    assert (paid.amount_paid, paid.amount_due) == (issued.amount + 900, 0)
+    assert [(r.payment_id, r.amount, r.reason, r.status) for r in paid.refunds] == [
+        ("pay_Late0001", 900, "overpayment", RefundStatus.PENDING)
+    ]
     assert refunds_requested(world) == [("pay_Late0001", 900)]
+    assert "InvoicePaid" in events(world)
     assert world.store.summary("acc_1").total_paid == issued.amount
 
     world.drain()
@@ -95,7 +116,9 @@ def test_an_overpayment_is_recorded_and_its_excess_refunded_after_the_commit(wor
 
 
 @pytest.mark.parametrize("final", ["paid", "cancelled"])
-def test_money_for_a_closed_invoice_is_recorded_refunded_in_full_and_kept_for_review(world, final):
+def test_money_for_a_closed_invoice_is_recorded_refunded_in_full_and_kept_for_review(
+    world: World, final: str
+) -> None:
     issued = world.issued()
     if final == "paid":
         world.pay(issued)
@@ -117,8 +140,9 @@ def test_money_for_a_closed_invoice_is_recorded_refunded_in_full_and_kept_for_re
     assert reviews(world) == [ReviewReason.PAYMENT_REFUNDED]
 
 
-def test_money_for_an_expired_invoice_settles_what_it_still_owes(world):
+def test_money_for_an_expired_invoice_settles_what_it_still_owes(world: World) -> None:
     issued = world.issued(partial_payment=True)
+    assert issued.razorpay_invoice_id is not None
     (notice,) = world.notices(world.standin.expire(issued.razorpay_invoice_id))
     world.payments.handle(notice)
     world.store.outbox.clear()
@@ -135,7 +159,7 @@ def test_money_for_an_expired_invoice_settles_what_it_still_owes(world):
     assert "InvoicePartiallyPaid" not in events(world)  # an expired invoice is not part paid
 
 
-def test_a_payment_for_a_provider_invoice_we_do_not_know_is_ignored_and_kept_for_review(world):
+def test_a_payment_for_a_provider_invoice_we_do_not_know_is_ignored_and_kept_for_review(world: World) -> None:
     notice = PaymentNotice(
         event_id="evt_x",
         event_type="payment.captured",
@@ -152,7 +176,7 @@ def test_a_payment_for_a_provider_invoice_we_do_not_know_is_ignored_and_kept_for
     assert reviews(world) == ["unknown_invoice"] and world.store.outbox == {}
 
 
-def test_money_for_an_invoice_of_ours_that_no_longer_exists_is_refunded_in_full(world):
+def test_money_for_an_invoice_of_ours_that_no_longer_exists_is_refunded_in_full(world: World) -> None:
     issued = world.issued()
     del world.store.invoices[issued.id]  # gone (an operator's repair, say)
     world.store.outbox.clear()
@@ -167,13 +191,16 @@ def test_money_for_an_invoice_of_ours_that_no_longer_exists_is_refunded_in_full(
     world.payments.handle(paid_notice(issued, 7000))
     world.drain()
     assert {refund_id for _, _, refund_id in world.razorpay.refund_requests} == {"rfd_Late0001"}
+    assert refunds_sent(world)[0] == ("/v1/payments/pay_Late0001/refund", 7000, "rfd_Late0001")
 
 
 @pytest.mark.parametrize(
     ("case", "reason"),
     [("currency", ReviewReason.CURRENCY_MISMATCH), ("unlinked_draft", ReviewReason.INVOICE_NOT_PAYABLE)],
 )
-def test_money_no_invoice_can_record_is_refunded_in_full(world, case, reason):
+def test_money_no_invoice_can_record_is_refunded_in_full(
+    world: World, case: str, reason: ReviewReason
+) -> None:
     if case == "currency":
         invoice = world.issued()
         notice = paid_notice(invoice, 100, currency="USD")
@@ -185,32 +212,33 @@ def test_money_no_invoice_can_record_is_refunded_in_full(world, case, reason):
 
     assert (outcome.effect, outcome.reason) == ("PaymentRefunded", reason)
     assert refunds_requested(world) == [("pay_Late0001", 100)]
-    assert world.get(invoice.id).payments == ()
+    assert world.get(invoice.id) == invoice
+    [item] = world.store.reviews.values()
+    assert (item.reason, item.currency, item.razorpay_invoice_id) == (
+        reason,
+        "USD" if case == "currency" else "INR",
+        invoice.razorpay_invoice_id,
+    )
+    world.drain()
+    assert [amount for _, amount, _ in refunds_sent(world)] == [100]
 
 
-def test_a_payment_not_captured_is_ignored(world):
+def test_a_payment_not_captured_is_ignored_and_kept_for_review(world: World) -> None:
     issued = world.issued()
-    notice = paid_notice(issued, 100).model_copy(update={"payment_captured": False})
+    document = invoice_paid(issued, "pay_Authorized0001", issued.amount)
+    document["payload"]["payment"]["entity"].update(status="authorized", captured=False)
 
-    assert world.payments.handle(notice).reason is ReviewReason.PAYMENT_NOT_CAPTURED
-    assert world.get(issued.id).payments == ()
+    outcome = world.payments.handle(parse_notice(json.dumps(document).encode(), "evt_authorized"))
+
+    assert (outcome.status, outcome.reason) == (OutcomeStatus.IGNORED, ReviewReason.PAYMENT_NOT_CAPTURED)
+    assert world.get(issued.id) == issued
+    assert reviews(world) == ["payment_not_captured"]
 
 
 # ------------------------------------------------------------------------------------------ expiry
 
 
-def test_razorpay_s_expiry_expires_ours_once(world):
-    issued = world.issued()
-    (notice,) = world.notices(world.standin.expire(issued.razorpay_invoice_id))
-
-    first, again = world.payments.handle(notice), world.payments.handle(notice)
-
-    assert (first.effect, again.status) == ("InvoiceExpired", OutcomeStatus.DUPLICATE)
-    assert world.get(issued.id).status is InvoiceStatus.EXPIRED
-    assert events(world).count("InvoiceExpired") == 1
-
-
-def test_a_late_expiry_never_moves_a_paid_invoice_backwards(world):
+def test_a_late_expiry_never_moves_a_paid_invoice_backwards(world: World) -> None:
     issued = world.issued()
     world.pay(issued)
     notice = PaymentNotice(
@@ -222,13 +250,19 @@ def test_a_late_expiry_never_moves_a_paid_invoice_backwards(world):
         provider_invoice_id=issued.razorpay_invoice_id,
     )
 
+    paid = world.get(issued.id)
+    world.store.outbox.clear()
+
     outcome = world.payments.handle(notice)
 
     assert (outcome.status, outcome.reason) == (OutcomeStatus.IGNORED, ReviewReason.LATE_EXPIRY)
-    assert world.get(issued.id).status is InvoiceStatus.PAID
+    assert world.get(issued.id) == paid
+    assert world.store.outbox == {}
+    [item] = world.store.reviews.values()
+    assert (item.reason, item.event_id, item.invoice_id) == ("late_expiry", "evt_exp", issued.id)
 
 
-def test_an_expiry_naming_another_provider_invoice_is_kept_for_review(world):
+def test_an_expiry_naming_another_provider_invoice_is_kept_for_review(world: World) -> None:
     issued = world.issued()
     notice = PaymentNotice(
         event_id="evt_exp",
@@ -246,7 +280,7 @@ def test_an_expiry_naming_another_provider_invoice_is_kept_for_review(world):
 # -------------------------------------------------------------------------------- failed, refunds
 
 
-def test_a_failed_payment_is_recorded_once_and_changes_no_invoice(world):
+def test_a_failed_payment_is_recorded_once_and_changes_no_invoice(world: World) -> None:
     from invoicing.domain.notices import FailedPaymentAttempt
 
     issued = world.issued()
@@ -273,7 +307,9 @@ def test_a_failed_payment_is_recorded_once_and_changes_no_invoice(world):
     assert world.get(issued.id) == issued
 
 
-def refund_notice(invoice, refund_id: str, status: str, event_id: str = "evt_r") -> PaymentNotice:
+def refund_notice(
+    invoice: Invoice, refund_id: str | None, status: str, event_id: str = "evt_r"
+) -> PaymentNotice:
     return PaymentNotice(
         event_id=event_id,
         event_type=f"refund.{status}",
@@ -291,7 +327,7 @@ def refund_notice(invoice, refund_id: str, status: str, event_id: str = "evt_r")
 
 
 @pytest.mark.parametrize(("status", "event"), [("processed", "RefundProcessed"), ("failed", "RefundFailed")])
-def test_a_refund_is_settled_once_with_what_razorpay_said(world, status, event):
+def test_a_refund_is_settled_once_with_what_razorpay_said(world: World, status: str, event: str) -> None:
     issued = world.issued()
     world.payments.handle(paid_notice(issued, issued.amount + 900))
     (refund,) = world.get(issued.id).refunds
@@ -305,7 +341,7 @@ def test_a_refund_is_settled_once_with_what_razorpay_said(world, status, event):
     assert events(world).count(event) == 1
 
 
-def test_a_refund_naming_nothing_of_ours_is_kept_for_review(world):
+def test_a_refund_naming_nothing_of_ours_is_kept_for_review(world: World) -> None:
     issued = world.issued()
     for notice in (
         refund_notice(issued, "rfd_nope", "processed"),
@@ -314,7 +350,7 @@ def test_a_refund_naming_nothing_of_ours_is_kept_for_review(world):
         assert world.payments.handle(notice).reason is ReviewReason.UNKNOWN_REFUND
 
 
-def test_unhandled_and_unreadable_events_are_kept_for_review(world):
+def test_unhandled_and_unreadable_events_are_kept_for_review(world: World) -> None:
     for kind in (
         NoticeKind.UNHANDLED,
         NoticeKind.UNREADABLE,
@@ -327,7 +363,7 @@ def test_unhandled_and_unreadable_events_are_kept_for_review(world):
 # ------------------------------------------------------------------------------------------- races
 
 
-def test_a_payment_that_loses_a_race_re_reads_and_keeps_both_changes(world):
+def test_a_payment_that_loses_a_race_re_reads_and_keeps_both_changes(world: World) -> None:
     issued = world.issued(partial_payment=True)
     rival = issued.revise({"notes": "written meanwhile"}, NOW)
     world.before_commit(lambda _: world.store.commit([SaveInvoice(issued, rival)]))
@@ -340,10 +376,14 @@ def test_a_payment_that_loses_a_race_re_reads_and_keeps_both_changes(world):
     assert world.store.summary("acc_1") == summarize([after])
 
 
-def test_two_payments_racing_are_both_recorded(world):
+def test_two_payments_racing_are_both_recorded(world: World) -> None:
     issued = world.issued(partial_payment=True)
     first = paid_notice(issued, 1000, "pay_A0000001", "evt_a")
-    world.before_commit(lambda _: world.payments.handle(first))
+
+    def pay_first(_: list[Change]) -> None:
+        world.payments.handle(first)
+
+    world.before_commit(pay_first)
 
     world.payments.handle(paid_notice(issued, 2000, "pay_B0000001", "evt_b"))
 
@@ -351,10 +391,10 @@ def test_two_payments_racing_are_both_recorded(world):
     assert world.get(issued.id).amount_paid == 3000
 
 
-def test_an_invoice_that_keeps_changing_gives_up_with_a_conflict_for_razorpay_to_retry(world):
+def test_an_invoice_that_keeps_changing_gives_up_with_a_conflict_for_razorpay_to_retry(world: World) -> None:
     issued = world.issued(partial_payment=True)
 
-    def rival(_):
+    def rival(_: list[Change]) -> None:
         current = world.get(issued.id)
         world.store.commit([SaveInvoice(current, current.revise({"notes": str(current.version)}, NOW))])
 

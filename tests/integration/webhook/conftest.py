@@ -1,142 +1,47 @@
 """The webhook function under moto: Razorpay's deliveries, signed, and seeded invoices.
 
-``webhooks`` builds events from Razorpay's own sample payloads (``samples/``, copied unchanged from
-Razorpay's documentation) with the ids, amounts and notes of a seeded invoice, signs the exact bytes
-it sends, and calls ``lambda_handler`` with an HTTP API v2 event, as API Gateway would. What a
+``webhooks`` delivers Razorpay's payloads (``payloads.py``: Razorpay's own samples with the ids,
+amounts and notes of a seeded invoice), signs the exact bytes it sends, and calls ``lambda_handler``
+with an HTTP API v2 event, as API Gateway would. What a
 commit sets off (domain events, render jobs) is read through ``effects`` (the outbox dispatcher).
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from invoicing.domain.invoice import Invoice
+from invoicing.repository.reviews import DynamoReviewStore
 from tests.conftest import NOW
 from tests.events.http import http_event
 from tests.support.functions import WEBHOOK, Functions
 from tests.support.razorpay import PREVIOUS_WEBHOOK_SECRET, WEBHOOK_SECRET
+from tests.support.stack import Invoices, MotoStack
 from tests.unit.factories import draft
 
-SAMPLES = Path(__file__).with_name("samples")
+# what the fixtures below give a test
+Issue = Callable[..., Invoice]
+Published = Callable[[], list[tuple[str, dict[str, Any]]]]
+RenderJobs = Callable[[], list[dict[str, Any]]]
+Records = Callable[[str], dict[str, Any] | None]
+
 CURRENT_SECRET = WEBHOOK_SECRET
 PREVIOUS_SECRET = PREVIOUS_WEBHOOK_SECRET
 WEBHOOK_PATH = "/webhooks/razorpay"
-EVENT_CREATED_AT = int(NOW.timestamp())
-
-
-def sample(name: str) -> dict[str, Any]:
-    return json.loads((SAMPLES / f"razorpay-webhook-{name}.json").read_text())
 
 
 def signature(raw: bytes, secret: str) -> str:
     """Razorpay's scheme, written out independently of the code under test."""
     return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-
-
-# ----------------------------------------------------------------------------- payload builders
-def payment_entity(
-    document: dict[str, Any],
-    *,
-    payment_id: str,
-    amount: int,
-    razorpay_invoice_id: str | None,
-    method: str = "upi",
-    currency: str = "INR",
-) -> None:
-    entity = document["payload"]["payment"]["entity"]
-    entity.update(
-        id=payment_id,
-        amount=amount,
-        currency=currency,
-        method=method,
-        invoice_id=razorpay_invoice_id,
-        created_at=EVENT_CREATED_AT,
-    )
-
-
-def invoice_entity(
-    document: dict[str, Any], *, razorpay_invoice_id: str, invoice_id: str | None, amount: int | None = None
-) -> None:
-    entity = document["payload"]["invoice"]["entity"]
-    entity["id"] = razorpay_invoice_id
-    entity["notes"] = {"invoice_id": invoice_id} if invoice_id else []
-    if amount is not None:
-        entity["amount"] = amount
-
-
-def payment_captured(invoice: Invoice, payment_id: str, amount: int, **options: Any) -> dict[str, Any]:
-    document = sample("payment-captured")
-    payment_entity(
-        document,
-        payment_id=payment_id,
-        amount=amount,
-        razorpay_invoice_id=options.pop("razorpay_invoice_id", invoice.razorpay_invoice_id),
-        **options,
-    )
-    document["created_at"] = EVENT_CREATED_AT
-    return document
-
-
-def invoice_paid(
-    invoice: Invoice,
-    payment_id: str,
-    amount: int,
-    *,
-    partially: bool = False,
-    with_notes: bool = True,
-    **options: Any,
-) -> dict[str, Any]:
-    """``invoice.paid`` (or ``invoice.partially_paid``) carrying the payment that triggered it."""
-    document = sample("invoice-partially-paid" if partially else "invoice-paid")
-    assert invoice.razorpay_invoice_id
-    invoice_entity(
-        document,
-        razorpay_invoice_id=invoice.razorpay_invoice_id,
-        invoice_id=invoice.id if with_notes else None,
-        amount=invoice.amount,
-    )
-    payment_entity(
-        document,
-        payment_id=payment_id,
-        amount=amount,
-        razorpay_invoice_id=invoice.razorpay_invoice_id,
-        **options,
-    )
-    document["created_at"] = EVENT_CREATED_AT
-    return document
-
-
-def invoice_expired(invoice: Invoice, *, with_notes: bool = True) -> dict[str, Any]:
-    document = sample("invoice-expired")
-    assert invoice.razorpay_invoice_id
-    invoice_entity(
-        document,
-        razorpay_invoice_id=invoice.razorpay_invoice_id,
-        invoice_id=invoice.id if with_notes else None,
-    )
-    document["created_at"] = EVENT_CREATED_AT
-    return document
-
-
-def payment_failed(invoice: Invoice, payment_id: str, amount: int) -> dict[str, Any]:
-    document = sample("payment-failed")
-    payment_entity(
-        document, payment_id=payment_id, amount=amount, razorpay_invoice_id=invoice.razorpay_invoice_id
-    )
-    document["payload"]["payment"]["entity"]["method"] = "wallet"
-    document["created_at"] = EVENT_CREATED_AT
-    return document
 
 
 # ------------------------------------------------------------------------------ deliveries
@@ -202,18 +107,18 @@ def webhooks(functions: Functions, wiring: Any) -> Webhooks:
 
 
 @pytest.fixture
-def published(effects: Any) -> Callable[[], list[tuple[str, dict[str, Any]]]]:
+def published(effects: MotoStack) -> Published:
     """Every domain event published on the bus so far, as ``(detail-type, detail)``."""
     return effects.events
 
 
 @pytest.fixture
-def render_jobs(effects: Any) -> Callable[[], list[dict[str, Any]]]:
+def render_jobs(effects: MotoStack) -> RenderJobs:
     return effects.render_jobs
 
 
 @pytest.fixture
-def issue(repository: Any) -> Callable[..., Invoice]:
+def issue(repository: Invoices) -> Issue:
     """Seed an issued invoice (with its Razorpay invoice id and pointer); draft overrides allowed."""
 
     def make(**overrides: Any) -> Invoice:
@@ -230,21 +135,20 @@ def idempotency_key(event_id: str) -> str:
 
 
 @pytest.fixture
-def idempotency_records(resources: dict[str, str]) -> Callable[[str], dict[str, Any] | None]:
+def idempotency_records(resources: dict[str, str]) -> Records:
     """The stored idempotency record of an event id, read by its exact key (no scans)."""
     dynamodb = boto3.client("dynamodb")
 
     def read(event_id: str) -> dict[str, Any] | None:
         key = {"id": {"S": idempotency_key(event_id)}}
-        return dynamodb.get_item(TableName=resources["IDEMPOTENCY_TABLE"], Key=key).get("Item")
+        item: dict[str, Any] | None = dynamodb.get_item(
+            TableName=resources["IDEMPOTENCY_TABLE"], Key=key
+        ).get("Item")
+        return item
 
     return read
 
 
 @pytest.fixture
-def reviews(repository: Any) -> Any:
+def reviews(repository: Invoices) -> DynamoReviewStore:
     return repository.reviews
-
-
-def deep(document: dict[str, Any]) -> dict[str, Any]:
-    return copy.deepcopy(document)

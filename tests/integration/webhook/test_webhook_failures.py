@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -16,9 +15,18 @@ import pytest
 from botocore.exceptions import ClientError
 
 from invoicing.domain.invoice import InvoiceStatus, Payment
-from invoicing.services.retry import Backoff
-from tests.integration.webhook.conftest import idempotency_key, invoice_paid, payment_captured
-from tests.support.functions import WEBHOOK
+from invoicing.services.retry import NO_WAIT, Backoff
+from tests.integration.webhook.conftest import (
+    Issue,
+    Published,
+    Records,
+    RenderJobs,
+    Webhooks,
+    idempotency_key,
+)
+from tests.integration.webhook.payloads import invoice_paid, payment_captured
+from tests.support.functions import WEBHOOK, Functions
+from tests.support.stack import Invoices
 from tests.unit.factories import NOW
 
 MONTH = NOW.strftime("%Y-%m")
@@ -41,8 +49,11 @@ class FlakyClient:
         return getattr(self._real, name)
 
 
+Inject = Callable[[Callable[[int], None]], FlakyClient]
+
+
 @pytest.fixture
-def inject(wiring, resources, monkeypatch):
+def inject(wiring: Any, resources: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Inject:
     """Route the functions' invoice-table calls through a ``FlakyClient`` running ``before``."""
     from invoicing.wiring import common
 
@@ -68,8 +79,14 @@ def throttled(operation: str = "TransactWriteItems") -> ClientError:
 
 
 def test_a_throttled_transaction_answers_503_and_razorpays_retry_succeeds(
-    webhooks, issue, repository, inject, idempotency_records, published, render_jobs
-):
+    webhooks: Webhooks,
+    issue: Issue,
+    repository: Invoices,
+    inject: Inject,
+    idempotency_records: Records,
+    published: Published,
+    render_jobs: RenderJobs,
+) -> None:
     invoice = issue()
 
     def throttle_once(attempt: int) -> None:
@@ -96,13 +113,14 @@ def test_a_throttled_transaction_answers_503_and_razorpays_retry_succeeds(
     assert stored.status is InvoiceStatus.PAID
     assert [p.id for p in stored.payments] == ["pay_Throttled00001"]
     assert repository.summary(invoice.account_id).total_paid == invoice.amount
-    assert idempotency_records(failed.event_id)["status"]["S"] == "COMPLETED"
+    record = idempotency_records(failed.event_id)
+    assert record is not None and record["status"]["S"] == "COMPLETED"
     assert [t for t, _ in published()] == ["InvoicePaid"]
 
 
 def test_a_competing_write_between_read_and_write_is_retried_without_losing_it(
-    webhooks, issue, repository, inject, published
-):
+    webhooks: Webhooks, issue: Issue, repository: Invoices, inject: Inject, published: Published
+) -> None:
     invoice = issue(partial_payment=True)
     theirs = Payment(id="pay_Competing00001", amount=20000, method="card", paid_at=NOW)
 
@@ -128,8 +146,8 @@ def test_a_competing_write_between_read_and_write_is_retried_without_losing_it(
 
 
 def test_a_competing_write_that_already_recorded_the_payment_makes_ours_a_duplicate(
-    webhooks, issue, repository, inject
-):
+    webhooks: Webhooks, issue: Issue, repository: Invoices, inject: Inject
+) -> None:
     invoice = issue()
     same = Payment(id="pay_SameRace000001", amount=invoice.amount, method="upi", paid_at=NOW)
 
@@ -149,8 +167,16 @@ def test_a_competing_write_that_already_recorded_the_payment_makes_ours_a_duplic
 
 
 def test_an_invoice_that_keeps_changing_answers_503_and_keeps_no_record(
-    webhooks, issue, repository, inject, idempotency_records
-):
+    webhooks: Webhooks,
+    issue: Issue,
+    repository: Invoices,
+    inject: Inject,
+    idempotency_records: Records,
+    wiring: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # every attempt, without the jittered waits between them (up to ~1 s; a race above waits once)
+    monkeypatch.setattr(wiring, "Backoff", lambda: NO_WAIT)
     invoice = issue()
 
     def always_first(attempt: int) -> None:
@@ -170,8 +196,8 @@ def test_an_invoice_that_keeps_changing_answers_503_and_keeps_no_record(
 
 
 def test_a_failing_idempotency_store_answers_503_and_changes_nothing(
-    webhooks, issue, repository, wiring, monkeypatch
-):
+    webhooks: Webhooks, issue: Issue, repository: Invoices, wiring: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     invoice = issue()
     real = boto3.client("dynamodb")
 
@@ -186,7 +212,7 @@ def test_a_failing_idempotency_store_answers_503_and_changes_nothing(
 
     original = DynamoDBPersistenceLayer.__init__
 
-    def patched(self, *args: Any, **kwargs: Any) -> None:
+    def patched(self: DynamoDBPersistenceLayer, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         self.client = IdempotencyDown()
 
@@ -199,48 +225,53 @@ def test_a_failing_idempotency_store_answers_503_and_changes_nothing(
     assert repository.get(invoice.id) == invoice
 
 
-def test_the_same_event_in_flight_elsewhere_answers_409_so_razorpay_retries(
-    webhooks, issue, repository, resources, idempotency_records
-):
-    invoice = issue()
-    document = payment_captured(invoice, "pay_InFlight000001", invoice.amount)
-    event_id = webhooks.next_event_id()
-    key = idempotency_key(event_id)
-    now = int(time.time())
-    boto3.client("dynamodb").put_item(
-        TableName=resources["IDEMPOTENCY_TABLE"],
-        Item={
-            "id": {"S": key},
-            "status": {"S": "INPROGRESS"},
-            "expiration": {"N": str(now + 3600)},
-            "in_progress_expiration": {"N": str((now + 60) * 1000)},
-        },
-    )
+@pytest.fixture
+def in_progress(resources: dict[str, str]) -> Callable[[str, int], None]:
+    """Leave an event's in-progress record, as an invocation does while it runs (or when it timed out):
+    its in-progress mark lasts until ``until`` (epoch seconds)."""
 
-    answer = webhooks.deliver(document, event_id=event_id)
+    def put(event_id: str, until: int) -> None:
+        boto3.client("dynamodb").put_item(
+            TableName=resources["IDEMPOTENCY_TABLE"],
+            Item={
+                "id": {"S": idempotency_key(event_id)},
+                "status": {"S": "INPROGRESS"},
+                "expiration": {"N": str(int(time.time()) + 3600)},
+                "in_progress_expiration": {"N": str(until * 1000)},
+            },
+        )
+
+    return put
+
+
+def test_the_same_event_in_flight_elsewhere_answers_409_so_razorpay_retries(
+    webhooks: Webhooks,
+    issue: Issue,
+    repository: Invoices,
+    in_progress: Callable[[str, int], None],
+    idempotency_records: Records,
+) -> None:
+    invoice = issue()
+    event_id = webhooks.next_event_id()
+    in_progress(event_id, int(time.time()) + 60)
+
+    answer = webhooks.deliver(
+        payment_captured(invoice, "pay_InFlight000001", invoice.amount), event_id=event_id
+    )
 
     assert answer.status == 409
     assert answer.body["error"]["code"] == "conflict"
     assert repository.get(invoice.id) == invoice
-    assert idempotency_records(event_id)["status"]["S"] == "INPROGRESS"
+    record = idempotency_records(event_id)
+    assert record is not None and record["status"]["S"] == "INPROGRESS"
 
 
 def test_an_attempt_that_timed_out_does_not_block_the_retry(
-    webhooks, issue, repository, resources, idempotency_records
-):
+    webhooks: Webhooks, issue: Issue, repository: Invoices, in_progress: Callable[[str, int], None]
+) -> None:
     invoice = issue()
     event_id = webhooks.next_event_id()
-    key = idempotency_key(event_id)
-    now = int(time.time())
-    boto3.client("dynamodb").put_item(  # left behind by an invocation that hit its 5 s timeout
-        TableName=resources["IDEMPOTENCY_TABLE"],
-        Item={
-            "id": {"S": key},
-            "status": {"S": "INPROGRESS"},
-            "expiration": {"N": str(now + 3600)},
-            "in_progress_expiration": {"N": str((now - 60) * 1000)},
-        },
-    )
+    in_progress(event_id, int(time.time()) - 60)  # left by an invocation that hit its 5 s timeout
 
     answer = webhooks.deliver(
         payment_captured(invoice, "pay_AfterTimeout01", invoice.amount), event_id=event_id
@@ -250,38 +281,18 @@ def test_an_attempt_that_timed_out_does_not_block_the_retry(
     assert repository.get(invoice.id).status is InvoiceStatus.PAID
 
 
-def test_the_in_progress_record_expires_with_the_invocation(webhooks, issue, idempotency_records, functions):
+def test_the_in_progress_record_expires_with_the_invocation(
+    webhooks: Webhooks, issue: Issue, idempotency_records: Records, functions: Functions
+) -> None:
     invoice = issue()
     before = int(time.time() * 1000)
 
     answer = webhooks.deliver(payment_captured(invoice, "pay_Expiry00000001", invoice.amount))
 
     record = idempotency_records(answer.event_id)
+    assert record is not None
     in_progress_until = int(record["in_progress_expiration"]["N"])
     timeout_ms = functions.function(WEBHOOK).spec.timeout_seconds * 1000
     assert before < in_progress_until <= int(time.time() * 1000) + timeout_ms  # the invocation's
     kept_until = int(record["expiration"]["N"])
     assert kept_until - time.time() > 29 * 24 * 3600  # 30 days
-
-
-def test_a_side_effect_that_fails_after_the_commit_is_performed_later_not_lost(
-    webhooks, issue, repository, monkeypatch, effects, clock
-):
-    from invoicing.wiring import common
-
-    class BusDown:
-        def publish(self, detail_type: str, detail: Any, *, event_id: str) -> None:
-            raise RuntimeError("EventBridge refused InvoicePaid: InternalFailure")
-
-    invoice = issue()
-    answer = webhooks.deliver(payment_captured(invoice, "pay_BusDown0000001", invoice.amount))
-    with monkeypatch.context() as patch:
-        patch.setattr(common, "events", lambda bus: BusDown())
-        report = effects.drain_outbox()
-
-    assert answer.body == {"status": "processed"}
-    assert repository.get(invoice.id).status is InvoiceStatus.PAID
-    assert (report["dispatched"], report["failed"]) == (0, 1)
-    assert effects.events() == []  # not yet: the message waits for its next attempt
-    clock.set(clock.current + timedelta(minutes=1))
-    assert [kind for kind, _ in effects.events()] == ["InvoicePaid"]

@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import boto3
 import pytest
 
+from invoicing.domain.invoice import Invoice
+from invoicing.repository.reviews import DynamoReviewStore
+from tests.conftest import AwsCalls
 from tests.events.http import http_event
 from tests.integration.webhook.conftest import (
     CURRENT_SECRET,
     PREVIOUS_SECRET,
-    SAMPLES,
-    invoice_paid,
-    sample,
+    Answer,
+    Issue,
+    Records,
+    Webhooks,
     signature,
 )
-from tests.support.functions import WEBHOOK
+from tests.integration.webhook.payloads import SAMPLES, invoice_paid, sample
+from tests.support.functions import WEBHOOK, Functions
+from tests.support.stack import Invoices
 
 
-def _bad_request(answer) -> None:
+def _bad_request(answer: Answer) -> None:
     assert answer.status == 400
     assert answer.body["error"]["code"] == "bad_request"
     assert answer.body["error"]["message"]
@@ -28,7 +36,7 @@ def _bad_request(answer) -> None:
 
 
 @pytest.fixture
-def invoice(issue):
+def invoice(issue: Issue) -> Invoice:
     return issue()
 
 
@@ -44,8 +52,13 @@ def invoice(issue):
     ],
 )
 def test_a_forged_signature_is_refused_and_nothing_is_written(
-    webhooks, invoice, repository, idempotency_records, aws_calls, header
-):
+    webhooks: Webhooks,
+    invoice: Invoice,
+    repository: Invoices,
+    idempotency_records: Records,
+    aws_calls: AwsCalls,
+    header: Callable[[bytes], str],
+) -> None:
     document = invoice_paid(invoice, "pay_Forged00000001", invoice.amount)
     raw = json.dumps(document).encode()
     aws_calls.clear()
@@ -58,7 +71,9 @@ def test_a_forged_signature_is_refused_and_nothing_is_written(
     assert repository.get(invoice.id) == invoice
 
 
-def test_a_body_altered_after_signing_is_refused(webhooks, invoice, repository, idempotency_records):
+def test_a_body_altered_after_signing_is_refused(
+    webhooks: Webhooks, invoice: Invoice, repository: Invoices, idempotency_records: Records
+) -> None:
     signed = json.dumps(invoice_paid(invoice, "pay_Altered0000001", 100)).encode()
     altered = signed.replace(b'"amount": 100,', b'"amount": 106200,', 1)
     assert altered != signed
@@ -70,7 +85,13 @@ def test_a_body_altered_after_signing_is_refused(webhooks, invoice, repository, 
     assert repository.get(invoice.id) == invoice
 
 
-def test_a_missing_signature_is_refused(webhooks, invoice, repository, idempotency_records, aws_calls):
+def test_a_missing_signature_is_refused(
+    webhooks: Webhooks,
+    invoice: Invoice,
+    repository: Invoices,
+    idempotency_records: Records,
+    aws_calls: AwsCalls,
+) -> None:
     aws_calls.clear()
 
     answer = webhooks.deliver(
@@ -83,7 +104,7 @@ def test_a_missing_signature_is_refused(webhooks, invoice, repository, idempoten
     assert repository.get(invoice.id) == invoice
 
 
-def test_an_empty_signature_is_refused(webhooks, invoice, repository):
+def test_an_empty_signature_is_refused(webhooks: Webhooks, invoice: Invoice, repository: Invoices) -> None:
     answer = webhooks.deliver(invoice_paid(invoice, "pay_Empty00000001", invoice.amount), signature_header="")
 
     _bad_request(answer)
@@ -101,7 +122,9 @@ def test_an_empty_signature_is_refused(webhooks, invoice, repository):
         pytest.param(lambda d: ("\r\n" + json.dumps(d) + "\n").encode(), id="surrounding-whitespace"),
     ],
 )
-def test_any_json_formatting_is_accepted_when_signed_as_sent(webhooks, invoice, repository, serialize):
+def test_any_json_formatting_is_accepted_when_signed_as_sent(
+    webhooks: Webhooks, invoice: Invoice, repository: Invoices, serialize: Callable[[dict[str, Any]], bytes]
+) -> None:
     document = invoice_paid(invoice, "pay_Formatted00001", invoice.amount)
     document["payload"]["invoice"]["entity"]["description"] = "GPU पॉड — ₹ बिल ✓"
     raw = serialize(document)
@@ -115,14 +138,18 @@ def test_any_json_formatting_is_accepted_when_signed_as_sent(webhooks, invoice, 
     assert [p.id for p in stored.payments] == ["pay_Formatted00001"]
 
 
-def test_a_base64_encoded_body_is_verified_over_its_decoded_bytes(webhooks, invoice, repository):
+def test_a_base64_encoded_body_is_verified_over_its_decoded_bytes(
+    webhooks: Webhooks, invoice: Invoice, repository: Invoices
+) -> None:
     answer = webhooks.deliver(invoice_paid(invoice, "pay_Base64000001", invoice.amount), base64_body=True)
 
     assert (answer.status, answer.body) == (200, {"status": "processed"})
     assert repository.get(invoice.id).status == "paid"
 
 
-def test_a_signature_over_the_base64_text_is_refused(webhooks, invoice, repository):
+def test_a_signature_over_the_base64_text_is_refused(
+    webhooks: Webhooks, invoice: Invoice, repository: Invoices
+) -> None:
     raw = json.dumps(invoice_paid(invoice, "pay_Base64000002", invoice.amount)).encode()
     wrong = signature(base64.b64encode(raw), CURRENT_SECRET)
 
@@ -132,7 +159,9 @@ def test_a_signature_over_the_base64_text_is_refused(webhooks, invoice, reposito
     assert repository.get(invoice.id) == invoice
 
 
-def test_during_a_rotation_the_previous_secret_is_accepted(webhooks, invoice, repository):
+def test_during_a_rotation_the_previous_secret_is_accepted(
+    webhooks: Webhooks, invoice: Invoice, repository: Invoices
+) -> None:
     answer = webhooks.deliver(
         invoice_paid(invoice, "pay_Rotated000001", invoice.amount), secret=PREVIOUS_SECRET
     )
@@ -141,7 +170,9 @@ def test_during_a_rotation_the_previous_secret_is_accepted(webhooks, invoice, re
     assert repository.get(invoice.id).status == "paid"
 
 
-def test_a_third_secret_is_refused_during_a_rotation(webhooks, invoice, repository, idempotency_records):
+def test_a_third_secret_is_refused_during_a_rotation(
+    webhooks: Webhooks, invoice: Invoice, repository: Invoices, idempotency_records: Records
+) -> None:
     answer = webhooks.deliver(
         invoice_paid(invoice, "pay_Rotated000002", invoice.amount), secret="whsec_retired_long_ago_0000"
     )
@@ -152,8 +183,8 @@ def test_a_third_secret_is_refused_during_a_rotation(webhooks, invoice, reposito
 
 
 def test_malformed_json_that_is_correctly_signed_is_a_bad_request(
-    webhooks, invoice, idempotency_records, aws_calls
-):
+    webhooks: Webhooks, invoice: Invoice, idempotency_records: Records, aws_calls: AwsCalls
+) -> None:
     aws_calls.clear()
 
     answer = webhooks.deliver(b'{"event": "invoice.paid", "payload": ')
@@ -164,14 +195,14 @@ def test_malformed_json_that_is_correctly_signed_is_a_bad_request(
 
 
 @pytest.fixture
-def razorpay_secret(resources):
+def razorpay_secret(resources: dict[str, str]) -> Iterator[Callable[[dict[str, str]], None]]:
     """Replace the Razorpay secret for one test (the functions' cached copy is dropped both ways)."""
     from invoicing.adapters import secrets
     from tests.support.stack import RAZORPAY_SECRET
 
     client = boto3.client("secretsmanager")
 
-    def put(value: dict) -> None:
+    def put(value: dict[str, str]) -> None:
         client.put_secret_value(SecretId=resources["RAZORPAY_SECRET_NAME"], SecretString=json.dumps(value))
         secrets.reset()
 
@@ -180,8 +211,12 @@ def razorpay_secret(resources):
 
 
 def test_without_a_configured_webhook_secret_every_delivery_fails_loudly(
-    webhooks, invoice, razorpay_secret, repository, idempotency_records
-):
+    webhooks: Webhooks,
+    invoice: Invoice,
+    razorpay_secret: Callable[[dict[str, str]], None],
+    repository: Invoices,
+    idempotency_records: Records,
+) -> None:
     razorpay_secret({"key_id": "k", "key_secret": "s", "webhook_secret": "", "previous_webhook_secret": ""})
 
     answer = webhooks.deliver(invoice_paid(invoice, "pay_NoSecret000001", invoice.amount), secret="")
@@ -193,7 +228,9 @@ def test_without_a_configured_webhook_secret_every_delivery_fails_loudly(
     assert repository.get(invoice.id) == invoice
 
 
-def test_the_razorpay_sdk_fixture_event_is_verified_and_ignored(webhooks, reviews):
+def test_the_razorpay_sdk_fixture_event_is_verified_and_ignored(
+    webhooks: Webhooks, reviews: DynamoReviewStore
+) -> None:
     document = json.loads((SAMPLES / "razorpay-sdk-fixture-payment-authorized-webhook.json").read_text())
 
     answer = webhooks.deliver(document)
@@ -203,7 +240,7 @@ def test_the_razorpay_sdk_fixture_event_is_verified_and_ignored(webhooks, review
     assert (item.reason, item.event_type) == ("unhandled_event", "payment.authorized")
 
 
-def test_only_the_webhook_route_is_served(functions, invoice):
+def test_only_the_webhook_route_is_served(functions: Functions, invoice: Invoice) -> None:
     event = http_event("POST", "/webhooks/other", body=sample("invoice-paid"))
 
     response = functions.invoke(WEBHOOK, event)
