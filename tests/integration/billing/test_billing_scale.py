@@ -4,11 +4,14 @@ Razorpay and printed; a race between two runs under DynamoDB makes one invoice."
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoicing.domain.billing import ClaimPeriod
 from invoicing.domain.invoice import MAX_LINES
 from tests.integration.billing.conftest import usage_record
+
+if TYPE_CHECKING:
+    from pypdf import PageObject
 
 # The column headings as the renderer draws them (ASCII is set as itself; "₹" follows "Rate (").
 HEADINGS = (b"(SAC) Tj", b"(Qty) Tj", b"(Rate \\(", b"(Amount \\(")
@@ -99,6 +102,13 @@ def _item_size(value: Any) -> int:
     raise AssertionError(kind)
 
 
+def _operators(page: PageObject) -> bytes:
+    """What the page draws, as its (decompressed) content stream."""
+    contents = page.get_contents()
+    assert contents is not None
+    return contents.get_data()
+
+
 def test_a_500_line_invoice_is_stored_issued_at_razorpay_and_printed(stack, dynamodb):
     # Given 500 resources with long names and descriptions: the worst a run can make
     stack.price(description=("NVIDIA H100 80GB SXM5 GPU, on-demand, India West (Pune) zone 1a " * 3)[:200])
@@ -143,7 +153,7 @@ def test_a_500_line_invoice_is_stored_issued_at_razorpay_and_printed(stack, dyna
 
     assets = Path(__file__).resolve().parents[3] / "functions" / "pdf_renderer"
     pages = PdfReader(io.BytesIO(InvoicePdfRenderer(assets).render(invoice))).pages
-    drawn = [page.get_contents().get_data() for page in pages]
+    drawn = [_operators(page) for page in pages]
     with_lines = [n for n, ops in enumerate(drawn) if b"training-job" in ops]
     assert len(with_lines) > 10
     for n in with_lines:
