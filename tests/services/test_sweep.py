@@ -4,16 +4,20 @@ e-mails (once), fan-out, lost races, and at-least-once dispatch of the effects."
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
 from invoicing.domain.changes import Emit, SaveInvoice
 from invoicing.domain.credit_notes import CreditReason, CreditRequest
-from invoicing.domain.invoice import InvoiceStatus
+from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.domain.numbering import IST
 from invoicing.domain.outbox import OutboxMessage, PublishEvent, RenderDocument, SendReminder
-from invoicing.domain.sweep import SweepWork
+from invoicing.domain.summary import AccountSummary
+from invoicing.domain.sweep import SWEEP_SHARDS, SweepWork
 from invoicing.services.outbox import FIRST_RETRY, LAST_RETRY
+from invoicing.services.sweep import SweepReport
+from tests.services.conftest import World
 from tests.unit.factories import NOW, dispute, payment
 
 DUE = date(2026, 10, 16)  # issued on 1 October with 15-day terms
@@ -28,24 +32,32 @@ def late(days: int) -> datetime:
     return run_at(DUE + timedelta(days=days))
 
 
-def sweep_and_dispatch(world, when: datetime, **options):
+def sweep_and_dispatch(world: World, when: datetime, **options: Any) -> SweepReport:
     world.clock.set(when)
     report = world.sweep(**options).run(when)
     world.drain()
     return report
 
 
-def mails(world) -> list[tuple[str, date, bool]]:
+def mails(world: World) -> list[tuple[str, date, bool]]:
     return [(r.invoice.id, r.today, r.first_notice) for r in world.mailer.sent]
+
+
+def issued_quietly(world: World, **fields: Any) -> Invoice:
+    """An issued invoice whose own effects (InvoiceIssued, its PDF) are dispatched and forgotten."""
+    invoice = world.issued(**fields)
+    world.drain()
+    world.events.published.clear()
+    return invoice
 
 
 # ------------------------------------------------------------------------------------------ a run
 
 
-def test_the_day_after_the_due_date_an_invoice_goes_overdue_and_the_customer_gets_one_notice(world):
-    invoice = world.issued()
-    world.drain()
-    world.events.published.clear()
+def test_the_day_after_the_due_date_an_invoice_goes_overdue_and_the_customer_gets_one_notice(
+    world: World,
+) -> None:
+    invoice = issued_quietly(world)
 
     report = sweep_and_dispatch(world, late(1))
 
@@ -81,47 +93,148 @@ def test_running_again_the_same_day_never_e_mails_twice(world):
     assert len(world.mailer.sent) == 1
 
 
-def test_reminders_follow_on_their_days_and_suspension_after_the_grace_period(world):
-    invoice = world.issued()
-    for day in (1, 2, 3, 7):
+def test_reminders_go_out_on_days_3_and_7_once_each_and_suspension_once_after_the_grace_period(
+    world: World,
+) -> None:
+    # Given an unpaid invoice and a sweep every day (twice a day: a retried run) for two weeks
+    invoice = issued_quietly(world)
+    for day in range(15):
+        sweep_and_dispatch(world, late(day))
         sweep_and_dispatch(world, late(day))
 
-    assert [(today - DUE).days for _, today, _ in mails(world)] == [1, 3, 7]
+    # Then the overdue notice on day 1 and reminders on days 3 and 7, each exactly once
+    assert mails(world) == [
+        (invoice.id, DUE + timedelta(days=1), True),
+        (invoice.id, DUE + timedelta(days=3), False),
+        (invoice.id, DUE + timedelta(days=7), False),
+    ]
+    # And one InvoiceOverdue, then one ServiceSuspensionRequested when the grace period (7 days) ended
+    assert world.events.names == ["InvoiceOverdue", "ServiceSuspensionRequested"]
     after = world.get(invoice.id)
-    assert after.reminders_sent == (3, 7) and after.suspension_requested_at is not None
-    assert "ServiceSuspensionRequested" in world.events.names
-    assert world.get(invoice.id).next_sweep_on is None
+    assert after.reminders_sent == (3, 7) and after.suspension_requested_at == late(7)
+    # And with nothing left to do, the invoice left the sweep's index
+    assert after.next_sweep_on is None
 
 
-def test_a_missed_week_is_caught_up_with_one_e_mail(world):
-    invoice = world.issued()
+def test_after_missed_days_the_sweep_catches_up_with_one_e_mail_not_a_burst(world: World) -> None:
+    # Given an invoice the sweep last saw on day 1, and no sweep on days 2-9
+    invoice = issued_quietly(world)
+    sweep_and_dispatch(world, late(1))
+
+    # When it runs again on day 10
+    report = sweep_and_dispatch(world, late(10))
+
+    # Then reminders 3 and 7 are both recorded, but one e-mail (the latest) is sent, and suspension
+    # is requested once
+    after = world.get(invoice.id)
+    assert after.reminders_sent == (3, 7) and after.suspension_requested_at == late(10)
+    assert (report.reminders_sent, report.reminders_skipped, report.suspensions_requested) == (1, 1, 1)
+    assert mails(world)[1:] == [(invoice.id, DUE + timedelta(days=10), False)]
+    assert world.events.names == ["InvoiceOverdue", "ServiceSuspensionRequested"]
+
+
+def test_an_invoice_first_seen_a_week_past_due_gets_one_e_mail_with_every_step(world: World) -> None:
+    invoice = issued_quietly(world)
 
     report = sweep_and_dispatch(world, late(9))
 
-    assert (report.overdue, report.reminders_sent, report.reminders_skipped) == (1, 1, 1)
+    assert report == SweepReport(
+        read=1,
+        overdue=1,
+        reminders_sent=1,
+        reminders_skipped=1,
+        suspensions_requested=1,
+        shards_done=SWEEP_SHARDS,
+    )
+    after = world.get(invoice.id)
+    assert after.status is InvoiceStatus.OVERDUE and after.reminders_sent == (3, 7)
     assert mails(world) == [(invoice.id, DUE + timedelta(days=9), False)]
-    assert report.suspensions_requested == 1
+    assert world.events.names == ["InvoiceOverdue", "ServiceSuspensionRequested"]
+    assert world.store.summary("acc_1") == AccountSummary(total_overdue=after.amount_due, count_overdue=1)
 
 
-def test_an_open_dispute_holds_reminders_but_not_the_status(world):
-    invoice = world.issued()
-    world.store.commit([SaveInvoice(invoice, invoice.open_dispute(dispute(invoice_id=invoice.id), NOW))])
+def test_a_partially_paid_invoice_past_due_goes_overdue_for_what_is_left(world: World) -> None:
+    invoice = world.issued(partial_payment=True)
+    world.pay(invoice, 62_00)
 
-    sweep_and_dispatch(world, late(9))
+    sweep_and_dispatch(world, late(1))
 
-    assert world.get(invoice.id).status is InvoiceStatus.OVERDUE
+    after = world.get(invoice.id)
+    assert after.status is InvoiceStatus.OVERDUE and after.amount_due == invoice.amount - 62_00
+    assert world.store.summary("acc_1") == AccountSummary(
+        total_paid=62_00, total_overdue=after.amount_due, count_overdue=1
+    )
+    # the notice is rendered from the invoice as it is now: what is left to pay
+    [notice] = world.mailer.sent
+    assert notice.invoice.amount_due == after.amount_due
+
+
+def test_an_open_dispute_holds_reminders_and_suspension_but_not_the_status(world: World) -> None:
+    # Given an invoice disputed before it fell due
+    invoice = issued_quietly(world)
+    disputed = invoice.open_dispute(dispute(invoice_id=invoice.id), NOW)
+    world.store.commit([SaveInvoice(invoice, disputed)])
+
+    # When the sweep runs every day for two weeks
+    reports = [sweep_and_dispatch(world, late(day)) for day in range(1, 15)]
+
+    # Then it becomes overdue (and the event says so), but no e-mail and no suspension follow
+    after = world.get(invoice.id)
+    assert after.status is InvoiceStatus.OVERDUE and after.version == disputed.version + 1
+    assert after.reminders_sent == () and after.suspension_requested_at is None
     assert world.mailer.sent == []
+    assert world.events.names == ["InvoiceOverdue"]
+    # And after day 1 the disputed invoice is not even read
+    assert [report.read for report in reports] == [1] + [0] * 13
 
 
-def test_an_invoice_past_expire_by_expires(world):
-    invoice = world.issued(expire_by=NOW + timedelta(days=3))
+def test_a_paid_invoice_leaves_the_index_and_gets_nothing_further(world: World) -> None:
+    invoice = world.issued()
+    sweep_and_dispatch(world, late(1))
+    assert len(world.mailer.sent) == 1
+    world.pay(world.get(invoice.id))
     world.drain()
     world.events.published.clear()
+
+    reports = [sweep_and_dispatch(world, late(day)) for day in range(2, 12)]
+
+    assert reports == [SweepReport(shards_done=SWEEP_SHARDS)] * 10
+    assert world.get(invoice.id).status is InvoiceStatus.PAID
+    assert len(world.mailer.sent) == 1 and world.events.names == []
+    assert world.store.summary("acc_1") == AccountSummary(total_paid=invoice.amount, count_paid=1)
+
+
+def test_an_invoice_past_expire_by_expires_before_it_is_due(world: World) -> None:
+    invoice = issued_quietly(world, expire_by=NOW + timedelta(days=3))
 
     report = sweep_and_dispatch(world, run_at(date(2026, 10, 5)))
 
     assert (report.expired, world.get(invoice.id).status) == (1, InvoiceStatus.EXPIRED)
     assert world.events.names == ["InvoiceExpired"]
+    assert world.mailer.sent == []
+    assert world.store.summary("acc_1") == AccountSummary()
+
+
+def test_an_overdue_invoice_past_expire_by_expires_and_nothing_else_follows(world: World) -> None:
+    # Given an invoice that may be paid until 20 Oct 2026, noon IST, overdue since day 1
+    expire_by = datetime(2026, 10, 20, 12, 0, tzinfo=IST)
+    invoice = issued_quietly(world, expire_by=expire_by)
+    sweep_and_dispatch(world, late(1))
+    assert len(world.mailer.sent) == 1
+
+    # When the sweep runs the next morning after expire_by (day 5)
+    report = sweep_and_dispatch(world, late(5))
+
+    # Then it is expired and nothing else happens (no reminder for day 3, no suspension)
+    after = world.get(invoice.id)
+    assert after.status is InvoiceStatus.EXPIRED and after.expired_at == late(5)
+    assert after.payment_url is None
+    assert report == SweepReport(read=1, expired=1, shards_done=SWEEP_SHARDS)
+    assert world.events.names == ["InvoiceOverdue", "InvoiceExpired"]
+    assert len(world.mailer.sent) == 1
+    assert world.store.summary("acc_1") == AccountSummary()
+    # And it never comes back
+    assert sweep_and_dispatch(world, late(6)) == SweepReport(shards_done=SWEEP_SHARDS)
 
 
 def test_a_run_time_without_a_zone_is_refused_rather_than_guessed(world):

@@ -178,20 +178,6 @@ def test_a_message_that_keeps_failing_is_recorded_as_failed_on_its_last_receive(
     assert run["failed"] == [{"account_id": "acc_1", "message": "RuntimeError: boom"}]
 
 
-def test_the_openapi_document_describes_the_billing_routes(stack):
-    document = stack.call("GET", "/openapi.json", claims={}).body
-    for path in (
-        "/usage",
-        "/usage/summary",
-        "/prices",
-        "/prices/{sku}",
-        "/billing-runs",
-        "/billing-runs/{run_id}",
-    ):
-        assert path in document["paths"], path
-    assert "/accounts/{account_id}/billing-profile" in document["paths"]
-
-
 def test_months_outside_2000_to_2100_are_refused_at_the_edge(stack):
     assert stack.call("POST", "/billing-runs", body={"period": "0000-01"}).status == 422
     assert stack.call("GET", "/usage/summary", query={"period": "2101-01", "account_id": "a"}).status == 422

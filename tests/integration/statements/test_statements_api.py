@@ -7,7 +7,6 @@ from typing import Any
 
 import boto3
 import pytest
-from openapi_spec_validator import validate
 
 from invoicing.domain.changes import SaveInvoice, TakeNumber
 from invoicing.domain.invoice import Invoice
@@ -144,9 +143,9 @@ def test_who_may_ask_and_see(stack: Stack) -> None:
 @pytest.mark.parametrize(
     ("body", "where"),
     [
+        # the domain's refusal (future and over 366 days too: tests/services/test_statements.py)
         ({"account_id": "acc_1", "from": "2026-10-05", "to": "2026-10-04"}, ["body", "to"]),
-        ({"account_id": "acc_1", "from": "2026-10-05", "to": "2027-01-01"}, ["body", "to"]),
-        ({"account_id": "acc_1", "from": "2025-11-29", "to": "2026-11-30"}, ["body", "to"]),
+        # the request's own rules
         ({"account_id": "acc_1", "from": "2026-10-05"}, ["body", "to"]),
         ({"account_id": "acc_1", "from": 20261005, "to": "2026-10-06"}, ["body", "from"]),
         (
@@ -154,7 +153,7 @@ def test_who_may_ask_and_see(stack: Stack) -> None:
             ["body", "start"],
         ),
     ],
-    ids=["backwards", "future", "367-days", "no-to", "number", "unknown-field"],
+    ids=["backwards", "no-to", "number", "unknown-field"],
 )
 def test_a_range_that_is_no_statement_range_is_a_422_naming_the_field(
     stack: Stack, body: dict[str, Any], where: list[str]
@@ -165,8 +164,8 @@ def test_a_range_that_is_no_statement_range_is_a_422_naming_the_field(
 
 
 def test_the_openapi_document_describes_statements_and_the_exports_303(stack: Stack) -> None:
+    # (that it is valid OpenAPI 3: tests/integration/api/test_contract.py)
     document = stack.call("GET", "/openapi.json").json()
-    validate(document)
     export = document["paths"]["/invoices/export.csv"]["get"]["responses"]
     assert set(export) >= {"200", "303", "403"}
     assert "Location" in export["303"]["headers"]

@@ -1,9 +1,15 @@
-"""The daily overdue sweep end to end under moto: handler → service → DynamoDB, SES, EventBridge, SQS."""
+"""The daily overdue sweep end to end under moto: handler → service → DynamoDB, SES, EventBridge, SQS.
+
+Here: the scheduled event and the SQS work event at the handler, its answer, an e-mail really sent
+through SES and an event through EventBridge, what the sweep reads and writes in DynamoDB (``aws_calls``),
+fan-out over SweepQueue, a poisoned message, the metrics. Which invoices are reminded, suspended or
+expired on which day (disputes, payments, missed days, expiry) is tested over the fakes in
+tests/services/test_sweep.py."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from pydantic import ValidationError
@@ -13,7 +19,6 @@ from invoicing.domain.numbering import IST
 from invoicing.domain.summary import AccountSummary
 from invoicing.repository import records
 from tests.integration.sweep.conftest import DUE, PAYMENT_URL, SweepStack, day, six_am_ist
-from tests.unit.factories import NOW, dispute
 
 NOTHING = {
     "read": 0,
@@ -105,49 +110,7 @@ def test_an_invoice_due_yesterday_becomes_overdue_with_one_email_and_one_event(s
     assert stack.render_jobs() == []
 
 
-def test_a_partially_paid_invoice_past_due_becomes_overdue_for_what_is_left(stack: SweepStack):
-    invoice = stack.issue(partial_payment=True)
-    stack.pay(invoice.id, amount=100_000_00)
-
-    stack.sweep(day(1))
-
-    stored = stack.get(invoice.id)
-    assert stored.status is InvoiceStatus.OVERDUE
-    assert stack.summary() == AccountSummary(
-        total_paid=100_000_00, total_overdue=stored.amount_due, count_overdue=1
-    )
-    [email] = stack.emails()
-    assert "₹1,18,966.70" in email["text"] and "₹1,18,966.70" in email["html"]
-
-
-# ------------------------------------------------------------------------------ reminders
-
-
-def test_reminders_go_out_on_days_3_and_7_once_each_and_suspension_once(stack: SweepStack):
-    # Given an unpaid invoice and a sweep every day (twice a day: a retried run) for two weeks
-    invoice = stack.issue()
-    sent_on: dict[int, int] = {}
-    for n in range(0, 15):
-        before = len(stack.emails())
-        stack.sweep(day(n))
-        stack.sweep(day(n), source="aws.events", event_id="redelivered")
-        sent_on[n] = len(stack.emails()) - before
-
-    # Then the overdue notice on day 1 and reminders on days 3 and 7, each exactly once
-    assert {n: count for n, count in sent_on.items() if count} == {1: 1, 3: 1, 7: 1}
-    subjects = [email["subject"] for email in stack.emails()]
-    assert subjects == [
-        "Invoice INV/2627/000001 is overdue: ₹2,18,966.70 due",
-        "Reminder: invoice INV/2627/000001 is 3 days overdue (₹2,18,966.70 due)",
-        "Reminder: invoice INV/2627/000001 is 7 days overdue (₹2,18,966.70 due)",
-    ]
-    # And one InvoiceOverdue, then one ServiceSuspensionRequested when the grace period (7 days) ended
-    assert sorted(stack.event_types()) == ["InvoiceOverdue", "ServiceSuspensionRequested"]
-    stored = stack.get(invoice.id)
-    assert stored.reminders_sent == (3, 7)
-    assert stored.suspension_requested_at == six_am_ist(day(7))
-    # And with nothing left to do, the invoice left the sweep's index
-    assert stored.next_sweep_on is None
+# ---------------------------------------------------------------------------- a repeated run
 
 
 def test_a_second_run_the_same_day_sends_and_changes_nothing(stack: SweepStack, aws_calls):
@@ -164,122 +127,6 @@ def test_a_second_run_the_same_day_sends_and_changes_nothing(stack: SweepStack, 
     assert len(stack.emails()) == 1
     assert stack.event_types() == ["InvoiceOverdue"]
     assert stack.summary() == overdue_summary(invoice)
-
-
-def test_after_missed_days_the_sweep_catches_up_with_one_email_not_a_burst(stack: SweepStack):
-    # Given an invoice the sweep last saw on day 1, and no sweep on days 2-9
-    invoice = stack.issue()
-    stack.sweep(day(1))
-
-    # When it runs again on day 10
-    report = stack.sweep(day(10))
-
-    # Then reminders 3 and 7 are both recorded, but one e-mail (the latest) is sent, and suspension
-    # is requested once
-    stored = stack.get(invoice.id)
-    assert stored.reminders_sent == (3, 7) and stored.suspension_requested_at is not None
-    assert report["reminders_sent"] == 1 and report["reminders_skipped"] == 1
-    assert report["suspensions_requested"] == 1
-    assert [e["subject"] for e in stack.emails()][1:] == [
-        "Reminder: invoice INV/2627/000001 is 10 days overdue (₹2,18,966.70 due)"
-    ]
-    assert sorted(stack.event_types()) == ["InvoiceOverdue", "ServiceSuspensionRequested"]
-
-
-def test_an_invoice_first_seen_long_past_due_gets_one_email_with_every_step(stack: SweepStack):
-    invoice = stack.issue()
-
-    report = stack.sweep(day(9))
-
-    stored = stack.get(invoice.id)
-    assert stored.status is InvoiceStatus.OVERDUE and stored.reminders_sent == (3, 7)
-    assert report == NOTHING | {
-        "read": 1,
-        "overdue": 1,
-        "reminders_sent": 1,
-        "reminders_skipped": 1,
-        "suspensions_requested": 1,
-    }
-    [email] = stack.emails()
-    assert email["subject"].startswith("Reminder: invoice INV/2627/000001 is 9 days overdue")
-    assert "suspended until it is paid" in email["text"]
-    assert sorted(stack.event_types()) == ["InvoiceOverdue", "ServiceSuspensionRequested"]
-    assert stack.summary() == overdue_summary(invoice)
-
-
-# ------------------------------------------------------------------------ disputes, payments
-
-
-def test_an_open_dispute_pauses_reminders_and_suspension(stack: SweepStack):
-    # Given an invoice disputed before it fell due
-    invoice = stack.issue()
-    disputed = stack.repository.save(invoice, invoice.open_dispute(dispute(invoice_id=invoice.id), NOW))
-
-    # When the sweep runs every day for two weeks
-    reports = [stack.sweep(day(n)) for n in range(1, 15)]
-
-    # Then it becomes overdue (and the event says so), but no e-mail and no suspension follow
-    stored = stack.get(invoice.id)
-    assert stored.status is InvoiceStatus.OVERDUE and stored.version == disputed.version + 1
-    assert stored.reminders_sent == () and stored.suspension_requested_at is None
-    assert stack.emails() == []
-    assert stack.event_types() == ["InvoiceOverdue"]
-    # And after day 1 the disputed invoice is not even read
-    assert [r["read"] for r in reports] == [1] + [0] * 13
-
-
-def test_a_paid_invoice_leaves_the_index_and_gets_nothing_further(stack: SweepStack, aws_calls):
-    invoice = stack.issue()
-    stack.sweep(day(1))
-    assert len(stack.emails()) == 1  # sent before the payment (a reminder dispatched later is dropped)
-    stack.pay(invoice.id)
-    aws_calls.clear()
-
-    reports = [stack.sweep(day(n)) for n in range(2, 12)]
-
-    assert all(report == NOTHING for report in reports)
-    assert writes(aws_calls) == 0 and aws_calls.count("GetItem") == 0
-    assert stack.get(invoice.id).status is InvoiceStatus.PAID
-    assert len(stack.emails()) == 1
-    assert stack.event_types() == ["InvoiceOverdue"]
-    assert stack.summary() == AccountSummary(total_paid=invoice.amount, count_paid=1)
-
-
-# ---------------------------------------------------------------------------------- expiry
-
-
-def test_an_overdue_invoice_past_expire_by_expires(stack: SweepStack):
-    # Given an invoice that may be paid until 20 Oct 2026, noon IST, overdue since day 1
-    expire_by = datetime(2026, 10, 20, 12, 0, tzinfo=IST)
-    invoice = stack.issue(expire_by=expire_by)
-    stack.sweep(day(1))
-    assert len(stack.emails()) == 1
-
-    # When the sweep runs the next morning after expire_by (day 5)
-    report = stack.sweep(day(5))
-
-    # Then it is expired and nothing else happens (no reminder for day 3, no suspension)
-    stored = stack.get(invoice.id)
-    assert stored.status is InvoiceStatus.EXPIRED and stored.expired_at == six_am_ist(day(5))
-    assert stored.payment_url is None
-    assert report == NOTHING | {"read": 1, "expired": 1}
-    assert stack.event_types() == ["InvoiceOverdue", "InvoiceExpired"]
-    assert len(stack.emails()) == 1
-    assert stack.summary() == AccountSummary()
-    # And it never comes back
-    assert stack.sweep(day(6)) == NOTHING
-
-
-def test_a_pending_invoice_past_expire_by_expires_before_it_is_due(stack: SweepStack):
-    invoice = stack.issue(expire_by=datetime(2026, 10, 10, 18, 0, tzinfo=IST))
-
-    report = stack.sweep(DUE - timedelta(days=5))
-
-    assert stack.get(invoice.id).status is InvoiceStatus.EXPIRED
-    assert report["expired"] == 1
-    assert stack.event_types() == ["InvoiceExpired"]
-    assert stack.emails() == []
-    assert stack.summary() == AccountSummary()
 
 
 # ------------------------------------------------------------------------------- reads only
