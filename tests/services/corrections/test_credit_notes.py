@@ -11,7 +11,7 @@ from invoicing.domain.access import Caller
 from invoicing.domain.changes import SaveInvoice
 from invoicing.domain.credit_notes import CreditNote
 from invoicing.domain.errors import ConflictError, DomainValidationError, InvalidTransitionError
-from invoicing.domain.invoice import InvoiceStatus, Payment, RefundStatus
+from invoicing.domain.invoice import InvoiceStatus, Payment, RefundReason, RefundStatus
 from invoicing.domain.queries import IdempotencyClaim
 from invoicing.domain.summary import summarize
 from invoicing.services.payments import OutcomeStatus
@@ -127,7 +127,7 @@ def test_a_partly_paid_invoice_keeps_its_old_link_and_gets_a_new_one_for_the_bal
     assert paid.status is InvoiceStatus.PAID
     assert paid.amount_due == 0
     assert paid.amount_refunded == old_due - after.amount_due
-    assert [r.status for r in paid.refunds] == [RefundStatus.PENDING]
+    assert [(r.reason, r.status) for r in paid.refunds] == [(RefundReason.OVERPAYMENT, RefundStatus.PENDING)]
     assert world.razorpay(after.razorpay_invoice_id)["status"] == "cancelled"
     assert paid.payment_url is None
     invariant(paid)
@@ -191,7 +191,8 @@ def test_a_refund_razorpay_fails_says_failed_and_nothing_else_changes(world: Wor
     after = world.invoice(invoice.id)
     assert after.refunds[0].status is RefundStatus.FAILED
     assert after.refunds[0].failure_reason
-    for name in ("status", "amount_paid", "amount_refunded", "amount_credited", "amount_due", "payment_url"):
+    unchanged = ("status", "amount_paid", "amount_refunded", "amount_credited", "amount_due", "payment_url")
+    for name in (*unchanged, "payments"):
         assert getattr(after, name) == getattr(before, name), name
     assert world.credits.get(OPERATOR, note.id).refund_status is RefundStatus.FAILED
     assert "RefundFailed" in world.events.names
