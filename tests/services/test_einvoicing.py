@@ -31,7 +31,8 @@ from invoicing.services.einvoicing import (
 )
 from tests.services.conftest import World
 from tests.support.irp import CREDENTIALS, gsp_client
-from tests.unit.einvoice_factories import INTER_BUYER_GSTIN, NOW, issued
+from tests.unit.einvoice_factories import INTER_BUYER_GSTIN, NOW, SUPPLIER_GSTIN, issued
+from tests.unit.factories import customer
 
 
 class Registering:
@@ -93,6 +94,25 @@ class Registering:
 def world(world: World) -> Registering:
     """The shared services world, overridden here by its registration-centred view."""
     return Registering(world)
+
+
+# ---------------------------------------------------------------------------------- at issue
+def test_only_a_b2b_buyer_s_invoice_is_queued_for_registration_and_a_draft_carries_no_e_invoice(
+    world: Registering,
+) -> None:
+    services = world.world
+    assert services.create().e_invoice is None
+
+    b2c = services.issued(customer=customer(intra_state=False, gstin=None))
+    own = services.issued(customer=customer(gstin=SUPPLIER_GSTIN))  # the supplier's own GSTIN
+    b2b = services.issued(customer=customer(intra_state=False))
+
+    statuses = [i.e_invoice.status for i in (b2c, own, b2b) if i.e_invoice is not None]
+    assert statuses == [EInvoiceStatus.NOT_APPLICABLE, EInvoiceStatus.NOT_APPLICABLE, EInvoiceStatus.PENDING]
+    services.drain()
+    assert [(document, document_id) for document, document_id, _, _ in world.jobs.jobs] == [
+        ("invoice", b2b.id)
+    ]
 
 
 # ------------------------------------------------------------------------------- transitions

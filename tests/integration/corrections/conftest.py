@@ -10,6 +10,7 @@ schedule, and SQS batches read from the render queue. Resources come from templa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,7 +57,6 @@ class Stack:
         assert created.status == 201, created.text
         reply = self.operator("POST", f"/invoices/{created.json()['id']}/issue")
         assert reply.status == 200, reply.text
-        self.dispatch()
         return reply.json()
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
@@ -98,8 +98,9 @@ class Stack:
                 return total
         raise AssertionError("the outbox kept producing messages")
 
-    def render(self) -> int:
-        """Feed the render queue to the renderer, as Lambda's SQS integration would."""
+    def render(self, *, only: str | None = None) -> int:
+        """Feed the render queue to the renderer, as Lambda's SQS integration would; with ``only``, the
+        jobs of other documents are taken off the queue unrendered (a render costs ~0.3 s)."""
         url = self.resources["RENDER_QUEUE_URL"]
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -109,6 +110,11 @@ class Stack:
             messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 return done
+            for skipped in [m for m in messages if only and json.loads(m["Body"])["document_id"] != only]:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=skipped["ReceiptHandle"])
+                messages.remove(skipped)
+            if not messages:
+                continue
             result = self.functions["PdfRendererFunction"].invoke(sqs_event(messages, queue_arn=arn))
             assert not result.get("batchItemFailures"), result
             for message in messages:

@@ -1,4 +1,6 @@
-"""Dispute decisions through ``lambda_handler``: list, resolve rejected or credited, twice → 409."""
+"""Dispute decisions through ``lambda_handler``: list, resolve rejected or credited, twice → 409, bad
+resolutions refused. What a decision does to the invoice (reminders, suspension, events) is tested
+over the fakes: ``tests/services/corrections/test_disputes.py``."""
 
 from __future__ import annotations
 
@@ -68,43 +70,21 @@ def test_rejecting_a_dispute_clears_disputed(stack: Stack):
     assert again.status == 409
 
 
-def test_crediting_a_dispute_issues_the_credit_note_in_the_same_step(stack: Stack):
+def test_bad_resolutions_change_nothing_and_a_credited_one_issues_its_credit_note_in_the_same_step(
+    stack: Stack,
+) -> None:
+    # Given an open dispute
     invoice, dispute = disputed(stack)
     path = f"/invoices/{invoice['id']}/disputes/{dispute['id']}/resolve"
-    body = {
-        "outcome": "credited",
-        "note": "Half the VM hours credited.",
-        "credit_note": {
-            "reason": "deficient_service",
-            "description": "VM stopped 15 days.",
-            "lines": [{"line": 0, "amount": 45_000}],
-        },
-    }
 
-    reply = stack.operator("POST", path, body=body)
-
-    assert reply.status == 200, reply.text
-    resolved = reply.json()
-    assert resolved["outcome"] == "credited" and resolved["credit_note_id"]
-    note = stack.operator("GET", f"/credit-notes/{resolved['credit_note_id']}").json()
-    assert note["amount"] == 53_100 and note["invoice_id"] == invoice["id"]
-    after = stack.invoice(invoice["id"])
-    assert after["disputed"] is False and after["amount_credited"] == 53_100
-
-
-def test_bad_resolutions_are_refused_and_change_nothing(stack: Stack):
-    invoice, dispute = disputed(stack)
-    path = f"/invoices/{invoice['id']}/disputes/{dispute['id']}/resolve"
+    # When it is resolved badly: credited without a note, by a customer, unknown, beyond the line
     credited_without_note = stack.operator("POST", path, body={"outcome": "credited", "note": "Credited."})
-    assert credited_without_note.status == 422
     customer = stack.customer("POST", path, body={"outcome": "rejected", "note": "No."})
-    assert customer.status == 403
     unknown = stack.operator(
         "POST",
         f"/invoices/{invoice['id']}/disputes/dsp_unknown0000000/resolve",
         body={"outcome": "rejected", "note": "No."},
     )
-    assert unknown.status == 404
     too_much = stack.operator(
         "POST",
         path,
@@ -114,6 +94,29 @@ def test_bad_resolutions_are_refused_and_change_nothing(stack: Stack):
             "credit_note": {"reason": "other", "description": "x", "lines": [{"line": 0, "amount": 10**9}]},
         },
     )
-    assert too_much.status == 422
+
+    # Then each is refused and nothing changed
+    assert [r.status for r in (credited_without_note, customer, unknown, too_much)] == [422, 403, 404, 422]
+    before = stack.invoice(invoice["id"])
+    assert before["disputed"] is True and before["credit_notes"] == []
+
+    # When it is credited with a credit note
+    body = {
+        "outcome": "credited",
+        "note": "Half the VM hours credited.",
+        "credit_note": {
+            "reason": "deficient_service",
+            "description": "VM stopped 15 days.",
+            "lines": [{"line": 0, "amount": 45_000}],
+        },
+    }
+    reply = stack.operator("POST", path, body=body)
+
+    # Then the answer names the credit note, issued on the invoice in the same step
+    assert reply.status == 200, reply.text
+    resolved = reply.json()
+    assert resolved["outcome"] == "credited" and resolved["credit_note_id"]
+    note = stack.operator("GET", f"/credit-notes/{resolved['credit_note_id']}").json()
+    assert note["amount"] == 53_100 and note["invoice_id"] == invoice["id"]
     after = stack.invoice(invoice["id"])
-    assert after["disputed"] is True and after["credit_notes"] == []
+    assert after["disputed"] is False and after["amount_credited"] == 53_100

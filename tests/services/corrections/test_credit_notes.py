@@ -11,7 +11,7 @@ from invoicing.domain.access import Caller
 from invoicing.domain.changes import SaveInvoice
 from invoicing.domain.credit_notes import CreditNote
 from invoicing.domain.errors import ConflictError, DomainValidationError, InvalidTransitionError
-from invoicing.domain.invoice import InvoiceStatus, Payment, RefundStatus
+from invoicing.domain.invoice import InvoiceStatus, Payment, RefundReason, RefundStatus
 from invoicing.domain.queries import IdempotencyClaim
 from invoicing.domain.summary import summarize
 from invoicing.services.payments import OutcomeStatus
@@ -127,7 +127,7 @@ def test_a_partly_paid_invoice_keeps_its_old_link_and_gets_a_new_one_for_the_bal
     assert paid.status is InvoiceStatus.PAID
     assert paid.amount_due == 0
     assert paid.amount_refunded == old_due - after.amount_due
-    assert [r.status for r in paid.refunds] == [RefundStatus.PENDING]
+    assert [(r.reason, r.status) for r in paid.refunds] == [(RefundReason.OVERPAYMENT, RefundStatus.PENDING)]
     assert world.razorpay(after.razorpay_invoice_id)["status"] == "cancelled"
     assert paid.payment_url is None
     invariant(paid)
@@ -191,7 +191,8 @@ def test_a_refund_razorpay_fails_says_failed_and_nothing_else_changes(world: Wor
     after = world.invoice(invoice.id)
     assert after.refunds[0].status is RefundStatus.FAILED
     assert after.refunds[0].failure_reason
-    for name in ("status", "amount_paid", "amount_refunded", "amount_credited", "amount_due", "payment_url"):
+    unchanged = ("status", "amount_paid", "amount_refunded", "amount_credited", "amount_due", "payment_url")
+    for name in (*unchanged, "payments"):
         assert getattr(after, name) == getattr(before, name), name
     assert world.credits.get(OPERATOR, note.id).refund_status is RefundStatus.FAILED
     assert "RefundFailed" in world.events.names
@@ -237,7 +238,7 @@ def test_refusals_change_nothing(world: World):
     assert world.store.counters.get("CN/2627") is None and world.store.counters.get("CN/2728") is None
 
 
-def test_drafts_cannot_be_credited(world: World):
+def test_drafts_and_cancelled_invoices_cannot_be_credited(world: World):
     issued = world.invoice(world.issued().id)
     fields = {
         "customer": issued.customer,
@@ -248,6 +249,12 @@ def test_drafts_cannot_be_credited(world: World):
     with pytest.raises(InvalidTransitionError) as refused:
         world.credits.issue(draft.id, request(full=True))
     assert "draft" in refused.value.message
+
+    world.credits.cancel(issued.id)
+    with pytest.raises(InvalidTransitionError) as refused:
+        world.credits.issue(issued.id, request((0, 100)))
+    assert "cancelled" in refused.value.message
+    assert len(world.invoice(issued.id).credit_notes) == 1  # the cancellation's own
 
 
 # ------------------------------------------------------------------------------- idempotency
@@ -266,6 +273,7 @@ def test_the_same_request_twice_with_the_same_key_gives_the_same_note_once(world
         world.credits.issue(invoice.id, request((0, 500)), other)
     assert reused.value.details[0]["loc"] == ["header", "Idempotency-Key"]
     assert len(world.invoice(invoice.id).credit_notes) == 1
+    assert world.store.counters["CN/2627"] == 1  # gap-free: the refusal took no number
 
 
 # ------------------------------------------------------------------------------------- races
@@ -347,6 +355,9 @@ def test_cancelling_issues_a_full_cancellation_note_and_cancels_at_razorpay(worl
     cancelled = world.credits.cancel(invoice.id)
     assert cancelled.status is InvoiceStatus.CANCELLED
     assert cancelled.amount_due == 0 and cancelled.amount_credited == cancelled.amount
+    assert cancelled.payment_url is None
+    summary = world.store.summary("acc_1")
+    assert (summary.total_pending, summary.count_pending) == (0, 0)
     note: CreditNote = world.credit_notes.get(cancelled.credit_notes[0].id)
     assert note.reason.value == "cancellation"
     assert note.amount == invoice.amount
