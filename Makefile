@@ -99,9 +99,17 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Everything CI runs: lint, then every test on both cores.
-test: lint
-	$(BIN)/python -m pytest -n auto -q
+# Everything CI runs: lint and every test on both cores, side by side. The linters are
+# single-threaded and the test run leaves the cores idle for part of its time (workers starting,
+# tests waiting on a local stack), so running both at once ends sooner than one after the other.
+# The tests report as they go; lint's output follows them. make test fails if either fails.
+test: $(STAMP) $(CHECKOV)
+	@lint_log=$$(mktemp); trap 'rm -f "$$lint_log"' EXIT; \
+	$(MAKE) --no-print-directory lint >"$$lint_log" 2>&1 & linting=$$!; \
+	$(BIN)/python -m pytest -n auto -q; tested=$$?; \
+	wait $$linting; linted=$$?; cat "$$lint_log"; \
+	if [ $$linted -ne 0 ]; then echo "make test: lint failed (above)" >&2; fi; \
+	[ $$tested -eq 0 ] && [ $$linted -eq 0 ]
 
 # The fast loop: unit tests only (no AWS emulation, no servers), no lint.
 unit: $(STAMP)
