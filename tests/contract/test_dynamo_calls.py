@@ -157,14 +157,16 @@ def test_the_sweep_reads_only_what_is_due(busy):
 
 
 def test_the_sweep_s_reads_grow_with_the_invoices_due_one_batch_get_per_hundred(stores):
-    # Given 230 issued invoices in one shard (stored items: an arrangement, not a use case)
-    from invoicing.repository.table import serialize
+    # Given 230 issued invoices in one shard (stored items: an arrangement, not a use case), one
+    # invoice under ids drawn until 230 fall in the shard (~1 in SWEEP_SHARDS does)
+    from invoicing.domain.ids import new_id
     from tests.unit.factories import issued
 
-    shard, due = 3, []
+    shard, due, template = 3, [], issued()
     while len(due) < 230:
-        invoice = issued()
-        if sweep_shard(invoice.id) == shard:
+        invoice_id = new_id("inv")
+        if sweep_shard(invoice_id) == shard:
+            invoice = template.model_copy(update={"id": invoice_id})
             stores.invoices._table.call("put_item", Item=serialize(records.invoice_to_item(invoice)))
             due.append(invoice)
     through = date(2030, 1, 1)
