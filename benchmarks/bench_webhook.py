@@ -49,7 +49,7 @@ from tests.support.razorpay import WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = ROOT / "functions" / "razorpay_webhook"
-SAMPLE = ROOT / "tests" / "integration" / "webhook" / "samples" / "razorpay-webhook-payment-captured.json"
+SAMPLE = ROOT / "tests" / "support" / "razorpay_samples" / "razorpay-webhook-payment-captured.json"
 EVENTS = 250
 IMPORT_RUNS = 7
 ISSUED_AT = datetime(2026, 10, 1, 6, 30, tzinfo=UTC)

@@ -18,10 +18,10 @@ from invoicing.domain.outbox import PublishEvent, RequestRefund
 from invoicing.domain.reviews import ReviewReason
 from invoicing.domain.summary import summarize
 from invoicing.services.payments import OutcomeStatus
-from tests.integration.webhook.payloads import invoice_paid
 from tests.services.builders import LATER, paid_notice
 from tests.services.conftest import World
 from tests.support.razorpay import RecordingStandIn
+from tests.support.webhook_payloads import invoice_paid
 from tests.unit.factories import NOW, payment
 
 

@@ -2,7 +2,7 @@
 handler reads them: which state, summary, events, render jobs and refunds each delivery results in,
 in any order and however often.
 
-The payloads are the handler tests' (``tests/integration/webhook/payloads.py``: Razorpay's samples
+The payloads are the handler tests' (``tests/support/webhook_payloads.py``: Razorpay's samples
 with our invoice's ids); what only the handler shows (signatures, the idempotency records, the
 answers' shapes, the DynamoDB calls) stays in ``tests/integration/webhook``.
 """
@@ -22,12 +22,12 @@ from invoicing.domain.ids import new_id
 from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.domain.reviews import ReviewItem
 from invoicing.services.payments import Outcome, OutcomeStatus
-from tests.integration.webhook.payloads import (
+from tests.services.conftest import World
+from tests.support.webhook_payloads import (
     invoice_expired,
     invoice_paid,
     payment_captured,
 )
-from tests.services.conftest import World
 from tests.unit.factories import NOW
 
 PROCESSED, DUPLICATE, IGNORED = OutcomeStatus.PROCESSED, OutcomeStatus.DUPLICATE, OutcomeStatus.IGNORED

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ from invoicing.domain.wallet import TopUp
 from tests.support.razorpay import KEY_ID, KEY_SECRET, WEBHOOK_SECRET, razorpay_standin  # noqa: F401
 from tests.unit.factories import NOW, customer, supplier
 
-SAMPLES = "/work/shared/razorpay-webhook-samples"
+SAMPLES = Path(__file__).parents[1] / "support" / "razorpay_samples"
 
 
 def top_up(top_up_id: str = "top_Abcdefghijklmn", amount: int = 500_000) -> TopUp:

@@ -20,7 +20,7 @@ from invoicing.domain.errors import BadRequestError
 from invoicing.services.payments import NoticeKind, Outcome, OutcomeStatus, ReviewReason
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "tests" / "integration" / "webhook" / "samples"
+SAMPLES = ROOT / "tests" / "support" / "razorpay_samples"
 SECRET = "whsec_unit_0123456789"
 
 

@@ -1,9 +1,9 @@
 """The webhook function under moto: Razorpay's deliveries, signed, and seeded invoices.
 
-``webhooks`` delivers Razorpay's payloads (``payloads.py``: Razorpay's own samples with the ids,
-amounts and notes of a seeded invoice), signs the exact bytes it sends, and calls ``lambda_handler``
-with an HTTP API v2 event, as API Gateway would. What a
-commit sets off (domain events, render jobs) is read through ``effects`` (the outbox dispatcher).
+``webhooks`` delivers Razorpay's payloads (``tests/support/webhook_payloads.py``: Razorpay's own
+samples with the ids, amounts and notes of a seeded invoice), signs the exact bytes it sends, and
+calls ``lambda_handler`` with an HTTP API v2 event, as API Gateway would. What a commit sets off
+(domain events, render jobs) is read through ``effects`` (the outbox dispatcher).
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ from tests.integration.webhook.conftest import (
     Webhooks,
     idempotency_key,
 )
-from tests.integration.webhook.payloads import invoice_paid, payment_captured
 from tests.support.functions import WEBHOOK, Functions
 from tests.support.stack import Invoices
+from tests.support.webhook_payloads import invoice_paid, payment_captured
 from tests.unit.factories import NOW
 
 MONTH = NOW.strftime("%Y-%m")

@@ -18,7 +18,8 @@ from invoicing.domain.invoice import InvoiceStatus
 from invoicing.repository.reviews import DynamoReviewStore
 from tests.conftest import AwsCalls
 from tests.integration.webhook.conftest import Answer, Issue, Published, Records, RenderJobs, Webhooks
-from tests.integration.webhook.payloads import (
+from tests.support.stack import Invoices
+from tests.support.webhook_payloads import (
     EVENT_CREATED_AT,
     invoice_expired,
     invoice_paid,
@@ -26,7 +27,6 @@ from tests.integration.webhook.payloads import (
     payment_failed,
     sample,
 )
-from tests.support.stack import Invoices
 from tests.unit.factories import NOW
 
 PROCESSED, DUPLICATE, IGNORED = ({"status": s} for s in ("processed", "duplicate", "ignored"))

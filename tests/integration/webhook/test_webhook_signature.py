@@ -23,9 +23,9 @@ from tests.integration.webhook.conftest import (
     Webhooks,
     signature,
 )
-from tests.integration.webhook.payloads import SAMPLES, invoice_paid, sample
 from tests.support.functions import WEBHOOK, Functions
 from tests.support.stack import Invoices
+from tests.support.webhook_payloads import SAMPLES, invoice_paid, sample
 
 
 def _bad_request(answer: Answer) -> None:

@@ -1,7 +1,8 @@
-"""Razorpay's webhook payloads for a seeded invoice: Razorpay's own samples (``samples/``, copied
-unchanged from Razorpay's documentation) with the ids, amounts and notes of one of our invoices.
+"""Razorpay's webhook payloads for a seeded invoice: Razorpay's own samples (``razorpay_samples/``,
+copied unchanged from Razorpay's documentation) with the ids, amounts and notes of one of our invoices.
 
-The handler's tests sign and deliver them; the service tests (``tests/services/test_webhook_notices.py``)
+The handler's tests (``tests/integration/webhook``) sign and deliver them; the service tests
+(``tests/services/test_webhook_notices.py``)
 read them with the adapter's ``parse_notice``, as the handler does, and hand the notice to the service.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from invoicing.domain.invoice import Invoice
 from tests.unit.factories import NOW
 
-SAMPLES = Path(__file__).with_name("samples")
+SAMPLES = Path(__file__).with_name("razorpay_samples")
 EVENT_CREATED_AT = int(NOW.timestamp())
 
 
