@@ -327,7 +327,14 @@ def test_customers_see_neither_drafts_nor_other_accounts_invoices(world):
     for invoice_id in (draft.id, theirs.id, "inv_nope"):
         with pytest.raises(NotFoundError):
             world.invoices.get(CUSTOMER, invoice_id)
+        with pytest.raises(NotFoundError):
+            world.invoices.payment_link(CUSTOMER, invoice_id)
+        with pytest.raises(NotFoundError):
+            world.invoices.dispute(
+                CUSTOMER, invoice_id, reason="The VM was stopped.", expected_correction=None
+            )
     assert world.invoices.get(OPERATOR, draft.id) == draft
+    assert world.get(draft.id) == draft and not world.get(theirs.id).disputed
 
 
 def test_the_export_reads_every_page_of_what_the_list_shows(world):
