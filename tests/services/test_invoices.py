@@ -140,6 +140,25 @@ def test_a_razorpay_failure_leaves_a_draft_and_no_number_and_a_retry_converges(w
     assert world.razorpay.status(issued.razorpay_invoice_id) == "issued"
 
 
+def test_a_retry_after_the_draft_was_edited_replaces_razorpay_s_draft_and_links_the_new_one(world):
+    draft = world.create()
+    world.razorpay.fail_next("publish")
+    with pytest.raises(PaymentProviderError):
+        world.invoices.issue(draft.id)
+    stale_id = world.get(draft.id).razorpay_invoice_id
+    world.invoices.revise(draft.id, {"line_items": [line(quantity="10")]})
+
+    issued = world.invoices.issue(draft.id)
+
+    assert issued.razorpay_invoice_id not in (None, stale_id)
+    fresh = world.razorpay.invoice(issued.razorpay_invoice_id)
+    assert (fresh["status"], fresh["amount"]) == ("issued", issued.amount)
+    assert issued.amount == 1250 + 2 * 113
+    with pytest.raises(RazorpayError, match="does not exist"):  # the stale draft was deleted
+        world.razorpay.status(stale_id)
+    assert world.store.find_by_provider_invoice(issued.razorpay_invoice_id) == issued
+
+
 def test_an_issue_that_would_fail_locally_never_calls_razorpay(world):
     # Given a draft stored before the bounds existed: it expires in the year 9999
     draft = world.create()
@@ -263,6 +282,22 @@ def test_cancel_cancels_at_razorpay_and_here(world):
     assert world.store.summary("acc_1") == summarize([cancelled])
 
 
+def test_a_razorpay_failure_on_cancel_changes_nothing_and_a_retry_converges_even_if_razorpay_had_cancelled(
+    world,
+):
+    issued = world.issued()
+    world.store.outbox.clear()
+    world.razorpay.fail_next("cancel")
+
+    with pytest.raises(PaymentProviderError):
+        world.credits.cancel(issued.id)
+
+    assert world.get(issued.id) == issued and world.store.outbox == {}
+    world.standin.cancel_invoice(issued.razorpay_invoice_id)  # as if the failed call had got there
+    cancelled = world.credits.cancel(issued.id)
+    assert cancelled.status is InvoiceStatus.CANCELLED and world.get(issued.id) == cancelled
+
+
 def test_a_paid_invoice_is_refused_before_razorpay_is_asked_to_cancel(world):
     issued = world.issued()
     world.pay(issued)
@@ -273,19 +308,25 @@ def test_a_paid_invoice_is_refused_before_razorpay_is_asked_to_cancel(world):
     assert "cancel" not in world.razorpay.calls
 
 
-def test_a_draft_left_by_a_failed_issue_is_withdrawn_at_razorpay_when_deleted(world):
+@pytest.mark.parametrize("at_razorpay", ["draft", "issued"])
+def test_a_draft_left_by_a_failed_issue_is_withdrawn_at_razorpay_when_deleted(world, at_razorpay):
     draft = world.create()
     world.razorpay.fail_next("publish")
     with pytest.raises(PaymentProviderError):
         world.invoices.issue(draft.id)
     linked = world.get(draft.id)
+    if at_razorpay == "issued":  # an attempt got as far as issuing it there
+        world.standin.issue_invoice(linked.razorpay_invoice_id)
 
     world.invoices.delete(draft.id)
 
     with pytest.raises(NotFoundError):
         world.get(draft.id)
-    with pytest.raises(RazorpayError, match="does not exist"):  # the stand-in deleted Razorpay's draft
-        world.razorpay.status(linked.razorpay_invoice_id)
+    if at_razorpay == "issued":  # nothing payable is left: cancelled
+        assert world.razorpay.status(linked.razorpay_invoice_id) == "cancelled"
+    else:
+        with pytest.raises(RazorpayError, match="does not exist"):  # the stand-in deleted the draft
+            world.razorpay.status(linked.razorpay_invoice_id)
 
 
 def test_a_draft_stays_when_razorpay_cannot_withdraw_it(world):
@@ -358,11 +399,17 @@ def test_a_customer_s_status_filter_never_reaches_drafts(world):
 
 
 def test_the_payment_link_is_only_for_payable_invoices(world):
-    issued = world.issued()
+    issued, paid, expired = world.issued(), world.issued(), world.issued()
     assert world.invoices.payment_link(CUSTOMER, issued.id).payment_url == issued.payment_url
     world.credits.cancel(issued.id)
-    with pytest.raises(InvalidTransitionError):
-        world.invoices.payment_link(CUSTOMER, issued.id)
+    world.pay(paid)
+    world.store.commit([SaveInvoice(expired, expired.expire(NOW + timedelta(days=40)))])
+
+    for invoice_id, status in ((issued.id, "cancelled"), (paid.id, "paid"), (expired.id, "expired")):
+        with pytest.raises(InvalidTransitionError, match=f"'{status}'"):
+            world.invoices.payment_link(CUSTOMER, invoice_id)
+    with pytest.raises(InvalidTransitionError, match="'draft'"):  # an operator sees drafts
+        world.invoices.payment_link(OPERATOR, world.create().id)
 
 
 def test_the_summary_is_the_caller_s_account(world):
