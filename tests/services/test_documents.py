@@ -12,7 +12,7 @@ import pytest
 from invoicing.domain.access import Caller
 from invoicing.domain.changes import SaveInvoice
 from invoicing.domain.credit_notes import CreditReason, CreditRequest
-from invoicing.domain.documents import DownloadStatus, Rendering, pdf_key
+from invoicing.domain.documents import Download, DownloadStatus, Rendering, export_key, pdf_key
 from invoicing.domain.errors import (
     ConflictError,
     DomainValidationError,
@@ -24,7 +24,7 @@ from invoicing.services.credit_note_documents import CreditNoteRenderService, Re
 from invoicing.services.documents import RENDER_AGAIN_AFTER, RenderFailedError
 from invoicing.services.rendering import ExportOutcome, Outcome, RenderService
 from tests.fakes.storage import RecordingRenderer
-from tests.fakes.store import Documents, RenderRequests
+from tests.fakes.store import Documents, Downloads, RenderRequests
 from tests.unit.factories import NOW
 
 CUSTOMER = Caller(account_id="acc_1")
@@ -276,14 +276,33 @@ def test_a_repeated_export_message_changes_nothing(world):
     assert world.renderer.rendered == []
 
 
-def test_an_invoice_gone_since_the_request_fails_the_job_for_good(world):
-    invoice = world.issued()
-    download = world.documents.request_download(CUSTOMER, [invoice.id])
-    del world.store.invoices[invoice.id]
+@pytest.mark.parametrize("problem", ["gone", "draft", "another-account"])
+def test_an_invoice_that_can_no_longer_be_in_the_zip_fails_the_job_for_good_and_leaves_no_zip(world, problem):
+    good = world.issued()
+    bad = (
+        world.create()
+        if problem == "draft"
+        else world.issued("acc_2" if problem == "another-account" else "acc_1")
+    )
+    # a job stored before the problem arose (a request naming a draft or another account's is refused)
+    download = Downloads(world.store).create(
+        Download(
+            id="dl_1",
+            account_id="acc_1",
+            invoice_ids=(good.id, bad.id),
+            status=DownloadStatus.PENDING,
+            key=export_key("acc_1", "dl_1"),
+            created_at=NOW,
+            expires_at=NOW + timedelta(days=7),
+        )
+    )
+    if problem == "gone":
+        del world.store.invoices[bad.id]
 
     assert world.exports.export(download.id).outcome is ExportOutcome.FAILED
     assert world.store.downloads[download.id].status is DownloadStatus.FAILED
-    assert download.key not in world.storage.objects
+    assert world.renderer.rendered == [(good.id, good.version)]  # the ZIP was under way ...
+    assert download.key not in world.storage.objects  # ... and is not there
 
 
 def test_a_transient_failure_leaves_the_job_pending_and_no_zip(world):
