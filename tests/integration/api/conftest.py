@@ -2,21 +2,29 @@
 
 Resources come from template.yaml (``resources``); Razorpay is the local stand-in behind the real SDK
 adapter (``razorpay``); what a commit sets off (domain events, render jobs) is performed by the outbox
-dispatcher when ``effects`` reads it.
+dispatcher when ``effects`` reads it. ``seed`` writes an issued invoice straight into the table, for
+tests of what is read or refused rather than of the issue.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from invoicing.domain.invoice import Invoice
 from tests.conftest import NOW
 from tests.events.http import OPERATOR, customer, http_event
 from tests.support.api import Reply, create_body
 from tests.support.functions import API, Functions
+from tests.support.stack import Invoices
+from tests.unit.factories import draft
 
-__all__ = ["NOW", "create_body"]
+__all__ = ["NOW", "Seed", "create_body"]
+
+Seed = Callable[..., Invoice]
 
 
 class Api:
@@ -57,18 +65,32 @@ class Api:
     def create(self, account_id: str = "acc_1", **overrides: Any) -> dict[str, Any]:
         reply = self.operator("POST", "/invoices", body=create_body(account_id, **overrides))
         assert reply.status == 201, reply.text
-        return reply.json()
+        created: dict[str, Any] = reply.json()
+        return created
 
     def issued(self, account_id: str = "acc_1", **overrides: Any) -> dict[str, Any]:
-        draft = self.create(account_id, **overrides)
-        reply = self.operator("POST", f"/invoices/{draft['id']}/issue")
+        created = self.create(account_id, **overrides)
+        reply = self.operator("POST", f"/invoices/{created['id']}/issue")
         assert reply.status == 200, reply.text
-        return reply.json()
+        issued: dict[str, Any] = reply.json()
+        return issued
 
 
 @pytest.fixture
 def api(functions: Functions, razorpay: Any) -> Api:
     return Api(functions)
+
+
+@pytest.fixture
+def seed(repository: Invoices) -> Seed:
+    """``seed("acc_1", at=NOW, **draft_overrides)``: an issued invoice (numbered in its series, with a
+    Razorpay id and the pointer from it, in the summary) committed straight, without the API, Razorpay
+    or side effects."""
+
+    def make(account_id: str = "acc_1", *, at: datetime = NOW, **overrides: Any) -> Invoice:
+        return repository.issue(draft(account_id=account_id, **overrides), now=at)
+
+    return make
 
 
 def at_razorpay(standin: Any) -> dict[str, dict[str, Any]]:

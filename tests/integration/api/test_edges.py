@@ -3,13 +3,17 @@ that cannot be read (answered after authorization)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from tests.integration.api.conftest import create_body
+from invoicing.domain.invoice import Payment
+from tests.integration.api.conftest import NOW, Api, Seed, create_body
+from tests.support.stack import Invoices
 
 
 @pytest.mark.parametrize("days", [True, "15", 15.0])
-def test_payment_terms_days_must_be_a_plain_integer(api, days):
+def test_payment_terms_days_must_be_a_plain_integer(api: Api, days: Any) -> None:
     reply = api.operator("POST", "/invoices", body=create_body("acc_a", payment_terms_days=days))
 
     assert reply.status == 422
@@ -17,14 +21,14 @@ def test_payment_terms_days_must_be_a_plain_integer(api, days):
 
 
 @pytest.mark.parametrize("value", ["0", "20261001", "1790000000"])
-def test_a_number_is_not_a_date_in_the_query(api, value):
+def test_a_number_is_not_a_date_in_the_query(api: Api, value: str) -> None:
     reply = api.customer("acc_a", "GET", "/invoices", query={"to": value})
 
     assert reply.status == 422
     assert reply.error["details"][0]["loc"] == ["query", "to"]
 
 
-def test_an_unknown_status_filter_points_at_the_status_parameter(api):
+def test_an_unknown_status_filter_points_at_the_status_parameter(api: Api) -> None:
     reply = api.customer("acc_a", "GET", "/invoices/export.csv", query={"status": "paid,unpaid"})
 
     assert reply.status == 422
@@ -41,7 +45,7 @@ def test_an_unknown_status_filter_points_at_the_status_parameter(api):
         "invoices:admin,",
     ],
 )
-def test_only_the_exact_operator_token_makes_an_operator(api, scope):
+def test_only_the_exact_operator_token_makes_an_operator(api: Api, scope: str) -> None:
     claims = {"sub": "someone", "account_id": "acc_a", "scope": scope}
 
     reply = api.call("POST", "/invoices", claims=claims, body=create_body("acc_a"))
@@ -50,14 +54,14 @@ def test_only_the_exact_operator_token_makes_an_operator(api, scope):
     assert reply.error["code"] == "forbidden"
 
 
-def test_the_operator_token_among_others_makes_an_operator(api):
+def test_the_operator_token_among_others_makes_an_operator(api: Api) -> None:
     claims = {"sub": "staff", "scope": "openid invoices:read  invoices:admin"}
 
     assert api.call("POST", "/invoices", claims=claims, body=create_body("acc_a")).status == 201
 
 
 @pytest.mark.parametrize("account", [" acc_a", "acc_a ", "", "\tacc_a"])
-def test_an_account_claim_that_is_not_exactly_an_account_id_is_unauthorized(api, account):
+def test_an_account_claim_that_is_not_exactly_an_account_id_is_unauthorized(api: Api, account: str) -> None:
     claims = {"sub": "user", "account_id": account, "scope": "invoices:read"}
 
     reply = api.call("GET", "/invoices", claims=claims)
@@ -73,7 +77,7 @@ UNREADABLE_BODIES = [
 
 
 @pytest.mark.parametrize("body", UNREADABLE_BODIES)
-def test_a_body_that_cannot_be_read_is_a_bad_request(api, body):
+def test_a_body_that_cannot_be_read_is_a_bad_request(api: Api, body: str | bytes) -> None:
     reply = api.operator("POST", "/invoices", body=body)
 
     assert reply.status == 400
@@ -81,7 +85,9 @@ def test_a_body_that_cannot_be_read_is_a_bad_request(api, body):
 
 
 @pytest.mark.parametrize("body", UNREADABLE_BODIES)
-def test_a_customer_sending_an_unreadable_body_to_an_operator_route_is_forbidden_first(api, body):
+def test_a_customer_sending_an_unreadable_body_to_an_operator_route_is_forbidden_first(
+    api: Api, body: str | bytes
+) -> None:
     reply = api.customer("acc_a", "POST", "/invoices", body=body)
 
     assert reply.status == 403
@@ -89,20 +95,18 @@ def test_a_customer_sending_an_unreadable_body_to_an_operator_route_is_forbidden
 
 
 @pytest.mark.parametrize("body", UNREADABLE_BODIES)
-def test_an_unreadable_body_without_claims_is_unauthorized_first(api, body):
+def test_an_unreadable_body_without_claims_is_unauthorized_first(api: Api, body: str | bytes) -> None:
     assert api.call("POST", "/invoices", body=body).status == 401
 
 
-def test_an_overpaid_invoice_shows_its_refund_and_the_csv_its_amount_refunded(api, repository):
-    from invoicing.domain.invoice import Payment
-    from tests.conftest import NOW
+def test_an_overpaid_invoice_shows_its_refund_and_the_csv_its_amount_refunded(
+    api: Api, repository: Invoices, seed: Seed
+) -> None:
+    invoice = seed("acc_a")
+    overpaid = Payment(id="pay_Over00000001", amount=invoice.amount + 1000, method="upi", paid_at=NOW)
+    repository.save(invoice, invoice.apply_payment(overpaid, NOW))
 
-    invoice = api.issued("acc_a")
-    before = repository.get(invoice["id"])
-    overpaid = Payment(id="pay_Over00000001", amount=invoice["amount"] + 1000, method="upi", paid_at=NOW)
-    repository.save(before, before.apply_payment(overpaid, NOW))
-
-    body = api.customer("acc_a", "GET", f"/invoices/{invoice['id']}").json()
+    body = api.customer("acc_a", "GET", f"/invoices/{invoice.id}").json()
     csv = api.customer("acc_a", "GET", "/invoices/export.csv").text
 
     assert (body["status"], body["amount_due"], body["amount_refunded"]) == ("paid", 0, 1000)
