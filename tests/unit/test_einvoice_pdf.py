@@ -41,8 +41,13 @@ def generated():
 
 
 @pytest.fixture(scope="module")
-def pdf(generated) -> bytes:
-    return InvoicePdfRenderer(ASSETS).render(generated)
+def renderer() -> InvoicePdfRenderer:
+    return InvoicePdfRenderer(ASSETS)
+
+
+@pytest.fixture(scope="module")
+def pdf(renderer, generated) -> bytes:
+    return renderer.render(generated)
 
 
 def qr_codes(image: Image.Image) -> list:
@@ -117,8 +122,10 @@ def registered_note():
     return note.record_e_invoice(note.e_invoice.generated(registration), NOW)
 
 
-def test_a_registered_credit_note_prints_its_irn_ack_and_a_qr_of_its_signed_jwt(registered_note, tmp_path):
-    pdf = InvoicePdfRenderer(ASSETS).render_credit_note(registered_note)
+def test_a_registered_credit_note_prints_its_irn_ack_and_a_qr_of_its_signed_jwt(
+    renderer, registered_note, tmp_path
+):
+    pdf = renderer.render_credit_note(registered_note)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     state = registered_note.e_invoice
     assert state.irn in text and state.ack_no in text and "Credit Note" in text
@@ -135,7 +142,7 @@ def test_a_credit_note_awaiting_its_irn_has_no_e_invoice_block():
     assert credit_note_view(note)["e_invoice"] is None
 
 
-def test_a_qr_that_cannot_be_drawn_fails_the_render_without_logging_the_jwt(generated, pdf, caplog):
+def test_a_qr_that_cannot_be_drawn_fails_the_render_without_logging_the_jwt(renderer, generated, pdf, caplog):
     # xhtml2pdf would log the barcode's value and print the document without it
     too_long = "eyJ" + "x" * 8000  # over a QR code's capacity
     unprintable = generated.model_copy(
@@ -143,7 +150,7 @@ def test_a_qr_that_cannot_be_drawn_fails_the_render_without_logging_the_jwt(gene
     )
 
     with caplog.at_level(logging.DEBUG), pytest.raises(BarcodeNotDrawnError, match="QR barcode"):
-        InvoicePdfRenderer(ASSETS).render(unprintable)
+        renderer.render(unprintable)
 
     assert too_long[:40] not in caplog.text
-    assert InvoicePdfRenderer(ASSETS).render(generated) == pdf  # the next document renders as before
+    assert renderer.render(generated) == pdf  # the next document renders as before
