@@ -63,7 +63,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 # --------------------------------------------------------------------------- what it says
 
 
-def test_intra_state_invoice_has_every_rule_46_field_with_cgst_and_sgst(renderer):
+def test_intra_state_invoice_has_every_rule_46_field_with_cgst_and_sgst():
     # Given
     demo = invoice(intra_state=True)
 
@@ -106,7 +106,7 @@ def test_intra_state_invoice_has_every_rule_46_field_with_cgst_and_sgst(renderer
     assert TERMS in text
 
 
-def test_inter_state_invoice_charges_igst_and_names_the_customers_state(renderer):
+def test_inter_state_invoice_charges_igst_and_names_the_customers_state():
     demo = invoice(intra_state=False)
 
     text = printed_text(intra_state=False)
