@@ -2,7 +2,8 @@
 
 Invoices come from ``infra.demo`` (a GPU cloud's realistic lines). Rendering is real (xhtml2pdf
 with the function's template and fonts); nothing touches the network, which the ``no_network``
-fixture makes sure of.
+fixture makes sure of. The demo invoice that several tests only read is rendered and read back once
+(``tests.unit.pdf_documents``); the tests about rendering itself render for themselves.
 """
 
 from __future__ import annotations
@@ -13,26 +14,31 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from infra.demo import DEMO_SUPPLIER, draft_fields
 from invoicing.adapters.pdf import InvoicePdfRenderer, PageLabel, ResourceRefusedError, page_count
 from invoicing.domain import gst
-from invoicing.domain.invoice import Address, Customer, Invoice, LineItem, Payment
+from invoicing.domain.invoice import Address, Customer, LineItem
 from invoicing.domain.words import amount_in_words, format_inr
-
-REPO = Path(__file__).resolve().parents[2]
-ASSETS = REPO / "functions" / "pdf_renderer"
-ISSUED_AT = datetime(2026, 10, 1, 6, 30, tzinfo=UTC)  # 12:00 IST
-PAID_AT = datetime(2026, 10, 5, 9, 12, tzinfo=UTC)  # 14:42 IST
-PAY_URL = "https://rzp.io/i/Xq7LmZp0"
-NOTES = "Usage is metered per second.\nQueries: billing@shakti.example"
-TERMS = "Payment due within 15 days of the invoice date."
+from tests.unit.pdf_documents import (
+    ASSETS,
+    ISSUED_AT,
+    PAY_URL,
+    REPO,
+    TERMS,
+    folded,
+    invoice,
+    page_texts,
+    paid,
+    printed_text,
+    rendered,
+    text_of,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,54 +60,15 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return attempts
 
 
-def invoice(
-    *,
-    intra_state: bool = True,
-    lines: int = 5,
-    customer: Customer | None = None,
-    **fields,  # type: ignore[no-untyped-def]
-) -> Invoice:
-    """An issued demo invoice: INV/2627/000042 of 01 Oct 2026, due 16 Oct 2026, September's usage."""
-    data = draft_fields(date(2026, 9, 1), intra_state=intra_state, lines=lines, notes=NOTES, terms=TERMS)
-    if customer is not None:
-        data["customer"] = customer
-    draft = Invoice.create_draft(
-        account_id="acc_demo",
-        supplier=DEMO_SUPPLIER,
-        now=ISSUED_AT,
-        invoice_id="inv_Demo0000000042",
-        **(data | fields),
-    )
-    return draft.issue(
-        invoice_number="INV/2627/000042",
-        today=date(2026, 10, 1),
-        now=ISSUED_AT,
-        payment_url=PAY_URL,
-        razorpay_invoice_id="inv_RzpDemo0042",
-    )
-
-
-def paid(unpaid: Invoice) -> Invoice:
-    return unpaid.apply_payment(
-        Payment(id="pay_PxT4kq9LmN2a", amount=unpaid.amount, method="upi", paid_at=PAID_AT), PAID_AT
-    )
-
-
-def text_of(pdf: bytes) -> str:
-    """The PDF's text, whitespace folded, so wrapped phrases read as one line."""
-    reader = PdfReader(io.BytesIO(pdf))
-    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
-
-
 # --------------------------------------------------------------------------- what it says
 
 
-def test_intra_state_invoice_has_every_rule_46_field_with_cgst_and_sgst(renderer):
+def test_intra_state_invoice_has_every_rule_46_field_with_cgst_and_sgst():
     # Given
     demo = invoice(intra_state=True)
 
     # When
-    text = text_of(renderer.render(demo))
+    text = printed_text(intra_state=True)
 
     # Then: document, supplier, number and date
     assert "Tax Invoice" in text
@@ -139,10 +106,10 @@ def test_intra_state_invoice_has_every_rule_46_field_with_cgst_and_sgst(renderer
     assert TERMS in text
 
 
-def test_inter_state_invoice_charges_igst_and_names_the_customers_state(renderer):
+def test_inter_state_invoice_charges_igst_and_names_the_customers_state():
     demo = invoice(intra_state=False)
 
-    text = text_of(renderer.render(demo))
+    text = printed_text(intra_state=False)
 
     assert "Kavach AI Labs" in text and "GSTIN 24AABCJ1087G1ZT" in text
     assert "Gujarat (24)" in text
@@ -152,10 +119,10 @@ def test_inter_state_invoice_charges_igst_and_names_the_customers_state(renderer
     assert f"Total ₹{format_inr(demo.amount)}" in text
 
 
-def test_an_unpaid_invoice_shows_the_amount_due_and_the_payment_link(renderer):
+def test_an_unpaid_invoice_shows_the_amount_due_and_the_payment_link():
     demo = invoice()
 
-    text = text_of(renderer.render(demo))
+    text = printed_text()
 
     assert f"Amount due ₹{format_inr(demo.amount_due)} by 16 Oct 2026" in text
     assert PAY_URL in text
@@ -236,8 +203,8 @@ def test_an_unregistered_customer_is_printed_as_such(renderer):
 # --------------------------------------------------------------------------- the font
 
 
-def test_the_rupee_font_is_embedded(renderer):
-    pdf = renderer.render(invoice())
+def test_the_rupee_font_is_embedded():
+    pdf = rendered()
 
     fonts = {}
     for page in PdfReader(io.BytesIO(pdf)).pages:
@@ -248,7 +215,7 @@ def test_the_rupee_font_is_embedded(renderer):
     for name in ("DejaVuSans", "DejaVuSans-Bold"):
         descriptor = fonts[name]["/FontDescriptor"].get_object()
         assert "/FontFile2" in descriptor, f"{name} is not embedded"
-    assert "₹" in text_of(pdf)
+    assert "₹" in printed_text()
 
 
 def test_the_shipped_fonts_have_the_rupee_glyph_and_their_licence():
@@ -327,7 +294,7 @@ def test_the_same_version_renders_to_the_same_bytes(renderer):
     first = invoice()
     other = invoice(intra_state=False)
 
-    before = renderer.render(first)
+    before = rendered()  # this process's first render of it (by another renderer), or now
     renderer.render(other)  # another document in between shares the process's font state
     after = renderer.render(first)
 
@@ -338,18 +305,18 @@ def test_the_pdf_is_dated_by_the_invoice_not_by_the_clock(renderer):
     demo = invoice()
     later = demo.model_copy(update={"updated_at": demo.updated_at + timedelta(hours=1), "version": 3})
 
-    info = PdfReader(io.BytesIO(renderer.render(demo))).metadata
+    info = PdfReader(io.BytesIO(rendered())).metadata
 
     assert info["/CreationDate"].startswith("D:20261001063000")
     assert info["/Title"] == "Tax Invoice INV/2627/000042"
-    assert renderer.render(later) != renderer.render(demo)
+    assert renderer.render(later) != rendered()
 
 
-def test_a_fresh_process_renders_the_same_bytes(renderer):
-    expected = hashlib.sha256(renderer.render(invoice())).hexdigest()
+def test_a_fresh_process_renders_the_same_bytes():
+    expected = hashlib.sha256(rendered()).hexdigest()
     script = (
         "import hashlib, sys\n"
-        "from tests.unit.test_pdf_document import ASSETS, invoice\n"
+        "from tests.unit.pdf_documents import ASSETS, invoice\n"
         "from invoicing.adapters.pdf import InvoicePdfRenderer\n"
         "sys.stdout.write(hashlib.sha256(InvoicePdfRenderer(ASSETS).render(invoice())).hexdigest())\n"
     )
@@ -384,21 +351,20 @@ def test_a_200_line_invoice_renders_with_numbered_pages_and_repeated_headers(ren
     # When
     pdf = renderer.render(long_invoice)
 
-    # Then
-    reader = PdfReader(io.BytesIO(pdf))
+    # Then (each page's text extracted once)
+    texts = page_texts(pdf)
     pages = page_count(pdf)
-    assert pages > 5
-    first, last = reader.pages[0].extract_text(), reader.pages[-1].extract_text()
-    assert f"Page 1 of {pages}" in first
-    assert f"Page {pages} of {pages}" in last
-    assert all("Amount (₹)" in page.extract_text() for page in reader.pages[:-1])
-    text = text_of(pdf)
+    assert pages > 5 and len(texts) == pages
+    assert f"Page 1 of {pages}" in texts[0]
+    assert f"Page {pages} of {pages}" in texts[-1]
+    assert all("Amount (₹)" in page for page in texts[:-1])
+    text = folded(texts)
     assert f"Total ₹{format_inr(long_invoice.amount)}" in text
     assert "200 support-plan" in text  # the lines keep their order: the 200th is the 5th kind
 
 
-def test_a_one_page_invoice_says_page_1_of_1(renderer):
-    assert "Page 1 of 1" in text_of(renderer.render(invoice(lines=3)))
+def test_a_one_page_invoice_says_page_1_of_1():
+    assert "Page 1 of 1" in printed_text(lines=3)
 
 
 def test_a_short_invoice_that_spills_over_counts_its_pages(renderer):

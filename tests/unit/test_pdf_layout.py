@@ -3,7 +3,8 @@ continuation pages, a one-line footer, and columns whose text never runs togethe
 
 Geometry comes from pypdf's text visitor: where each run of text starts and on which baseline; its
 end is measured with the shipped fonts, the ones the PDF embeds. Invoices of 1, 50 and 500 lines
-(past the domain's current cap of 50, which is lifted for the test) go through the real renderer.
+(past the domain's current cap of 50, which is lifted for the test) go through the real renderer,
+once each, and each of their pages is parsed once (``pages_of``) for the tests that only read them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import invoicing.domain.invoice as invoice_module
 from invoicing.adapters.pdf import InvoicePdfRenderer, PageLabel
 from invoicing.domain.invoice import LineItem, Payment
 from invoicing.domain.words import format_inr
-from tests.unit.test_pdf_document import ASSETS, ISSUED_AT, invoice, text_of
+from tests.unit.pdf_documents import ASSETS, ISSUED_AT, folded, invoice, rendered
 
 A4_WIDTH = 595.2756
 HEADINGS = "# Service SAC Qty Unit Rate (₹) Amount (₹)"
@@ -38,14 +39,6 @@ def renderer() -> InvoicePdfRenderer:
 def uncapped(monkeypatch: pytest.MonkeyPatch) -> None:
     """Billing runs will issue invoices of up to 500 lines; the domain still caps them at 50."""
     monkeypatch.setattr(invoice_module, "MAX_LINES", 500)
-
-
-@cache
-def rendered(lines: int) -> bytes:
-    """The demo invoice of ``lines`` lines, rendered once for the tests that only read it (a
-    500-line render is the costliest step here; rendering the same invoice twice gives the same
-    bytes, which ``test_a_multi_page_invoice_renders_to_the_same_bytes_every_time`` checks)."""
-    return InvoicePdfRenderer(ASSETS).render(invoice(lines=lines))
 
 
 @dataclass(frozen=True)
@@ -103,6 +96,16 @@ def text_and_runs(page) -> tuple[str, list[Run]]:  # type: ignore[no-untyped-def
     return text, found
 
 
+@cache
+def pages_of(lines: int) -> tuple[tuple[str, tuple[Run, ...]], ...]:
+    """Each page's text and runs of the demo invoice of ``lines`` lines, rendered and parsed once
+    for the tests that only read them (a 500-line render is ~0.6 s, parsing its pages ~1 s;
+    rendering the same invoice twice gives the same bytes, which
+    ``test_a_multi_page_invoice_renders_to_the_same_bytes_every_time`` checks)."""
+    pages = PdfReader(io.BytesIO(rendered(lines=lines))).pages
+    return tuple((text, tuple(runs)) for text, runs in map(text_and_runs, pages))
+
+
 def overlaps(runs: list[Run]) -> list[tuple[str, str]]:
     """Pairs of runs on one baseline whose ink would run into each other."""
     clashes = []
@@ -129,12 +132,10 @@ def test_every_page_is_numbered_and_continuation_pages_name_the_invoice(uncapped
     demo = invoice(lines=lines)
 
     # When
-    reader = PdfReader(io.BytesIO(rendered(lines)))
+    parsed = pages_of(lines)
 
     # Then every page says which of how many it is, once, and no text runs into other text
-    pages = reader.pages
-    total = len(pages)
-    parsed = [text_and_runs(page) for page in pages]  # each page's content parsed once
+    total = len(parsed)
     texts = [" ".join(text.split()) for text, _ in parsed]
     page_runs = [runs for _, runs in parsed]
     for number, (runs, text) in enumerate(zip(page_runs, texts, strict=True), start=1):
@@ -158,16 +159,13 @@ def test_every_page_is_numbered_and_continuation_pages_name_the_invoice(uncapped
 
 def test_a_500_line_invoice_fits_a_line_on_one_row(uncapped):
     # Rows of one text line each: 500 lines take 13 pages, where they took 21 with a usage line per row.
-    reader = PdfReader(io.BytesIO(rendered(500)))
+    reader = PdfReader(io.BytesIO(rendered(lines=500)))
 
     assert len(reader.pages) <= 14
 
 
 def test_the_page_number_sits_on_the_footer_line_at_the_right_margin(uncapped):
-    reader = PdfReader(io.BytesIO(rendered(50)))
-
-    for number, page in enumerate(reader.pages, start=1):
-        runs = runs_of(page)
+    for number, (_, runs) in enumerate(pages_of(50), start=1):
         (label,) = [run for run in runs if run.text.startswith(f"Page {number} of ")]
         (footer,) = [run for run in runs if run.text.startswith("Shakti Cloud Compute Pvt Ltd  ·  GSTIN")]
         assert abs(label.baseline - footer.baseline) < 0.1
@@ -219,11 +217,12 @@ def test_payment_ids_stand_apart_from_their_amounts(renderer):
     # When
     pdf = renderer.render(demo)
 
-    # Then each id has clear space before its amount
-    runs = runs_of(PdfReader(io.BytesIO(pdf)).pages[0])
+    # Then each id has clear space before its amount (each page parsed once)
+    parsed = [text_and_runs(page) for page in PdfReader(io.BytesIO(pdf)).pages]
+    runs = parsed[0][1]
     assert gap_after(runs, "pay_n8hOCKKGE6NViC") > 20
     assert gap_after(runs, "pay_PxT4kq9LmN2aQw") > 20
-    assert "pay_n8hOCKKGE6NViC 1,87,804.08" in text_of(pdf)
+    assert "pay_n8hOCKKGE6NViC 1,87,804.08" in folded([text for text, _ in parsed])
     assert overlaps(runs) == []
 
 
@@ -273,7 +272,7 @@ def test_a_multi_page_invoice_renders_to_the_same_bytes_every_time(renderer):
     # invoice alone, whatever was rendered in between.
     demo = invoice(lines=50)
 
-    first = renderer.render(demo)
+    first = rendered(lines=50)  # this process's first render of it (by another renderer), or now
     renderer.render(invoice(lines=3, intra_state=False))
 
     assert renderer.render(demo) == first

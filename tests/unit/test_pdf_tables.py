@@ -14,7 +14,7 @@ from invoicing.adapters.pdf import InvoicePdfRenderer
 from invoicing.adapters.pdf_tables import TablePlacementError, invoice_lines, placeholder
 from invoicing.domain.invoice import LineItem
 from tests.unit import factories, test_pdf_document
-from tests.unit.test_pdf_document import ASSETS, ISSUED_AT, invoice, text_of
+from tests.unit.pdf_documents import ASSETS, ISSUED_AT, invoice, rendered, text_of
 
 no_network = test_pdf_document.no_network  # any resolve or connect fails the test (autouse)
 
@@ -72,10 +72,10 @@ def test_a_long_description_wraps_inside_the_service_cell_and_the_figures_stay_o
     assert [text for text, _, _ in runs].count("1,76,760.00") == 1
 
 
-def test_the_service_cell_is_set_in_the_regular_face(renderer):
+def test_the_service_cell_is_set_in_the_regular_face():
     # ReportLab's paragraph parser would look the face up by a name that xhtml2pdf's @font-face
     # registration maps to the bold face; the table must not print its lines in bold.
-    page = PdfReader(io.BytesIO(renderer.render(invoice(lines=3)))).pages[0]
+    page = PdfReader(io.BytesIO(rendered(lines=3))).pages[0]
     faces: dict[str, str] = {}
 
     def visit(text, cm, tm, font, size):  # type: ignore[no-untyped-def]
