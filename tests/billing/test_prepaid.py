@@ -111,7 +111,7 @@ class Prepaid:
         )
 
     def outbox(self) -> list[Any]:
-        return [effect for waiting in self.world.store.outbox.values() for effect in waiting.message.effects]
+        return self.world.store.waiting_effects()
 
     def events(self, name: str) -> list[dict[str, Any]]:
         return [e.detail for e in self.outbox() if isinstance(e, PublishEvent) and e.detail_type == name]

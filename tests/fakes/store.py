@@ -30,7 +30,7 @@ from invoicing.domain.documents import Download, DownloadStatus, InvoiceDocument
 from invoicing.domain.errors import BadRequestError, ConflictError, NotFoundError, SequenceTakenError
 from invoicing.domain.invoice import Invoice, InvoiceStatus
 from invoicing.domain.ledger import LedgerEntry, LedgerEvent, LedgerHead, invoice_entries
-from invoicing.domain.outbox import OutboxMessage
+from invoicing.domain.outbox import Effect, OutboxMessage
 from invoicing.domain.queries import InvoiceRow, ListQuery, Page, SweepPage
 from invoicing.domain.reviews import FailedPaymentRecord, ReviewItem
 from invoicing.domain.summary import SUMMARY_FIELDS, AccountSummary
@@ -293,6 +293,10 @@ class InMemoryStore:
     def message(self, message_id: str) -> OutboxMessage | None:
         waiting = self.outbox.get(message_id)
         return waiting.message if waiting else None
+
+    def waiting_effects(self) -> list[Effect]:
+        """Every effect of the messages still in the outbox (what the dispatcher has yet to do)."""
+        return [effect for waiting in self.outbox.values() for effect in waiting.message.effects]
 
 
 # ------------------------------------------------------------------------------ change handlers

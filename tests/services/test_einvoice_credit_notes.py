@@ -50,7 +50,7 @@ def note(world: World, credit_note_id: str) -> CreditNote:
 
 
 def queued_effects(world: World) -> list[object]:
-    return [effect for waiting in world.store.outbox.values() for effect in waiting.message.effects]
+    return world.store.waiting_effects()
 
 
 # ---------------------------------------------------------------------------------- issuing

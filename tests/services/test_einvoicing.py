@@ -73,7 +73,7 @@ class Registering:
         return state
 
     def effects(self) -> list[Any]:
-        return [effect for waiting in self.store.outbox.values() for effect in waiting.message.effects]
+        return self.store.waiting_effects()
 
     def next_job(self) -> RegisterEInvoice:
         jobs = [e for e in self.effects() if isinstance(e, RegisterEInvoice)]

@@ -31,7 +31,7 @@ OPERATOR = Caller(account_id=None, is_operator=True)
 
 
 def effects(world: World) -> list[Effect]:
-    return [effect for waiting in world.store.outbox.values() for effect in waiting.message.effects]
+    return world.store.waiting_effects()
 
 
 def event_names(world: World) -> list[str]:

@@ -26,7 +26,7 @@ from tests.unit.factories import NOW, payment
 
 
 def effects(world: World) -> list[Any]:
-    return [effect for waiting in world.store.outbox.values() for effect in waiting.message.effects]
+    return world.store.waiting_effects()
 
 
 def events(world: World) -> list[str]:
